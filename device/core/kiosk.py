@@ -1,0 +1,666 @@
+"""The kiosk core: the one thread that owns the kiosk's state.
+
+Adapters post events on `Kiosk.post` from their own threads; `run` takes them one at a time,
+together with its own deadlines (holds, overlays, idle timeout, burn-in), and drives the
+player, the display and the play journal. Nothing else changes state, so every behaviour can
+be tested by feeding events and advancing a clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from device.config import KioskConfig
+from device.core.gestures import GestureDecoder
+from device.core.volume import VolumeRules
+from device.display.model import (
+    AttractScreen,
+    ErrorScreen,
+    NowPlayingScreen,
+    Screen,
+    TechnicianScreen,
+    VolumeScreen,
+)
+from device.domain import (
+    EMPTY_LIBRARY,
+    Action,
+    EndReason,
+    EventId,
+    Library,
+    PlayItem,
+    Playlist,
+    PlaylistId,
+    StartedBy,
+    Track,
+)
+from device.events import (
+    ButtonDown,
+    ButtonUp,
+    Event,
+    LibraryUpdated,
+    PlaybackEnded,
+    PlaybackProgress,
+    PlaybackStarted,
+    Rotated,
+    Shutdown,
+)
+from device.journal.outbox import PlayJournal
+from device.ports import Clock, Display, Player
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 8.0  # an item mpv has not started by then is treated as failed
+RESTART_THRESHOLD_MS = 3000  # "previous" after this far into a track restarts it
+PROGRESS_JUMP_MS = 2500  # a larger forward jump is a seek, not listening
+ERROR_TOAST_S = 3.0
+MAX_WAIT_S = 5.0  # the loop wakes at least this often (the systemd watchdog rides on it)
+ATTRACT_OFFSETS = ((0, 0), (2, 1), (4, 2), (2, 3), (0, 2), (-2, 1), (-2, -1), (0, -2))
+
+
+class Mode(StrEnum):
+    IDLE = "idle"
+    PLAYING = "playing"
+    PAUSED = "paused"
+
+
+@dataclass
+class _Play:
+    """The item the player has been asked to play, and its journal entry once audio started."""
+
+    item: PlayItem
+    playlist: Playlist
+    index: int
+    started_by: StartedBy
+    requested_at: float
+    event_id: EventId | None = None
+    duration_ms: int | None = None
+    position_ms: int = 0
+    listened_ms: int = 0
+    checkpoint_at: float = 0.0
+
+    @property
+    def track(self) -> Track:
+        return self.playlist.tracks[self.index]
+
+
+@dataclass(frozen=True)
+class KioskStatus:
+    """A read-only snapshot for the control socket, heartbeats and tests."""
+
+    mode: Mode = Mode.IDLE
+    playlist_id: str | None = None
+    playlist: str | None = None
+    track_id: str | None = None
+    title: str | None = None
+    position_ms: int = 0
+    volume: int = 0
+    screen: str = "BootScreen"
+    display_asleep: bool = False
+    plays_started: int = 0
+    errors: tuple[str, ...] = ()
+
+
+@dataclass
+class KioskContext:
+    """What the technician screen shows that the core does not own itself."""
+
+    device_id: str = "unknown"
+    firmware_version: str = "unknown"
+    addresses: Callable[[], list[str]] = list
+    problems: Callable[[], list[str]] = list
+
+
+@dataclass
+class Kiosk:
+    config: KioskConfig
+    player: Player
+    display: Display
+    journal: PlayJournal
+    clock: Clock
+    library: Library = EMPTY_LIBRARY
+    context: KioskContext = field(default_factory=KioskContext)
+    events: queue.Queue[Event] = field(default_factory=queue.Queue)
+
+    def __post_init__(self) -> None:
+        self.gestures = GestureDecoder(self.config.buttons, self.config.combos)
+        self.rules = VolumeRules.from_config(self.config.audio)
+        self.volume = self.rules.default
+        self.mode = Mode.IDLE
+        self.selected: PlaylistId | None = None
+        self.current: _Play | None = None
+        self.preloaded: _Play | None = None
+        self.running = False
+        self._tokens = 0
+        self._plays_started = 0
+        self._failures = 0  # items in a row that failed before any sound
+        now = self.clock.monotonic()
+        self.last_activity = now
+        self.idle_since = now
+        self.visitor_present = False  # an action happened within the idle timeout
+        self.reset_pending = False  # go back to defaults when the current track ends
+        self.overlay: Screen | None = None
+        self.overlay_until = 0.0
+        self.technician = False
+        self.asleep = False
+        self._swallowed: set[str] = set()
+        self._errors: list[str] = []
+        self._last_screen: Screen | None = None
+        self.status = KioskStatus()
+        self.on_tick: Callable[[], None] | None = None  # e.g. the systemd watchdog keep-alive
+
+    # ------------------------------------------------------------------ thread edge
+
+    def post(self, event: Event) -> None:
+        """Thread-safe: the only way other threads talk to the core."""
+        self.events.put(event)
+
+    def run(self) -> None:
+        """Process events and deadlines until a Shutdown event arrives."""
+        self.start()
+        while self.running:
+            now = self.clock.monotonic()
+            deadline = self.next_deadline()
+            wait = MAX_WAIT_S if deadline is None else min(MAX_WAIT_S, max(0.0, deadline - now))
+            try:
+                event: Event | None = self.events.get(timeout=wait)
+            except queue.Empty:
+                event = None
+            try:
+                if event is not None:
+                    self.handle(event)
+                self.tick()
+            except Exception:
+                # A bug must not silence the kiosk: log it and keep serving the next event.
+                log.exception("kiosk core failed on %r", event)
+            if self.on_tick is not None:
+                self.on_tick()
+        self.finish()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self.running = True
+        self.player.set_volume(self.volume)
+        self.selected = self._featured_id()
+        if self.config.playback.autoplay and self._featured_playlist() is not None:
+            self._start_playlist(self._featured_playlist(), StartedBy.AUTOPLAY)
+        self._refresh()
+
+    def finish(self) -> None:
+        """Close the open play as stopped: an orderly shutdown is not an interruption."""
+        self._end_current(EndReason.STOPPED)
+        self.player.stop()
+        self.running = False
+
+    # ------------------------------------------------------------------ events
+
+    def handle(self, event: Event) -> None:
+        match event:
+            case ButtonDown(button=name, at=at):
+                if self.asleep or name in self._swallowed:
+                    self._swallowed.add(name)
+                    self._wake()
+                    return
+                for action in self.gestures.down(name, at):
+                    self.act(action)
+            case ButtonUp(button=name, at=at):
+                if name in self._swallowed:
+                    self._swallowed.discard(name)
+                    self.gestures.up(name, at)
+                    return
+                for action in self.gestures.up(name, at):
+                    self.act(action)
+            case Rotated(steps=steps):
+                if self.asleep:
+                    self._wake()
+                    return
+                rotary = self.config.rotary
+                if rotary is not None:
+                    action = rotary.clockwise if steps > 0 else rotary.counter_clockwise
+                    for _ in range(abs(steps)):
+                        self.act(action)
+            case PlaybackStarted(token=token, duration_ms=duration):
+                self._on_started(token, duration)
+            case PlaybackProgress(token=token, position_ms=position):
+                self._on_progress(token, position)
+            case PlaybackEnded(token=token, outcome=outcome, error=error):
+                self._on_ended(token, outcome, error)
+            case LibraryUpdated(library=library):
+                self._on_library(library)
+            case Shutdown(reason=reason):
+                log.info("shutting down: %s", reason)
+                self.running = False
+        self._refresh()
+
+    def act(self, action: Action) -> None:
+        """A visitor (or technician) action; every one of them counts as presence."""
+        now = self.clock.monotonic()
+        self.last_activity = now
+        self.visitor_present = True
+        if self.reset_pending:
+            self.reset_pending = False
+            if self.current is not None and self.preloaded is None:
+                self._preload_after(self.current)
+        log.info("action %s in %s", action.value, self.mode.value)
+        if action is not Action.TECHNICIAN:
+            self.technician = False
+        match action:
+            case Action.PLAY_PAUSE:
+                self._play_pause()
+            case Action.NEXT:
+                self._step(+1)
+            case Action.PREVIOUS:
+                self._step(-1)
+            case Action.NEXT_PLAYLIST:
+                self._next_playlist()
+            case Action.VOLUME_UP | Action.VOLUME_DOWN:
+                step = 1 if action is Action.VOLUME_UP else -1
+                self._set_volume(self.rules.up(self.volume, step))
+                self.overlay = VolumeScreen(self.volume, self.rules.minimum, self.rules.maximum)
+                self.overlay_until = now + self.config.visitor.volume_display_s
+            case Action.TECHNICIAN:
+                self.technician = not self.technician
+        self._refresh()
+
+    # ------------------------------------------------------------------ deadlines
+
+    def next_deadline(self) -> float | None:
+        candidates = [self.gestures.next_deadline()]
+        if self.overlay is not None:
+            candidates.append(self.overlay_until)
+        if self.visitor_present:
+            candidates.append(self.last_activity + self.config.visitor.idle_timeout_s)
+        if self.current is not None and self.current.event_id is None:
+            candidates.append(self.current.requested_at + START_TIMEOUT_S)
+        if self.mode is Mode.IDLE and not self.asleep:
+            display = self.config.display
+            idle_for = self.clock.monotonic() - self.idle_since
+            candidates.append(self.idle_since + display.sleep_after_s)
+            if idle_for < display.dim_after_s:
+                candidates.append(self.idle_since + display.dim_after_s)
+            moves = int(idle_for // display.move_every_s) + 1
+            candidates.append(self.idle_since + moves * display.move_every_s)
+        return min((c for c in candidates if c is not None), default=None)
+
+    def tick(self) -> None:
+        now = self.clock.monotonic()
+        for action in self.gestures.poll(now):
+            self.act(action)
+        if self.overlay is not None and now >= self.overlay_until:
+            self.overlay = None
+        timeout = self.config.visitor.idle_timeout_s
+        if self.visitor_present and now >= self.last_activity + timeout:
+            self._visitor_gone()
+        current = self.current
+        if (
+            current is not None
+            and current.event_id is None
+            and now >= current.requested_at + START_TIMEOUT_S
+        ):
+            # mpv never started it: do not trust its queue, play the next one explicitly.
+            self._on_ended(current.item.token, "error", "did not start in time")
+            follower, self.current = self.current, None
+            if follower is not None:
+                self._play(follower.playlist, follower.index, follower.started_by)
+        if (
+            self.mode is Mode.IDLE
+            and not self.asleep
+            and now >= self.idle_since + self.config.display.sleep_after_s
+        ):
+            log.info("screen going to sleep after %.0f s idle", now - self.idle_since)
+            self.asleep = True
+            self.display.sleep()
+        self._refresh()
+
+    # ------------------------------------------------------------------ visitor actions
+
+    def _play_pause(self) -> None:
+        if self.mode is Mode.PLAYING:
+            self.mode = Mode.PAUSED
+            self.player.pause()
+        elif self.mode is Mode.PAUSED:
+            self.mode = Mode.PLAYING
+            self.player.resume()
+        else:
+            self._start_playlist(self._selected_playlist(), StartedBy.VISITOR)
+
+    def _step(self, direction: int) -> None:
+        current = self.current
+        if current is None or self.mode is Mode.IDLE:
+            self._start_playlist(self._selected_playlist(), StartedBy.VISITOR)
+            return
+        playlist = current.playlist
+        if direction < 0 and current.position_ms > RESTART_THRESHOLD_MS:
+            index: int | None = current.index
+        else:
+            index = self._playable(playlist, current.index + direction, direction, wrap=True)
+        self._end_current(EndReason.SKIPPED)
+        if index is None:
+            self._go_idle()
+            return
+        self._play(playlist, index, StartedBy.VISITOR)
+
+    def _next_playlist(self) -> None:
+        playlists = self.library.playlists
+        if not playlists:
+            return
+        ids = [p.id for p in playlists]
+        position = ids.index(self.selected) if self.selected in ids else -1
+        self.selected = ids[(position + 1) % len(ids)]
+        if self.mode is Mode.PLAYING:
+            self._end_current(EndReason.SKIPPED)
+            self._start_playlist(self._selected_playlist(), StartedBy.VISITOR)
+        else:
+            self._end_current(EndReason.STOPPED)
+            self._go_idle(keep_selection=True)
+
+    def _set_volume(self, volume: int) -> None:
+        self.volume = self.rules.clamp(volume)
+        self.player.set_volume(self.volume)
+
+    def _visitor_gone(self) -> None:
+        """Nobody has touched the kiosk for a while: back to public defaults.
+
+        A playing track is never cut: the reset waits for its end, so a listener is not
+        interrupted and an unattended kiosk stops adding plays after one track.
+        """
+        log.info(
+            "no visitor action for %.0f s: volume and playlist back to defaults",
+            self.config.visitor.idle_timeout_s,
+        )
+        self.visitor_present = False
+        self.technician = False
+        self._set_volume(self.rules.default)
+        current = self.current
+        if self.mode is Mode.PLAYING and current is not None:
+            if (
+                current.started_by is StartedBy.AUTOPLAY
+                and current.playlist.id == self._featured_id()
+            ):
+                return  # already the public default
+            self.reset_pending = True
+            self._set_preload(None)  # stop after this track
+            return
+        self._end_current(EndReason.STOPPED)
+        self._reset_to_featured()
+
+    def _reset_to_featured(self) -> None:
+        self.selected = self._featured_id()
+        self._go_idle(keep_selection=True)
+        featured = self._featured_playlist()
+        if self.config.playback.autoplay and featured is not None:
+            self._start_playlist(featured, StartedBy.AUTOPLAY)
+
+    # ------------------------------------------------------------------ playback
+
+    def _start_playlist(self, playlist: Playlist | None, started_by: StartedBy) -> None:
+        if playlist is None:
+            self._toast("Nothing to play", "No playlist is available yet.")
+            return
+        self.selected = playlist.id
+        index = self._playable(playlist, 0, +1, wrap=False)
+        if index is None:
+            self._toast("Nothing to play", f"No track of '{playlist.title}' is available.")
+            self._go_idle(keep_selection=True)
+            return
+        self._play(playlist, index, started_by)
+
+    def _play(self, playlist: Playlist, index: int, started_by: StartedBy) -> None:
+        track = playlist.tracks[index]
+        assert track.media is not None
+        if self.asleep:
+            self._wake()
+        self.current = _Play(self._item(track), playlist, index, started_by, self.clock.monotonic())
+        self.mode = Mode.PLAYING
+        self.preloaded = None
+        self.player.play(self.current.item)
+        self._preload_after(self.current)
+
+    def _preload_after(self, play: _Play) -> None:
+        wrap = self.config.playback.at_playlist_end == "loop"
+        index = self._playable(play.playlist, play.index + 1, +1, wrap=wrap)
+        if index is None:
+            self._set_preload(None)
+            return
+        track = play.playlist.tracks[index]
+        self._set_preload(_Play(self._item(track), play.playlist, index, play.started_by, 0.0))
+
+    def _set_preload(self, play: _Play | None) -> None:
+        self.preloaded = play
+        self.player.preload(play.item if play else None)
+
+    def _item(self, track: Track) -> PlayItem:
+        assert track.media is not None
+        self._tokens += 1
+        return PlayItem(self._tokens, track.media)
+
+    def _playable(self, playlist: Playlist, start: int, direction: int, wrap: bool) -> int | None:
+        """The first track from `start` whose media is in the cache, reporting the others."""
+        count = len(playlist.tracks)
+        for offset in range(count):
+            index = start + offset * direction
+            if wrap:
+                index %= count
+            if not 0 <= index < count:
+                return None
+            track = playlist.tracks[index]
+            if track.media is not None:
+                return index
+            self._note_error(f"skipped '{track.title}': {track.problem or 'not in the cache'}")
+            self._toast("Track unavailable", track.title)
+        return None
+
+    def _on_started(self, token: int, duration_ms: int | None) -> None:
+        current = self.current
+        if current is None or current.item.token != token or current.event_id is not None:
+            return
+        now = self.clock.monotonic()
+        track = current.track
+        current.duration_ms = duration_ms or track.duration_ms
+        current.checkpoint_at = now
+        current.event_id = self.journal.open_play(
+            playlist_id=current.playlist.id,
+            playlist_revision=current.playlist.revision,
+            track_id=track.id,
+            isrc=track.isrc,
+            track_duration_ms=current.duration_ms,
+            started_by=current.started_by,
+            started_wall_ms=self.clock.wall_time_ms(),
+            clock_synced=self.clock.is_synced(),
+            started_uptime_ms=int(now * 1000),
+        )
+        self._plays_started += 1
+        self._failures = 0
+        log.info("play %s started: %s by %s", current.event_id, track.id, current.started_by.value)
+
+    def _on_progress(self, token: int, position_ms: int) -> None:
+        current = self.current
+        if current is None or current.item.token != token:
+            return
+        delta = position_ms - current.position_ms
+        current.position_ms = position_ms
+        if current.event_id is None or not 0 < delta <= PROGRESS_JUMP_MS:
+            return
+        current.listened_ms += delta
+        now = self.clock.monotonic()
+        if now - current.checkpoint_at >= self.config.playback.progress_checkpoint_s:
+            current.checkpoint_at = now
+            self.journal.record_progress(current.event_id, current.listened_ms)
+
+    def _on_ended(self, token: int, outcome: str, error: str | None) -> None:
+        current = self.current
+        if current is None or current.item.token != token:
+            if self.preloaded is not None and self.preloaded.item.token == token:
+                self.preloaded = None  # the queued item failed before its turn
+            return
+        if outcome == "error":
+            self._note_error(f"'{current.track.title}' failed: {error}")
+            self._toast("Cannot play track", current.track.title)
+            never_started = current.event_id is None
+            self._end_current(EndReason.ERROR, error)
+            self._failures = self._failures + 1 if never_started else 0
+            if self._failures >= max(3, len(current.playlist.tracks)):
+                self._note_error(f"no track of '{current.playlist.title}' could be played")
+                self._failures = 0
+                self._go_idle(keep_selection=True)
+                return
+        elif outcome == "eof":
+            if current.duration_ms and current.event_id is not None:
+                # The tail after the last progress report was heard too.
+                tail = current.duration_ms - current.position_ms
+                current.listened_ms += max(0, min(tail, PROGRESS_JUMP_MS))
+            self._end_current(EndReason.FINISHED)
+        else:
+            self._end_current(EndReason.STOPPED)
+            self._go_idle(keep_selection=True)
+            return
+        if self.reset_pending:
+            self.reset_pending = False
+            self._set_preload(None)
+            self._reset_to_featured()
+            return
+        follower = self.preloaded
+        if follower is None or outcome == "stopped":
+            self._go_idle(keep_selection=True)
+            return
+        # mpv moves on to the preloaded entry by itself (gapless); follow it.
+        follower.requested_at = self.clock.monotonic()
+        self.current = follower
+        self.preloaded = None
+        self._preload_after(follower)
+
+    def _end_current(self, reason: EndReason, error: str | None = None) -> None:
+        current, self.current = self.current, None
+        if current is None or current.event_id is None:
+            return
+        self.journal.close_play(
+            current.event_id,
+            listened_ms=current.listened_ms,
+            reason=reason,
+            ended_wall_ms=self.clock.wall_time_ms(),
+            error=error,
+        )
+        log.info(
+            "play %s ended: %s after %d ms listened",
+            current.event_id,
+            reason.value,
+            current.listened_ms,
+        )
+
+    def _go_idle(self, keep_selection: bool = False) -> None:
+        if self.current is not None:
+            self._end_current(EndReason.STOPPED)
+        if self.mode is not Mode.IDLE:
+            self.player.stop()
+        self.preloaded = None
+        self.mode = Mode.IDLE
+        self.idle_since = self.clock.monotonic()
+        if not keep_selection:
+            self.selected = self._featured_id()
+
+    def _on_library(self, library: Library) -> None:
+        """A new library applies at once when idle; while playing, the current play goes on."""
+        self.library = library
+        if self.library.find(self.selected) is None:
+            self.selected = self._featured_id()
+        log.info(
+            "library updated: %d playlists, %d/%d tracks available",
+            len(library.playlists),
+            library.available_tracks,
+            library.total_tracks,
+        )
+
+    # ------------------------------------------------------------------ screen
+
+    def _wake(self) -> None:
+        self.asleep = False
+        self.idle_since = self.clock.monotonic()
+        self.last_activity = self.idle_since
+        self.gestures.release_all()
+        self.display.wake()
+
+    def _toast(self, title: str, detail: str) -> None:
+        self.overlay = ErrorScreen(title, detail)
+        self.overlay_until = self.clock.monotonic() + ERROR_TOAST_S
+
+    def _note_error(self, message: str) -> None:
+        log.error(message)
+        self._errors = [*self._errors[-9:], message]
+
+    def _featured_id(self) -> PlaylistId | None:
+        playlist = self.library.featured_playlist()
+        return playlist.id if playlist else None
+
+    def _featured_playlist(self) -> Playlist | None:
+        return self.library.featured_playlist()
+
+    def _selected_playlist(self) -> Playlist | None:
+        return self.library.find(self.selected) or self._featured_playlist()
+
+    def screen(self) -> Screen:
+        if self.technician:
+            return TechnicianScreen(self.technician_rows())
+        if self.overlay is not None:
+            return self.overlay
+        current = self.current
+        if self.mode is not Mode.IDLE and current is not None:
+            return NowPlayingScreen(
+                playlist=current.playlist.title,
+                title=current.track.title,
+                artist=current.track.artist,
+                elapsed_ms=current.position_ms // 1000 * 1000,
+                duration_ms=current.duration_ms or current.track.duration_ms,
+                paused=self.mode is Mode.PAUSED,
+            )
+        playlist = self._selected_playlist()
+        if playlist is None:
+            return ErrorScreen("No music yet", "Waiting for the library's playlists.")
+        idle_for = self.clock.monotonic() - self.idle_since
+        display = self.config.display
+        offset = ATTRACT_OFFSETS[int(idle_for // display.move_every_s) % len(ATTRACT_OFFSETS)]
+        return AttractScreen(playlist.title, playlist.note, offset, idle_for >= display.dim_after_s)
+
+    def technician_rows(self) -> tuple[tuple[str, str], ...]:
+        stats = self.journal.stats()
+        rows = [
+            ("Device", self.context.device_id),
+            ("Firmware", self.context.firmware_version),
+            ("IP", ", ".join(self.context.addresses()) or "no network"),
+            (
+                "Content",
+                f"{len(self.library.playlists)} lists, "
+                f"{self.library.available_tracks}/{self.library.total_tracks} tracks",
+            ),
+            ("Journal", f"{stats.open} open, {stats.finished} done"),
+            ("Volume", f"{self.volume} ({self.rules.minimum}-{self.rules.maximum})"),
+        ]
+        rows += [("Problem", problem) for problem in self.context.problems()]
+        if self._errors:
+            rows.append(("Last error", self._errors[-1]))
+        return tuple(rows)
+
+    def _refresh(self) -> None:
+        if not self.asleep:
+            screen = self.screen()
+            if screen != self._last_screen:
+                self._last_screen = screen
+                self.display.show(screen)
+        current = self.current
+        self.status = replace(
+            self.status,
+            mode=self.mode,
+            playlist_id=current.playlist.id if current else self.selected,
+            playlist=current.playlist.title if current else None,
+            track_id=current.track.id if current else None,
+            title=current.track.title if current else None,
+            position_ms=current.position_ms if current else 0,
+            volume=self.volume,
+            screen=type(self._last_screen).__name__,
+            display_asleep=self.asleep,
+            plays_started=self._plays_started,
+            errors=tuple(self._errors),
+        )

@@ -1,0 +1,28 @@
+"""Public-space volume rules: never silent enough to look broken, never loud enough to hurt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from device.config import AudioConfig
+
+
+@dataclass(frozen=True)
+class VolumeRules:
+    default: int
+    minimum: int
+    maximum: int
+    step: int
+
+    @classmethod
+    def from_config(cls, audio: AudioConfig) -> VolumeRules:
+        return cls(audio.default_volume, audio.min_volume, audio.max_volume, audio.volume_step)
+
+    def clamp(self, volume: int) -> int:
+        return max(self.minimum, min(self.maximum, volume))
+
+    def up(self, volume: int, steps: int = 1) -> int:
+        return self.clamp(volume + self.step * steps)
+
+    def down(self, volume: int, steps: int = 1) -> int:
+        return self.clamp(volume - self.step * steps)

@@ -1,0 +1,208 @@
+"""Wires the real adapters to the kiosk core and runs it until told to stop.
+
+Start-up order matters for visitors: the boot screen first, then the journal is recovered,
+the core starts, and the content is loaded in the background so the kiosk answers buttons
+while it hashes media.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from device import FIRMWARE_VERSION
+from device.buttons.gpio_panel import GpioPanel
+from device.config import KioskConfig
+from device.content.cache import MediaCache
+from device.content.folder import ContentError, FolderContentSource
+from device.core.kiosk import Kiosk, KioskContext
+from device.display.luma_display import open_display
+from device.display.model import BootScreen
+from device.events import Event, LibraryUpdated, Shutdown
+from device.journal.outbox import JournalError, JournalIdentity, PlayJournal
+from device.platform import info
+from device.platform.clock import SystemClock
+from device.player.mpv_player import MpvPlayer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    simulate: bool = False
+    control_socket: Path | None = None
+    keyboard: bool = True
+
+
+class StartupError(Exception):
+    """The daemon cannot run at all (exit code 1), as opposed to a bad configuration (2)."""
+
+
+def simulated(config: KioskConfig) -> KioskConfig:
+    """Same kiosk, emulated screen: keep an emulated display as configured, else record a GIF."""
+    if config.display.driver == "emulated":
+        return config
+    output = config.device.state_dir / "screen.gif"
+    return replace(
+        config,
+        display=replace(config.display, driver="emulated", emulator="gif", emulator_output=output),
+    )
+
+
+def run(config: KioskConfig, options: RunOptions) -> int:
+    if options.simulate:
+        config = simulated(config)
+    state_dir = config.device.state_dir
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"{state_dir}: cannot create the state directory ({exc})") from exc
+
+    inbox: queue.Queue[Event] = queue.Queue()
+    display = open_display(config.display)
+    display.show(BootScreen(version=FIRMWARE_VERSION))
+
+    device_id = info.device_id(state_dir)
+    identity = JournalIdentity(
+        tenant=config.device.tenant,
+        site=config.device.site,
+        device_id=device_id,
+        firmware_version=FIRMWARE_VERSION,
+        boot_id=info.boot_id(),
+    )
+    clock = SystemClock()
+    try:
+        journal = PlayJournal(config.device.journal_path, identity)
+    except JournalError as exc:
+        display.close()
+        raise StartupError(str(exc)) from exc
+    recovered = journal.recover_interrupted(ended_wall_ms=clock.wall_time_ms())
+    if recovered:
+        log.warning("finalised %d play(s) left open by a crash or power cut", recovered)
+
+    cache = MediaCache(config.device.cache_dir)
+    player = MpvPlayer(
+        inbox.put,
+        cache.root,
+        ao=None if config.audio.backend == "auto" else config.audio.backend,
+        audio_device=None if config.audio.output == "auto" else config.audio.output,
+        replaygain=config.audio.replaygain,
+    )
+    pin_factory: Any = None
+    if options.simulate:
+        from gpiozero.pins.mock import MockFactory
+
+        pin_factory = MockFactory()
+    panel = GpioPanel(config.buttons, config.rotary, pin_factory)
+
+    def problems() -> list[str]:
+        found = [getattr(display, "problem", None), panel.problem]
+        return [p for p in found if p]
+
+    kiosk = Kiosk(
+        config=config,
+        player=player,
+        display=display,
+        journal=journal,
+        clock=clock,
+        context=KioskContext(device_id, FIRMWARE_VERSION, info.ipv4_addresses, problems),
+        events=inbox,
+    )
+    panel.start(inbox.put)
+
+    def stop(reason: str) -> None:
+        inbox.put(Shutdown(reason))
+
+    extras = _start_simulation(config, options, pin_factory, kiosk, display, stop)
+    previous = _install_signal_handlers(stop)
+    loader = threading.Thread(
+        target=_load_content, args=(config, cache, inbox), name="content", daemon=True
+    )
+    loader.start()
+    log.info(
+        "kiosk %s ready (firmware %s, %s)",
+        device_id,
+        FIRMWARE_VERSION,
+        "simulated" if options.simulate else "hardware",
+    )
+    try:
+        kiosk.run()
+    finally:
+        for closable in extras:
+            closable.close()
+        panel.close()
+        player.close()
+        display.close()
+        journal.close()
+        _restore_signal_handlers(previous)
+    log.info("kiosk stopped")
+    return 0
+
+
+def _load_content(config: KioskConfig, cache: MediaCache, inbox: queue.Queue[Event]) -> None:
+    folder = config.device.content_folder
+    try:
+        library = FolderContentSource(folder, cache).load()
+    except ContentError as exc:
+        log.error("content not loaded: %s", exc)
+        return
+    except Exception:
+        log.exception("content loading failed in %s", folder)
+        return
+    inbox.put(LibraryUpdated(library))
+
+
+def _start_simulation(
+    config: KioskConfig,
+    options: RunOptions,
+    pin_factory: Any,
+    kiosk: Kiosk,
+    display: Any,
+    stop: Any,
+) -> list[Any]:
+    if pin_factory is None:
+        return []
+    from device.sim.control import ControlServer
+    from device.sim.keyboard import Keyboard
+    from device.sim.panel import SimulatedPanel
+
+    panel = SimulatedPanel(pin_factory, config.buttons, config.rotary)
+
+    def screenshot(path: Path) -> bool:
+        image = getattr(display, "last_image", None)
+        if image is None:
+            return False
+        image.save(path)
+        return True
+
+    extras: list[Any] = []
+    socket_path = options.control_socket or config.device.state_dir / "control.sock"
+    server = ControlServer(
+        socket_path, panel, lambda: kiosk.status, screenshot, lambda: stop("control socket")
+    )
+    server.start()
+    extras.append(server)
+    if options.keyboard:
+        Keyboard(config, panel, lambda: stop("keyboard")).start()
+    return extras
+
+
+def _install_signal_handlers(stop: Any) -> dict[int, Any]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop(signal.Signals(signum).name)
+
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)

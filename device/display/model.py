@@ -1,0 +1,61 @@
+"""What the screen shows, as plain data: the core decides, the display adapter draws."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BootScreen:
+    version: str
+    message: str = "Starting"
+
+
+@dataclass(frozen=True)
+class NowPlayingScreen:
+    playlist: str
+    title: str
+    artist: str
+    elapsed_ms: int
+    duration_ms: int | None
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class VolumeScreen:
+    """Shown briefly after a volume change, so visitors see the box reacted."""
+
+    volume: int
+    minimum: int
+    maximum: int
+
+
+@dataclass(frozen=True)
+class AttractScreen:
+    """The idle screen: the featured playlist and its editorial note.
+
+    `offset` moves the whole picture a few pixels and `dim` lowers contrast, against burn-in.
+    """
+
+    playlist: str
+    note: str
+    offset: tuple[int, int] = (0, 0)
+    dim: bool = False
+
+
+@dataclass(frozen=True)
+class ErrorScreen:
+    title: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class TechnicianScreen:
+    """Label/value rows for the technician: device id, firmware, IP addresses, content, journal."""
+
+    rows: tuple[tuple[str, str], ...]
+
+
+Screen = (
+    BootScreen | NowPlayingScreen | VolumeScreen | AttractScreen | ErrorScreen | TechnicianScreen
+)

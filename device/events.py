@@ -1,0 +1,81 @@
+"""The closed set of events the kiosk core reacts to.
+
+Library callbacks (gpiozero pin threads, mpv's event thread, sockets) only build one of
+these and put it on the core's queue; the core thread alone changes state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from device.domain import Library
+
+
+@dataclass(frozen=True)
+class ButtonDown:
+    button: str
+    at: float  # time.monotonic() of the edge
+
+
+@dataclass(frozen=True)
+class ButtonUp:
+    button: str
+    at: float
+
+
+@dataclass(frozen=True)
+class Rotated:
+    """A rotary encoder detent: +1 clockwise, -1 counter-clockwise."""
+
+    steps: int
+    at: float
+
+
+@dataclass(frozen=True)
+class PlaybackStarted:
+    """Audio of the item really started (mpv's first playback-restart for it)."""
+
+    token: int
+    duration_ms: int | None
+
+
+@dataclass(frozen=True)
+class PlaybackProgress:
+    token: int
+    position_ms: int
+
+
+PlaybackOutcome = Literal["eof", "stopped", "error"]
+
+
+@dataclass(frozen=True)
+class PlaybackEnded:
+    token: int
+    outcome: PlaybackOutcome
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class LibraryUpdated:
+    library: Library
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    reason: str = "requested"
+
+
+Event = (
+    ButtonDown
+    | ButtonUp
+    | Rotated
+    | PlaybackStarted
+    | PlaybackProgress
+    | PlaybackEnded
+    | LibraryUpdated
+    | Shutdown
+)
+
+EventSink = Callable[[Event], None]

@@ -1,0 +1,73 @@
+"""The edges of the kiosk: small interfaces the core talks to, each with one real adapter.
+
+The core never imports mpv, gpiozero, luma, paho or pyudev; it only knows these.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from device.display.model import Screen
+from device.domain import Library, PlayItem
+from device.events import EventSink
+
+
+class Player(Protocol):
+    """Audio playback. Reports PlaybackStarted/Progress/Ended events to the sink it was given.
+
+    Implementations refuse any path outside the verified media cache and report that as a
+    PlaybackEnded(outcome="error") for the item, never as an exception.
+    """
+
+    def play(self, item: PlayItem) -> None:
+        """Replace whatever plays with `item`, starting now."""
+
+    def preload(self, item: PlayItem | None) -> None:
+        """Queue the item to follow the current one without a gap (None clears the queue)."""
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def set_volume(self, percent: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Display(Protocol):
+    """The OLED (or its emulation). `show` must return at once: drawing happens elsewhere."""
+
+    def show(self, screen: Screen) -> None: ...
+
+    def sleep(self) -> None:
+        """Turn the panel off (burn-in protection); the next `show` or `wake` turns it on."""
+
+    def wake(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Clock(Protocol):
+    """Monotonic time for durations, wall time only for reports (wrong until NTP syncs)."""
+
+    def monotonic(self) -> float: ...
+
+    def wall_time_ms(self) -> int: ...
+
+    def is_synced(self) -> bool: ...
+
+
+class ContentSource(Protocol):
+    """Where playlists and their verified media come from (a local folder now, the tenant later)."""
+
+    def load(self) -> Library: ...
+
+
+class EventSource(Protocol):
+    """An input edge (buttons, USB, network) that posts events until closed."""
+
+    def start(self, sink: EventSink) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,3 @@
+from jukebox.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Shared fixtures: synthesised tracks, a real play journal, a content library."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+from device.demo.tracks import TrackSpec, synthesise_track  # noqa: E402
+from device.domain import Library, Playlist, PlaylistId, Track, TrackId  # noqa: E402
+from device.journal.outbox import PlayJournal  # noqa: E402
+from device.journal.report import JournalIdentity  # noqa: E402
+
+IDENTITY = JournalIdentity(
+    tenant="mediatheques-sud",
+    site="centre",
+    device_id="jk-test",
+    firmware_version="0.1.0",
+    boot_id="boot-1",
+)
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[PlayJournal]:
+    journal = PlayJournal(tmp_path / "journal.sqlite3", IDENTITY)
+    yield journal
+    journal.close()
+
+
+@pytest.fixture(scope="session")
+def flac_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A few short real FLAC files, made once per test session."""
+    folder = tmp_path_factory.mktemp("flac")
+    for i, seconds in enumerate((1.5, 1.5, 1.0, 2.0)):
+        spec = TrackSpec(
+            f"Track {i}",
+            f"Artist {i}",
+            seconds,
+            isrc=f"FRZ0326000{i:02d}",
+            frequency_hz=330 + 110 * i,
+        )
+        synthesise_track(folder / f"t{i}.flac", spec)
+    return folder
+
+
+def make_library(media: Path, *lists: tuple[str, int]) -> Library:
+    """A library whose tracks all point at one existing file (the core never opens it)."""
+    playlists = []
+    for list_id, count in lists:
+        tracks = tuple(
+            Track(
+                TrackId(f"{list_id}-t{i}"),
+                f"{list_id} title {i}",
+                f"Artist {i}",
+                media,
+                duration_ms=None,
+                isrc=f"FRZ03{i:07d}",
+            )
+            for i in range(count)
+        )
+        playlists.append(
+            Playlist(PlaylistId(list_id), list_id.title(), f"Note of {list_id}", "rev1", tracks)
+        )
+    return Library(tuple(playlists), featured=PlaylistId(lists[0][0]))
