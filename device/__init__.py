@@ -1,8 +1,5 @@
 """The kiosk daemon: plays curated playlists offline and journals every play."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    FIRMWARE_VERSION = version("jukebox")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    FIRMWARE_VERSION = "0+unknown"
+# The single source of the version (pyproject reads it): no importlib.metadata at start-up.
+__version__ = "0.1.0"
+FIRMWARE_VERSION = __version__

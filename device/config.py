@@ -364,7 +364,7 @@ def _array(section: _Section, name: str) -> list[Mapping[str, Any]]:
 
 def _buttons(source: str, root: _Section) -> tuple[ButtonConfig, ...]:
     keys = {"name", "pin", "press", "hold", "hold_time_s", "pull_up", "bounce_ms"}
-    buttons = []
+    buttons: list[ButtonConfig] = []
     for i, table in enumerate(_array(root, "buttons")):
         s = _Section(source, f"buttons[{i}]", table, keys)
         name = s.require("name", _string)
@@ -389,7 +389,7 @@ def _combos(
     source: str, root: _Section, buttons: tuple[ButtonConfig, ...]
 ) -> tuple[ComboConfig, ...]:
     names = {b.name for b in buttons}
-    combos = []
+    combos: list[ComboConfig] = []
     for i, table in enumerate(_array(root, "combos")):
         s = _Section(source, f"combos[{i}]", table, {"buttons", "action", "hold_time_s"})
 

@@ -19,7 +19,7 @@ from typing import Any
 from device import FIRMWARE_VERSION
 from device.buttons.gpio_panel import GpioPanel
 from device.config import KioskConfig
-from device.content.cache import MediaCache
+from device.content.cache import CacheError, MediaCache
 from device.content.folder import ContentError, FolderContentSource
 from device.core.kiosk import Kiosk, KioskContext
 from device.display.luma_display import open_display
@@ -45,8 +45,8 @@ class StartupError(Exception):
 
 
 def simulated(config: KioskConfig) -> KioskConfig:
-    """Same kiosk, emulated screen: keep an emulated display as configured, else record a GIF."""
-    if config.display.driver == "emulated":
+    """Same kiosk, emulated screen: keep an emulated (or no) display, else record a GIF."""
+    if config.display.driver in ("emulated", "none"):
         return config
     output = config.device.state_dir / "screen.gif"
     return replace(
@@ -86,7 +86,12 @@ def run(config: KioskConfig, options: RunOptions) -> int:
     if recovered:
         log.warning("finalised %d play(s) left open by a crash or power cut", recovered)
 
-    cache = MediaCache(config.device.cache_dir)
+    try:
+        cache = MediaCache(config.device.cache_dir)
+    except (CacheError, OSError) as exc:
+        journal.close()
+        display.close()
+        raise StartupError(f"{config.device.cache_dir}: media cache unusable ({exc})") from exc
     player = MpvPlayer(
         inbox.put,
         cache.root,

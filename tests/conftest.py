@@ -10,10 +10,10 @@ import pytest
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from device.demo.tracks import TrackSpec, synthesise_track  # noqa: E402
-from device.domain import Library, Playlist, PlaylistId, Track, TrackId  # noqa: E402
-from device.journal.outbox import PlayJournal  # noqa: E402
-from device.journal.report import JournalIdentity  # noqa: E402
+from device.demo.tracks import TrackSpec, synthesise_track
+from device.domain import Library, Playlist, PlaylistId, Track, TrackId
+from device.journal.outbox import PlayJournal
+from device.journal.report import JournalIdentity
 
 IDENTITY = JournalIdentity(
     tenant="mediatheques-sud",

@@ -39,7 +39,7 @@ def synthesise_track(path: Path, spec: TrackSpec) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     soundfile.write(str(path), stereo, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
 
-    tags = mutagen.flac.FLAC(str(path))
+    tags = mutagen.flac.FLAC(str(path))  # type: ignore[no-untyped-call]
     tags["title"] = spec.title
     tags["artist"] = spec.artist
     if spec.album:

@@ -1,0 +1,390 @@
+"""Playlists from a local folder: a ``playlists.toml`` next to the audio files it names.
+
+This is how a library curates without a tenant (a USB stick, or the content folder on the
+SD card). The format, in full::
+
+    featured = "festival"                # optional: the playlist shown first (default: the first)
+
+    [[playlist]]
+    id = "festival"                      # required, unique: lowercase letters, digits, - and _
+    title = "Festival des Suds 2026"     # required
+    note = "Les artistes du festival, à écouter avant le concert."   # optional editorial note
+    tracks = [                           # required, at least one
+        "01-ouverture.flac",             # a file, relative to the folder
+        { file = "02.flac", title = "…", artist = "…", album = "…", isrc = "…", id = "…" },
+    ]
+
+In a table entry only ``file`` is required. ``title``, ``artist``, ``album`` and ``isrc`` override
+the file's own tags (without either: the file name's stem and "Unknown artist"); ``id`` overrides
+the default track id ``sha256:<hex of the content>``, and must name one file only.
+
+Anything else (bad TOML, an unknown or missing key, a wrong type, a duplicate id, ``featured``
+naming no playlist) raises `ContentError`, naming the file, the key (``playlist[2].tracks[0].file``)
+and what was expected: the folder is refused as a whole and the kiosk keeps its current library.
+A single unusable file (missing, a directory, an absolute path, outside the folder through ``..``
+or a symlink) costs only its track, which keeps ``media=None`` and a ``problem``; it is logged and
+the other tracks load. Every file used is copied into the `MediaCache`, and tracks point at the
+cache, never at the folder, so the player reads nothing a visitor's USB stick could swap.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import logging
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+from device.content.cache import CacheError, MediaCache
+from device.content.tags import normalise_isrc, read_tags
+from device.domain import Library, Playlist, PlaylistId, Sha256, Track, TrackId
+
+__all__ = ["PLAYLISTS_FILE", "UNKNOWN_ARTIST", "ContentError", "FolderContentSource"]
+
+log = logging.getLogger(__name__)
+
+PLAYLISTS_FILE = "playlists.toml"
+UNKNOWN_ARTIST = "Unknown artist"
+
+_PLAYLIST_ID = re.compile(r"[a-z0-9_-]{1,64}")
+_TOP_KEYS = {"featured", "playlist"}
+_PLAYLIST_KEYS = {"id", "title", "note", "tracks"}
+_TRACK_KEYS = {"file", "title", "artist", "album", "isrc", "id"}
+
+T = TypeVar("T")
+
+
+class ContentError(Exception):
+    """The folder's playlists cannot be loaded; phrased for the librarian who wrote them."""
+
+    def __init__(self, source: Path, key: str, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: str  # where it was written, e.g. playlist[0].tracks[3]
+    file: str
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    isrc: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class _PlaylistSpec:
+    key: str
+    id: PlaylistId
+    title: str
+    note: str
+    entries: tuple[_Entry, ...]
+
+
+@dataclass(frozen=True)
+class _Cached:
+    sha: Sha256
+    path: Path
+
+
+class FolderContentSource:
+    """A `ContentSource` reading ``<folder>/playlists.toml`` and caching the files it names."""
+
+    def __init__(self, folder: Path, cache: MediaCache) -> None:
+        self.folder = Path(folder).absolute()
+        self.cache = cache
+
+    @property
+    def playlists_file(self) -> Path:
+        return self.folder / PLAYLISTS_FILE
+
+    def load(self) -> Library:
+        """Validate the whole description, then cache every file; raises ContentError."""
+        specs, featured = _parse_playlists(self.playlists_file)
+        memo: dict[Path, _Cached | str] = {}
+        playlists = tuple(self._playlist(spec, memo) for spec in specs)
+        library = Library(playlists=playlists, featured=featured or playlists[0].id)
+        log.info(
+            "loaded %d playlist(s) from %s, %d of %d track(s) available",
+            len(playlists),
+            self.folder,
+            library.available_tracks,
+            library.total_tracks,
+        )
+        return library
+
+    def _playlist(self, spec: _PlaylistSpec, memo: dict[Path, _Cached | str]) -> Playlist:
+        tracks = tuple(self._track(spec, entry, memo) for entry in spec.entries)
+        return Playlist(
+            id=spec.id,
+            title=spec.title,
+            note=spec.note,
+            revision=_revision(spec, tracks),
+            tracks=tracks,
+        )
+
+    def _track(self, spec: _PlaylistSpec, entry: _Entry, memo: dict[Path, _Cached | str]) -> Track:
+        stem = PurePosixPath(entry.file).stem or entry.file
+        located = self._locate(entry.file)
+        if isinstance(located, Path):
+            if located not in memo:
+                memo[located] = self._cache(located)
+            cached = memo[located]
+        else:
+            cached = located
+        if isinstance(cached, str):
+            log.warning(
+                "playlist %r %s %r: %s; track unavailable", spec.id, entry.key, entry.file, cached
+            )
+            return Track(
+                id=TrackId(entry.id or f"file:{entry.file}"),
+                title=entry.title or stem,
+                artist=entry.artist or UNKNOWN_ARTIST,
+                media=None,
+                isrc=entry.isrc,
+                album=entry.album,
+                problem=cached,
+            )
+        tags = read_tags(cached.path)
+        if tags.problem:
+            log.warning(
+                "playlist %r %s %r: no tags (%s); cached anyway, the player will judge",
+                spec.id,
+                entry.key,
+                entry.file,
+                tags.problem,
+            )
+        return Track(
+            id=TrackId(entry.id or f"sha256:{cached.sha}"),
+            title=entry.title or tags.title or stem,
+            artist=entry.artist or tags.artist or UNKNOWN_ARTIST,
+            media=cached.path,
+            sha256=cached.sha,
+            duration_ms=tags.duration_ms,
+            isrc=entry.isrc or tags.isrc,
+            album=entry.album or tags.album,
+        )
+
+    def _locate(self, name: str) -> Path | str:
+        """The real file an entry names, or why it cannot be used."""
+        if "\x00" in name:
+            return "the file name contains a NUL character"
+        relative = PurePosixPath(name)
+        if relative.is_absolute():
+            return "absolute paths are not allowed, give a path relative to the folder"
+        if os.path.normpath(relative).split(os.sep)[0] == "..":
+            return "outside the playlist folder ('..')"
+        candidate = self.folder / relative
+        try:
+            resolved = candidate.resolve(strict=True)
+        except FileNotFoundError:
+            return "file not found"
+        except (OSError, RuntimeError) as exc:
+            return f"cannot resolve the path: {exc}"
+        if not resolved.is_relative_to(self.folder.resolve()):
+            return "a symlink leading outside the playlist folder"
+        try:
+            mode = os.stat(resolved).st_mode
+        except OSError as exc:
+            return f"cannot read: {exc.strerror or exc}"
+        if stat.S_ISDIR(mode):
+            return "a directory, not a file"
+        if not stat.S_ISREG(mode):
+            return "not a regular file"
+        return resolved
+
+    def _cache(self, path: Path) -> _Cached | str:
+        try:
+            sha = self.cache.add_file(path)
+        except CacheError as exc:
+            return f"not cached: {exc}"
+        cached = self.cache.path_for(sha)
+        return _Cached(sha, cached) if cached else "not cached: vanished from the cache"
+
+
+def _parse_playlists(path: Path) -> tuple[list[_PlaylistSpec], PlaylistId | None]:
+    """Validate ``playlists.toml`` completely before anything is cached."""
+    document = _read_toml(path)
+    top = _Table(path, "", document, _TOP_KEYS)
+    featured = top.optional("featured", str, "the id of a playlist")
+    raw_playlists = top.required("playlist", list, "[[playlist]] tables")
+    if not raw_playlists:
+        raise ContentError(path, "playlist", "expected at least one [[playlist]]")
+
+    specs: list[_PlaylistSpec] = []
+    playlist_keys: dict[str, str] = {}
+    track_files: dict[str, tuple[str, str]] = {}  # explicit track id -> (key, normalised file)
+    for index, raw in enumerate(raw_playlists):
+        key = f"playlist[{index}]"
+        table = _Table(path, key, _expect(path, key, raw, dict, "[[playlist]]"), _PLAYLIST_KEYS)
+        playlist_id = table.required("id", str, "a playlist id")
+        if not _PLAYLIST_ID.fullmatch(playlist_id):
+            raise table.fail(
+                "id",
+                f"expected lowercase letters, digits, '-' or '_' (1 to 64), got {playlist_id!r}",
+            )
+        if playlist_id in playlist_keys:
+            raise table.fail(
+                "id",
+                f"duplicate id {playlist_id!r}, already used by {playlist_keys[playlist_id]}; "
+                "expected a unique id",
+            )
+        playlist_keys[playlist_id] = key
+        title = table.required("title", str, "the title shown on the screen")
+        if not title.strip():
+            raise table.fail("title", "expected a non-empty string, got ''")
+        note = table.optional("note", str, "an editorial note") or ""
+        raw_tracks = table.required("tracks", list, "an array of file names or tables")
+        if not raw_tracks:
+            raise table.fail("tracks", "expected at least one track, got an empty array")
+        entries = tuple(
+            _entry(path, f"{key}.tracks[{i}]", raw_track, track_files)
+            for i, raw_track in enumerate(raw_tracks)
+        )
+        specs.append(_PlaylistSpec(key, PlaylistId(playlist_id), title, note, entries))
+
+    if featured is not None and featured not in playlist_keys:
+        raise ContentError(
+            path,
+            "featured",
+            f"expected the id of a playlist (one of: {', '.join(playlist_keys)}), got {featured!r}",
+        )
+    return specs, PlaylistId(featured) if featured is not None else None
+
+
+def _entry(path: Path, key: str, raw: object, track_files: dict[str, tuple[str, str]]) -> _Entry:
+    if isinstance(raw, str):
+        return _Entry(key, _file_name(path, key, raw))
+    if not isinstance(raw, dict):
+        raise ContentError(
+            path, key, f'expected a file name or a table like {{ file = "…" }}, got {_kind(raw)}'
+        )
+    table = _Table(path, key, raw, _TRACK_KEYS)
+    file = _file_name(path, f"{key}.file", table.required("file", str, "a file name"))
+    texts = {name: table.optional(name, str, "a string") for name in ("title", "artist", "album")}
+    for name, value in texts.items():
+        if value is not None and not value.strip():
+            raise table.fail(name, "expected a non-empty string, got ''")
+    isrc = table.optional("isrc", str, "an ISRC")
+    if isrc is not None:
+        normalised = normalise_isrc(isrc)
+        if normalised is None:
+            raise table.fail("isrc", f"expected an ISRC like FRZ032600001, got {isrc!r}")
+        isrc = normalised
+    track_id = table.optional("id", str, "a track id")
+    if track_id is not None:
+        if not track_id.strip() or any(c.isspace() or not c.isprintable() for c in track_id):
+            raise table.fail("id", f"expected a track id without spaces, got {track_id!r}")
+        normalised_file = os.path.normpath(file)
+        first = track_files.setdefault(track_id, (f"{key}.id", normalised_file))
+        if first[1] != normalised_file:
+            raise table.fail(
+                "id",
+                f"duplicate track id {track_id!r}, already used by {first[0]} for another file; "
+                "expected one id per file",
+            )
+    return _Entry(key, file, texts["title"], texts["artist"], texts["album"], isrc, track_id)
+
+
+def _file_name(path: Path, key: str, value: str) -> str:
+    if not value.strip():
+        raise ContentError(path, key, "expected a file name relative to the folder, got ''")
+    return value
+
+
+class _Table:
+    """One TOML table, with the path of keys that leads to it for error messages."""
+
+    def __init__(self, source: Path, prefix: str, table: Mapping[str, Any], allowed: set[str]):
+        self.source = source
+        self.prefix = prefix
+        self.table = table
+        for name in table:
+            if name not in allowed:
+                hint = difflib.get_close_matches(name, allowed, n=1)
+                expected = (
+                    f"did you mean '{hint[0]}'?"
+                    if hint
+                    else f"expected one of: {', '.join(sorted(allowed))}"
+                )
+                raise self.fail(name, f"unknown key, {expected}")
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, problem: str) -> ContentError:
+        return ContentError(self.source, self.key(name), problem)
+
+    def required(self, name: str, kind: type[T], what: str) -> T:
+        if name not in self.table:
+            raise self.fail(name, f"missing, expected {_article(kind)} ({what})")
+        return _expect(self.source, self.key(name), self.table[name], kind, what)
+
+    def optional(self, name: str, kind: type[T], what: str) -> T | None:
+        if name not in self.table:
+            return None
+        return _expect(self.source, self.key(name), self.table[name], kind, what)
+
+
+def _expect(source: Path, key: str, value: object, kind: type[T], what: str) -> T:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ContentError(source, key, f"expected {_article(kind)} ({what}), got {_kind(value)}")
+    return value
+
+
+_KINDS: dict[type, str] = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a float",
+    str: "a string",
+    list: "an array",
+    dict: "a table",
+}
+
+
+def _article(kind: type) -> str:
+    return _KINDS.get(kind, kind.__name__)
+
+
+def _kind(value: object) -> str:
+    kind = _KINDS.get(type(value), "a date or time")
+    return kind if isinstance(value, list | dict) else f"{kind} ({value!r})"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ContentError(
+            path, "", "not found; the content folder needs this file to describe its playlists"
+        ) from None
+    except OSError as exc:
+        raise ContentError(path, "", f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ContentError(path, "", f"not UTF-8 text (byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ContentError(path, "", f"not valid TOML: {exc}") from exc
+
+
+def _revision(spec: _PlaylistSpec, tracks: tuple[Track, ...]) -> str:
+    """A short hash of everything the playlist says, so any change makes a new revision."""
+    payload = [
+        spec.id,
+        spec.title,
+        spec.note,
+        [[t.id, t.sha256, t.title, t.artist, t.album, t.isrc] for t in tracks],
+    ]
+    encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()[:12]

@@ -1,0 +1,584 @@
+"""Draw each kiosk screen as a 1-bit Pillow image.
+
+Pure functions of (screen, size, elapsed_s): no luma, no clock, no I/O besides loading the
+bundled bitmap fonts once. That is what lets the OLED, the emulator, the control socket and the
+golden-image tests share one drawing, identical on every machine.
+
+Text is made safe first (`clean`): the bitmap fonts only cover Latin-1, so other letters are
+folded to a near one ("ő" -> "o", "’" -> "'") or to "?", and control characters to spaces. Text
+that does not fit is word-wrapped and ended with an ellipsis, scrolled (the now-playing title)
+or paged (attract note, technician rows); `is_animated` and `next_change_s` tell the adapter
+when a screen changes with time, so it redraws only then.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from device.display.model import (
+    AttractScreen,
+    BootScreen,
+    ErrorScreen,
+    NowPlayingScreen,
+    Screen,
+    TechnicianScreen,
+    VolumeScreen,
+)
+
+PRODUCT_NAME = "Jukebox"
+SIZE = (128, 64)
+
+MARQUEE_PAUSE_S = 2.0  # the title rests at its start, so it can be read before it moves
+MARQUEE_SPEED_PX_S = 16.0  # 2 px per frame at 8 fps: smooth on a slow I2C panel
+MARQUEE_GAP_CELLS = 4
+ATTRACT_PAGE_S = 6.0  # slow: a visitor reads three lines in well under that
+ATTRACT_MAX_PAGES = 5
+TECHNICIAN_PAGE_S = 4.0
+ATTRACT_MARGIN = 2  # room for the burn-in shift without clipping text
+
+ON = 255
+OFF = 0
+
+# Glyphs missing from the Latin-1 fonts, drawn by hand; each takes one character cell.
+ELLIPSIS = "…"
+PLAY = "▶"
+PAUSE = "⏸"
+_ICONS = frozenset((ELLIPSIS, PLAY, PAUSE))
+
+_FOLD = {
+    "‘": "'",
+    "’": "'",
+    "‚": ",",
+    "‛": "'",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "‐": "-",
+    "‑": "-",
+    "‒": "-",
+    "–": "-",
+    "—": "-",
+    "−": "-",
+    "•": "·",
+    "œ": "oe",
+    "Œ": "OE",
+    "€": "EUR",
+    "™": "TM",
+    "ł": "l",
+    "Ł": "L",
+    "đ": "d",
+    "Đ": "D",
+    "ı": "i",
+    "♪": PLAY,  # no note glyph; the play sign reads as "music" too
+    "►": PLAY,
+    "⏵": PLAY,
+    "❚": "|",
+}
+
+
+@dataclass(frozen=True)
+class _Face:
+    """A monospaced bitmap font and the metrics the layouts need."""
+
+    font: ImageFont.ImageFont
+    cw: int  # cell width
+    lh: int  # cell height, i.e. line height
+    cap_top: int  # first row of a capital letter inside the cell
+    baseline: int  # last row of a capital letter inside the cell
+
+    def width(self, text: str) -> int:
+        return len(text) * self.cw
+
+    def cols(self, width: int) -> int:
+        return max(1, width // self.cw)
+
+
+def _face(font: ImageFont.ImageFont) -> _Face:
+    left, top, right, bottom = font.getbbox("M")
+    cw, lh = right - left, bottom - top
+    if font.getlength("i") != cw:
+        raise ValueError("layouts assume a monospaced font")
+    probe = Image.new("1", (cw, lh), OFF)
+    ImageDraw.Draw(probe).text((0, 0), "H", font=font, fill=ON)
+    box = probe.getbbox() or (0, 0, cw, lh)
+    return _Face(font=font, cw=cw, lh=lh, cap_top=box[1], baseline=box[3] - 1)
+
+
+@functools.cache
+def _fonts() -> tuple[_Face, _Face, _Face]:
+    """(bold, body, small): Pillow's own bold 6x11 and the bundled public-domain misc-fixed."""
+    here = Path(__file__).with_name("fonts")
+    bold = _face(ImageFont.load_default_imagefont())
+    body = _face(ImageFont.load(str(here / "6x10.pil")))
+    small = _face(ImageFont.load(str(here / "5x8.pil")))
+    return bold, body, small
+
+
+# ---------------------------------------------------------------------------- text helpers
+
+
+def clean(text: str, *, multiline: bool = False) -> str:
+    """Make `text` drawable: Latin-1 plus our icons, no control characters, never raises.
+
+    Single-line text has its whitespace collapsed; multi-line text keeps its line breaks.
+    """
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text.replace("\r\n", "\n")):
+        if ch in _ICONS:
+            out.append(ch)
+        elif ch in _FOLD:
+            out.append(_FOLD[ch])
+        elif ch == "\n" or ch == "\r" or ch in "\u2028\u2029":
+            out.append("\n" if multiline else " ")
+        elif ch.isspace():
+            out.append(" ")
+        else:
+            category = unicodedata.category(ch)
+            if category in ("Mn", "Me", "Cf"):
+                continue  # stray combining marks, joiners, variation selectors, soft hyphens
+            if category.startswith("C"):
+                out.append(" " if category == "Cc" else "?")
+            elif ord(ch) < 256:
+                out.append(ch)
+            else:
+                base = unicodedata.normalize("NFKD", ch)[:1]
+                out.append(base if base and " " < base < "\x7f" else "?")
+    joined = "".join(out)
+    if not multiline:
+        return " ".join(joined.split())
+    lines = [" ".join(line.split()) for line in joined.split("\n")]
+    return "\n".join(lines).strip("\n")
+
+
+def ellipsize(text: str, face: _Face, width: int) -> str:
+    """`text` if it fits in `width` pixels, else its start and an ellipsis."""
+    cols = face.cols(width)
+    if len(text) <= cols:
+        return text
+    return text[: cols - 1].rstrip() + ELLIPSIS
+
+
+def wrap(text: str, face: _Face, width: int, max_lines: int | None = None) -> list[str]:
+    """Greedy word wrap; words wider than a line are cut; the last kept line gets an ellipsis."""
+    cols = face.cols(width)
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            if not word:
+                continue
+            while len(word) > cols:
+                if line:
+                    lines.append(line)
+                    line = ""
+                lines.append(word[:cols])
+                word = word[cols:]
+            if not line:
+                line = word
+            elif len(line) + 1 + len(word) <= cols:
+                line = f"{line} {word}"
+            else:
+                lines.append(line)
+                line = word
+        lines.append(line)
+    while lines and not lines[-1]:
+        lines.pop()
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[: max(0, max_lines)]
+        if lines:
+            last = lines[-1]
+            lines[-1] = last + ELLIPSIS if len(last) < cols else last[: cols - 1] + ELLIPSIS
+    return lines
+
+
+def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, face: _Face) -> None:
+    """Draw one line, drawing the icon characters by hand (the fonts lack them)."""
+    x, y = xy
+    run_start = x
+    run = ""
+    for ch in text:
+        if ch in _ICONS:
+            if run:
+                draw.text((run_start, y), run, font=face.font, fill=ON)
+                run = ""
+            _icon(draw, ch, x, y, face)
+            x += face.cw
+            run_start = x
+        else:
+            run += ch
+            x += face.cw
+    if run:
+        draw.text((run_start, y), run, font=face.font, fill=ON)
+
+
+def _icon(draw: ImageDraw.ImageDraw, ch: str, x: int, y: int, face: _Face) -> None:
+    top, bottom = y + face.cap_top, y + face.baseline
+    if ch == ELLIPSIS:
+        for dx in (0, 2, 4):
+            draw.point((x + dx, bottom), fill=ON)
+    elif ch == PLAY:
+        height = bottom - top + 1
+        odd = height | 1  # an odd height gives the triangle a one-pixel tip
+        _triangle(draw, x, bottom - odd + 1, odd)
+    elif ch == PAUSE:
+        h = bottom - top
+        draw.rectangle((x, top, x + 1, top + h), fill=ON)
+        draw.rectangle((x + 3, top, x + 4, top + h), fill=ON)
+
+
+def _triangle(draw: ImageDraw.ImageDraw, x: int, top: int, height: int) -> None:
+    """A right-pointing play triangle `height` pixels tall, drawn row by row to stay crisp."""
+    half = (height - 1) / 2
+    for row in range(height):
+        reach = int(half - abs(row - half))
+        draw.line((x, top + row, x + reach, top + row), fill=ON)
+
+
+def _big_text(image: Image.Image, xy: tuple[int, int], text: str, face: _Face, scale: int) -> None:
+    """Draw text `scale` times larger by blowing up its pixels: headline digits and the logo."""
+    if not text:
+        return
+    small = Image.new("1", (face.width(text), face.lh), OFF)
+    _text(ImageDraw.Draw(small), (0, 0), text, face)
+    big = small.resize((small.width * scale, small.height * scale), Image.Resampling.NEAREST)
+    image.paste(ON, xy, big)
+
+
+def _centered(width: int, text: str, face: _Face) -> int:
+    return max(0, (width - face.width(text)) // 2)
+
+
+def _clock(ms: int) -> str:
+    seconds = max(0, ms) // 1000
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{min(hours, 99)}:{minutes:02}:{secs:02}"
+    return f"{minutes}:{secs:02}"
+
+
+def _marquee_offset(period_px: int, elapsed_s: float) -> int:
+    """Pixels the title has moved: rest for MARQUEE_PAUSE_S, then one full loop, repeat."""
+    cycle = MARQUEE_PAUSE_S + period_px / MARQUEE_SPEED_PX_S
+    t = max(0.0, elapsed_s) % cycle
+    if t < MARQUEE_PAUSE_S:
+        return 0
+    return min(period_px, int((t - MARQUEE_PAUSE_S) * MARQUEE_SPEED_PX_S))
+
+
+def _page(count: int, period_s: float, elapsed_s: float) -> int:
+    return int(max(0.0, elapsed_s) // period_s) % count if count > 1 else 0
+
+
+# --------------------------------------------------------------------------------- screens
+
+
+def _boot(image: Image.Image, s: BootScreen) -> None:
+    bold, body, small = _fonts()
+    w, h = image.size
+    draw = ImageDraw.Draw(image)
+    logo = ellipsize(PRODUCT_NAME, bold, w // 2)
+    _big_text(image, (max(0, (w - 2 * bold.width(logo)) // 2), 4), logo, bold, 2)
+    version = ellipsize(clean(f"v{s.version}" if s.version else ""), small, w)
+    _text(draw, (_centered(w, version, small), 30), version, small)
+    message = ellipsize(clean(s.message), body, w)
+    _text(draw, (_centered(w, message, body), h - body.lh - 6), message, body)
+
+
+def _now_playing(image: Image.Image, s: NowPlayingScreen, elapsed_s: float) -> None:
+    bold, body, small = _fonts()
+    w, h = image.size
+    draw = ImageDraw.Draw(image)
+
+    playlist = ellipsize(clean(s.playlist), small, w)
+    _text(draw, (0, 0), playlist, small)
+
+    title = clean(s.title)
+    if bold.width(title) <= w:
+        _text(draw, (0, 11), title, bold)
+    else:
+        period = bold.width(title) + MARQUEE_GAP_CELLS * bold.cw
+        x = -_marquee_offset(period, elapsed_s)
+        _text(draw, (x, 11), title, bold)
+        _text(draw, (x + period, 11), title, bold)
+
+    artist = ellipsize(clean(s.artist), body, w)
+    _text(draw, (0, 24), artist, body)
+
+    bar_top = 40
+    draw.rectangle((0, bar_top, w - 1, bar_top + 6), outline=ON)
+    known = s.duration_ms is not None and s.duration_ms > 0
+    if known and s.duration_ms:
+        fraction = min(1.0, max(0.0, s.elapsed_ms / s.duration_ms))
+        fill = int((w - 4) * fraction)
+        if fill > 0:
+            draw.rectangle((2, bar_top + 2, 1 + fill, bar_top + 4), fill=ON)
+    row = h - small.lh - 2
+    _text(draw, (0, row), _clock(s.elapsed_ms), small)
+    total = _clock(s.duration_ms) if known and s.duration_ms else "--:--"
+    _text(draw, (w - small.width(total), row), total, small)
+
+    if not s.paused:
+        _text(draw, (_centered(w, PLAY, bold), row + small.cap_top - bold.cap_top), PLAY, bold)
+    else:
+        # Inverted, with its capitals level with the times: the one thing that stands out.
+        label = f"{PAUSE} Paused"
+        x = _centered(w, label, bold)
+        y = row + small.cap_top - bold.cap_top
+        caps_top, caps_bottom = y + bold.cap_top, y + bold.baseline
+        draw.rectangle((x - 4, caps_top - 3, x + bold.width(label) + 2, caps_bottom + 3), fill=ON)
+        badge = Image.new("1", (bold.width(label), bold.lh), OFF)
+        _text(ImageDraw.Draw(badge), (0, 0), label, bold)
+        image.paste(OFF, (x, y), badge)
+
+
+def _volume(image: Image.Image, s: VolumeScreen) -> None:
+    bold, _body, small = _fonts()
+    w = image.width
+    draw = ImageDraw.Draw(image)
+
+    _bitmap(draw, 0, 4, SPEAKER)
+    _text(draw, (17, 5), "Volume", bold)
+    value = str(s.volume)
+    _big_text(image, (w - bold.width(value) * 2, 0), value, bold, 2)
+
+    low, high = s.minimum, s.maximum
+    level = min(max(s.volume, low), high) if high >= low else s.volume
+    fraction = 1.0 if high <= low else (level - low) / (high - low)
+    bar_top, bar_bottom = 27, 44
+    draw.rectangle((0, bar_top, w - 1, bar_bottom), outline=ON)
+    fill = int((w - 6) * fraction)
+    if fill > 0:
+        draw.rectangle((3, bar_top + 3, 2 + fill, bar_bottom - 3), fill=ON)
+
+    row = bar_bottom + 4
+    for label, x, reached in (
+        ("min", 0, s.volume <= low),
+        ("max", w - small.width("max") - 2, s.volume >= high),
+    ):
+        if reached:
+            draw.rectangle((x, row - 1, x + small.width(label) + 1, row + small.lh), fill=ON)
+            mark = Image.new("1", (small.width(label), small.lh), OFF)
+            _text(ImageDraw.Draw(mark), (0, 0), label, small)
+            image.paste(OFF, (x + 1, row), mark)
+        else:
+            _text(draw, (x + 1, row), label, small)
+
+
+SPEAKER = (
+    ".......#.....",
+    "......##.....",
+    "....####.....",
+    "########..#..",
+    "########...#.",
+    "########...#.",
+    "########...#.",
+    "########..#..",
+    "....####.....",
+    "......##.....",
+    ".......#.....",
+)
+WARNING = (
+    ".......#.......",
+    "......###......",
+    "......###......",
+    ".....#####.....",
+    ".....##.##.....",
+    "....###.###....",
+    "....###.###....",
+    "...####.####...",
+    "...####.####...",
+    "..###########..",
+    "..#####.#####..",
+    ".#############.",
+    "###############",
+)
+
+
+def _bitmap(draw: ImageDraw.ImageDraw, x: int, y: int, rows: tuple[str, ...]) -> None:
+    """Pixel-art icons, drawn point by point: no polygon rasteriser that may change with Pillow."""
+    for dy, row in enumerate(rows):
+        for dx, pixel in enumerate(row):
+            if pixel == "#":
+                draw.point((x + dx, y + dy), fill=ON)
+
+
+@functools.lru_cache(maxsize=8)  # an animated screen is laid out once, not at every frame
+def _attract_pages(s: AttractScreen, size: tuple[int, int]) -> tuple[list[str], list[list[str]]]:
+    bold, body, _small = _fonts()
+    w, h = size
+    inner = w - 2 * ATTRACT_MARGIN
+    title = wrap(clean(s.playlist), bold, inner, max_lines=2)
+    area = h - 2 * ATTRACT_MARGIN - len(title) * bold.lh - 4 - bold.lh - 2
+    per_page = max(1, area // body.lh)
+    note = wrap(clean(s.note, multiline=True), body, inner, max_lines=per_page * ATTRACT_MAX_PAGES)
+    pages = [note[i : i + per_page] for i in range(0, len(note), per_page)] or [[]]
+    return title, pages
+
+
+def _attract(image: Image.Image, s: AttractScreen, elapsed_s: float) -> None:
+    bold, body, _small = _fonts()
+    w, h = image.size
+    content = Image.new("1", image.size, OFF)
+    draw = ImageDraw.Draw(content)
+    m = ATTRACT_MARGIN
+
+    title, pages = _attract_pages(s, image.size)
+    y = m
+    for line in title:
+        _text(draw, (m, y), line, bold)
+        y += bold.lh
+    y += 4
+    for line in pages[_page(len(pages), ATTRACT_PAGE_S, elapsed_s)]:
+        _text(draw, (m, y), line, body)
+        y += body.lh
+
+    invite = f"Press {PLAY} to listen"
+    _text(draw, (_centered(w, invite, bold), h - m - bold.lh), invite, bold)
+    image.paste(content, s.offset)
+
+
+def _error(image: Image.Image, s: ErrorScreen) -> None:
+    bold, body, _small = _fonts()
+    w, h = image.size
+    draw = ImageDraw.Draw(image)
+    _bitmap(draw, 0, 1, WARNING)
+    title = ellipsize(clean(s.title), bold, w - 19)
+    _text(draw, (19, 2), title, bold)
+    top = 17
+    for i, line in enumerate(wrap(clean(s.detail, multiline=True), body, w, (h - top) // body.lh)):
+        _text(draw, (0, top + i * body.lh), line, body)
+
+
+@functools.lru_cache(maxsize=8)
+def _technician_pages(rows: tuple[tuple[str, str], ...], size: tuple[int, int]) -> list[list[str]]:
+    """Lay rows out as lines "label   value"; a value too long goes on its own lines."""
+    _bold, _body, small = _fonts()
+    w, h = size
+    cols = small.cols(w)
+    per_page = max(1, (h - small.lh - 2) // (small.lh + 1))
+    blocks: list[list[str]] = []
+    for raw_label, raw_value in rows:
+        label, value = clean(str(raw_label)), clean(str(raw_value))
+        if len(label) + 1 + len(value) <= cols:
+            blocks.append([label + " " * (cols - len(label) - len(value)) + value])
+        else:
+            values = wrap(value, small, w - small.cw, max_lines=per_page - 1)
+            blocks.append([ellipsize(label, small, w), *(" " + v for v in values)])
+    pages: list[list[str]] = [[]]
+    for block in blocks:
+        if pages[-1] and len(pages[-1]) + len(block) > per_page:
+            pages.append([])
+        pages[-1].extend(block[:per_page])
+    return pages
+
+
+def _technician(image: Image.Image, s: TechnicianScreen, elapsed_s: float) -> None:
+    _bold, _body, small = _fonts()
+    w, _h = image.size
+    draw = ImageDraw.Draw(image)
+    pages = _technician_pages(s.rows, image.size)
+    index = _page(len(pages), TECHNICIAN_PAGE_S, elapsed_s)
+
+    draw.rectangle((0, 0, w - 1, small.lh), fill=ON)
+    header = Image.new("1", (w, small.lh), OFF)
+    header_draw = ImageDraw.Draw(header)
+    _text(header_draw, (1, 0), "Technician", small)
+    if len(pages) > 1:
+        counter = f"{index + 1}/{len(pages)}"
+        _text(header_draw, (w - small.width(counter) - 1, 0), counter, small)
+    image.paste(OFF, (0, 1), header)
+
+    lines = pages[index] if s.rows else ["No information yet"]
+    for i, line in enumerate(lines):
+        _text(draw, (0, small.lh + 3 + i * (small.lh + 1)), line, small)
+
+
+# ------------------------------------------------------------------------------ public API
+
+
+def render(screen: Screen, size: tuple[int, int] = SIZE, elapsed_s: float = 0.0) -> Image.Image:
+    """Draw `screen` as a mode "1" image; `elapsed_s` (since it was first shown) drives motion.
+
+    Never raises for odd text: empty, huge, emoji or control characters all draw something.
+    """
+    image = Image.new("1", size, OFF)
+    match screen:
+        case BootScreen():
+            _boot(image, screen)
+        case NowPlayingScreen():
+            _now_playing(image, screen, elapsed_s)
+        case VolumeScreen():
+            _volume(image, screen)
+        case AttractScreen():
+            _attract(image, screen, elapsed_s)
+        case ErrorScreen():
+            _error(image, screen)
+        case TechnicianScreen():
+            _technician(image, screen, elapsed_s)
+    return image
+
+
+def next_change_s(
+    screen: Screen, size: tuple[int, int] = SIZE, elapsed_s: float = 0.0
+) -> float | None:
+    """The elapsed time from which the picture may differ from the one at `elapsed_s`.
+
+    None: never (a static screen, drawn once). `elapsed_s` itself: it is moving right now
+    (a scrolling title), redraw at the frame rate. Later: nothing moves until then (the
+    marquee's rest at its start, the next page of a note), so the adapter can sleep.
+    """
+    elapsed_s = max(0.0, elapsed_s)
+    match screen:
+        case NowPlayingScreen():
+            bold = _fonts()[0]
+            title_px = bold.width(clean(screen.title))
+            if title_px <= size[0]:
+                return None
+            period_px = title_px + MARQUEE_GAP_CELLS * bold.cw
+            cycle = MARQUEE_PAUSE_S + period_px / MARQUEE_SPEED_PX_S
+            into = elapsed_s % cycle
+            return elapsed_s + (MARQUEE_PAUSE_S - into) if into < MARQUEE_PAUSE_S else elapsed_s
+        case AttractScreen():
+            pages = len(_attract_pages(screen, size)[1])
+            return _next_page_s(pages, ATTRACT_PAGE_S, elapsed_s)
+        case TechnicianScreen():
+            pages = len(_technician_pages(screen.rows, size))
+            return _next_page_s(pages, TECHNICIAN_PAGE_S, elapsed_s)
+        case _:
+            return None
+
+
+def _next_page_s(pages: int, period_s: float, elapsed_s: float) -> float | None:
+    return (elapsed_s // period_s + 1) * period_s if pages > 1 else None
+
+
+def is_animated(screen: Screen, size: tuple[int, int] = SIZE) -> bool:
+    """Whether the picture changes with elapsed time, i.e. needs redrawing while it is shown.
+
+    True for a now-playing title too wide to fit (marquee), an attract note longer than one
+    page, and technician rows longer than one page. Everything else is drawn once.
+    """
+    return next_change_s(screen, size, 0.0) is not None
+
+
+def animation_key(screen: Screen) -> object:
+    """What must change for a new screen to restart the animation of the one it replaces.
+
+    The core sends a new now-playing screen at every progress tick; the title must keep
+    scrolling through those, and an attract note keep paging while the picture moves.
+    """
+    match screen:
+        case NowPlayingScreen():
+            return (NowPlayingScreen, screen.playlist, screen.title)
+        case AttractScreen():
+            return (AttractScreen, screen.playlist, screen.note)
+        case TechnicianScreen():
+            return TechnicianScreen  # a changing value must not send the pages back to one
+        case _:
+            return screen
