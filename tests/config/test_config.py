@@ -157,3 +157,13 @@ def test_the_daemon_refuses_a_broken_configuration_with_exit_code_2(tmp_path: Pa
     )
     assert result.returncode == 2
     assert f"{path}: audio.max_volume: expected a whole number from 0 to 100" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "example",
+    sorted((Path(__file__).parents[2] / "docs" / "examples").glob("*.toml")),
+    ids=lambda p: p.name,
+)
+def test_documented_examples_are_valid(example: Path) -> None:
+    config = load_config(example)
+    assert config.buttons, f"{example} defines no button"

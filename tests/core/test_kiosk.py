@@ -152,7 +152,7 @@ def test_a_hold_fires_its_action_and_never_the_press(rig: Rig) -> None:
     assert isinstance(rig.display.last, TechnicianScreen)
     rig.kiosk.handle(ButtonUp("play", rig.clock.now))
     assert rig.player.playing is None
-    rows = dict(rig.display.last.rows)  # type: ignore[union-attr]
+    rows = dict(rig.display.last.rows)
     assert rows["Content"] == "2 lists, 5/5 tracks"
     assert rows["Journal"] == "0 open, 0 done"
 
@@ -198,7 +198,7 @@ def test_the_idle_timeout_never_cuts_a_playing_track(rig: Rig) -> None:
     rig.tap("play")
     token = rig.start_audio(duration_ms=200_000)
     position = rig.listen(token, 125, step_ms=1000)
-    assert rig.kiosk.mode is Mode.PLAYING
+    assert rig.kiosk.status.mode is Mode.PLAYING
     assert rig.player.queued is None  # but nothing follows it
     rig.kiosk.handle(PlaybackEnded(token, "eof"))
     assert rig.kiosk.mode is Mode.IDLE
