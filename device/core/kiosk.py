@@ -19,6 +19,7 @@ from device.core.gestures import GestureDecoder
 from device.core.volume import VolumeRules
 from device.display.model import (
     AttractScreen,
+    BootScreen,
     ErrorScreen,
     NowPlayingScreen,
     Screen,
@@ -150,6 +151,7 @@ class Kiosk:
         self._errors: list[str] = []
         self._last_screen: Screen | None = None
         self.status = KioskStatus()
+        self.content_loaded = bool(self.library.playlists)
         self.on_tick: Callable[[], None] | None = None  # e.g. the systemd watchdog keep-alive
 
     # ------------------------------------------------------------------ thread edge
@@ -565,6 +567,7 @@ class Kiosk:
     def _on_library(self, library: Library) -> None:
         """A new library applies at once when idle; while playing, the current play goes on."""
         self.library = library
+        self.content_loaded = True
         if self.library.find(self.selected) is None:
             self.selected = self._featured_id()
         log.info(
@@ -617,6 +620,8 @@ class Kiosk:
                 paused=self.mode is Mode.PAUSED,
             )
         playlist = self._selected_playlist()
+        if playlist is None and not self.content_loaded:
+            return BootScreen(self.context.firmware_version, "Loading music")
         if playlist is None:
             return ErrorScreen("No music yet", "Waiting for the library's playlists.")
         idle_for = self.clock.monotonic() - self.idle_since

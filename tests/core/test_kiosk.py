@@ -12,6 +12,7 @@ from device.config import KioskConfig, parse_config
 from device.core.kiosk import START_TIMEOUT_S, Kiosk, Mode
 from device.display.model import (
     AttractScreen,
+    BootScreen,
     ErrorScreen,
     NowPlayingScreen,
     TechnicianScreen,
@@ -21,6 +22,7 @@ from device.domain import EndReason, Library, StartedBy
 from device.events import (
     ButtonDown,
     ButtonUp,
+    LibraryUpdated,
     PlaybackEnded,
     PlaybackProgress,
     PlaybackStarted,
@@ -303,3 +305,16 @@ def test_now_playing_screen_follows_progress_and_pause(rig: Rig) -> None:
     assert rig.display.last == NowPlayingScreen(
         "Festival", "festival title 0", "Artist 0", 2000, 9000, paused=True
     )
+
+
+def test_boot_screen_until_content_then_attract(tmp_path: Path, journal: PlayJournal) -> None:
+    rig = Rig(tmp_path, journal, Library(()))
+    assert isinstance(rig.display.last, BootScreen)
+    rig.tap("prev")
+    assert rig.player.playing is None
+    assert rig.display.last == ErrorScreen("Nothing to play", "No playlist is available yet.")
+    rig.kiosk.handle(LibraryUpdated(make_library(tmp_path / "x", ("a", 1))))
+    rig.advance(4)
+    assert rig.display.last == AttractScreen("A", "Note of a", (0, 0), False)
+    rig.kiosk.handle(LibraryUpdated(Library(())))
+    assert rig.display.last == ErrorScreen("No music yet", "Waiting for the library's playlists.")
