@@ -84,6 +84,5 @@ class FakeDisplay:
     def close(self) -> None:
         pass
 
-    @property
     def last(self) -> Screen:
         return self.screens[-1]

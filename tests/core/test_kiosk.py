@@ -151,10 +151,11 @@ def test_progress_is_checkpointed_so_a_crash_loses_at_most_a_second(rig: Rig) ->
 def test_a_hold_fires_its_action_and_never_the_press(rig: Rig) -> None:
     rig.kiosk.handle(ButtonDown("play", rig.clock.now))
     rig.advance(1.2)
-    assert isinstance(rig.display.last, TechnicianScreen)
+    screen = rig.display.last()
+    assert isinstance(screen, TechnicianScreen)
     rig.kiosk.handle(ButtonUp("play", rig.clock.now))
     assert rig.player.playing is None
-    rows = dict(rig.display.last.rows)
+    rows = dict(screen.rows)
     assert rows["Content"] == "2 lists, 5/5 tracks"
     assert rows["Journal"] == "0 open, 0 done"
 
@@ -172,14 +173,14 @@ def test_volume_stays_within_public_limits_and_is_shown(rig: Rig) -> None:
     for _ in range(5):
         rig.tap("up")
     assert rig.player.volume == 60
-    assert rig.display.last == VolumeScreen(60, 20, 60)
+    assert rig.display.last() == VolumeScreen(60, 20, 60)
     rig.kiosk.handle(Rotated(-1, rig.clock.now))
     assert rig.player.volume == 50
     for _ in range(6):
         rig.tap("down")
     assert rig.player.volume == 20
     rig.advance(2.0)
-    assert isinstance(rig.display.last, AttractScreen)
+    assert isinstance(rig.display.last(), AttractScreen)
 
 
 def test_after_the_idle_timeout_a_paused_kiosk_returns_to_defaults(rig: Rig) -> None:
@@ -192,7 +193,7 @@ def test_after_the_idle_timeout_a_paused_kiosk_returns_to_defaults(rig: Rig) -> 
     rig.advance(121)
     assert rig.player.volume == 40
     assert rig.kiosk.mode is Mode.IDLE
-    assert rig.display.last == AttractScreen("Festival", "Note of festival", (0, 0), False)
+    assert rig.display.last() == AttractScreen("Festival", "Note of festival", (0, 0), False)
     assert rig.journal.plays()[0].end_reason == EndReason.STOPPED
 
 
@@ -218,7 +219,7 @@ def test_a_missing_track_is_skipped_with_an_error_on_screen(
     rig = Rig(tmp_path, journal, library)
     rig.tap("play")
     assert rig.kiosk.status.track_id == "festival-t1"
-    assert rig.display.last == ErrorScreen("Track unavailable", "festival title 0")
+    assert rig.display.last() == ErrorScreen("Track unavailable", "festival title 0")
     assert "not in the cache" in rig.kiosk.status.errors[-1]
 
 
@@ -254,7 +255,7 @@ def test_an_item_mpv_never_starts_is_replaced_by_the_next(rig: Rig) -> None:
 
 def test_the_screen_sleeps_when_idle_and_the_waking_press_does_not_act(rig: Rig) -> None:
     rig.advance(31)
-    assert rig.display.last == AttractScreen("Festival", "Note of festival", (2, 1), True)
+    assert rig.display.last() == AttractScreen("Festival", "Note of festival", (2, 1), True)
     rig.advance(300)
     assert rig.display.asleep and rig.kiosk.status.display_asleep
     rig.tap("prev")
@@ -270,7 +271,7 @@ def test_a_combination_fires_only_its_action(tmp_path: Path, journal: PlayJourna
     rig.kiosk.handle(ButtonDown("prev", rig.clock.now))
     rig.kiosk.handle(ButtonDown("up", rig.clock.now + 0.05))
     rig.advance(2.1)
-    assert isinstance(rig.display.last, TechnicianScreen)
+    assert isinstance(rig.display.last(), TechnicianScreen)
     rig.kiosk.handle(ButtonUp("prev", rig.clock.now))
     rig.kiosk.handle(ButtonUp("up", rig.clock.now))
     assert rig.player.playing is None and rig.player.volume == 40
@@ -298,23 +299,23 @@ def test_now_playing_screen_follows_progress_and_pause(rig: Rig) -> None:
     rig.tap("play")
     token = rig.start_audio(duration_ms=9000)
     rig.listen(token, 2.0)
-    assert rig.display.last == NowPlayingScreen(
+    assert rig.display.last() == NowPlayingScreen(
         "Festival", "festival title 0", "Artist 0", 2000, 9000
     )
     rig.tap("play")
-    assert rig.display.last == NowPlayingScreen(
+    assert rig.display.last() == NowPlayingScreen(
         "Festival", "festival title 0", "Artist 0", 2000, 9000, paused=True
     )
 
 
 def test_boot_screen_until_content_then_attract(tmp_path: Path, journal: PlayJournal) -> None:
     rig = Rig(tmp_path, journal, Library(()))
-    assert isinstance(rig.display.last, BootScreen)
+    assert rig.display.last() == BootScreen("unknown", "Loading music")
     rig.tap("prev")
     assert rig.player.playing is None
-    assert rig.display.last == ErrorScreen("Nothing to play", "No playlist is available yet.")
+    assert rig.display.last() == ErrorScreen("Nothing to play", "No playlist is available yet.")
     rig.kiosk.handle(LibraryUpdated(make_library(tmp_path / "x", ("a", 1))))
     rig.advance(4)
-    assert rig.display.last == AttractScreen("A", "Note of a", (0, 0), False)
+    assert rig.display.last() == AttractScreen("A", "Note of a", (0, 0), False)
     rig.kiosk.handle(LibraryUpdated(Library(())))
-    assert rig.display.last == ErrorScreen("No music yet", "Waiting for the library's playlists.")
+    assert rig.display.last() == ErrorScreen("No music yet", "Waiting for the library's playlists.")
