@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from device.config import KioskConfig
+from device.core.accounting import Play, PlayAccounting
 from device.core.gestures import GestureDecoder
 from device.core.volume import VolumeRules
 from device.display.model import (
@@ -30,7 +31,6 @@ from device.domain import (
     EMPTY_LIBRARY,
     Action,
     EndReason,
-    EventId,
     Library,
     PlayItem,
     Playlist,
@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 8.0  # an item mpv has not started by then is treated as failed
 RESTART_THRESHOLD_MS = 3000  # "previous" after this far into a track restarts it
-PROGRESS_JUMP_MS = 2500  # a larger forward jump is a seek, not listening
 ERROR_TOAST_S = 3.0
 MAX_WAIT_S = 5.0  # the loop wakes at least this often (the systemd watchdog rides on it)
 ATTRACT_OFFSETS = ((0, 0), (2, 1), (4, 2), (2, 3), (0, 2), (-2, 1), (-2, -1), (0, -2))
@@ -66,26 +65,6 @@ class Mode(StrEnum):
     IDLE = "idle"
     PLAYING = "playing"
     PAUSED = "paused"
-
-
-@dataclass
-class _Play:
-    """The item the player has been asked to play, and its journal entry once audio started."""
-
-    item: PlayItem
-    playlist: Playlist
-    index: int
-    started_by: StartedBy
-    requested_at: float
-    event_id: EventId | None = None
-    duration_ms: int | None = None
-    position_ms: int = 0
-    listened_ms: int = 0
-    checkpoint_at: float = 0.0
-
-    @property
-    def track(self) -> Track:
-        return self.playlist.tracks[self.index]
 
 
 @dataclass(frozen=True)
@@ -132,11 +111,13 @@ class Kiosk:
         self.volume = self.rules.default
         self.mode = Mode.IDLE
         self.selected: PlaylistId | None = None
-        self.current: _Play | None = None
-        self.preloaded: _Play | None = None
+        self.current: Play | None = None
+        self.preloaded: Play | None = None
         self.running = False
         self._tokens = 0
-        self._plays_started = 0
+        self.accounting = PlayAccounting(
+            self.journal, self.clock, self.config.playback.progress_checkpoint_s
+        )
         self._failures = 0  # items in a row that failed before any sound
         now = self.clock.monotonic()
         self.last_activity = now
@@ -276,7 +257,7 @@ class Kiosk:
             candidates.append(self.overlay_until)
         if self.visitor_present:
             candidates.append(self.last_activity + self.config.visitor.idle_timeout_s)
-        if self.current is not None and self.current.event_id is None:
+        if self.current is not None and not self.current.journaled:
             candidates.append(self.current.requested_at + START_TIMEOUT_S)
         if self.mode is Mode.IDLE and not self.asleep:
             display = self.config.display
@@ -416,22 +397,22 @@ class Kiosk:
         assert track.media is not None
         if self.asleep:
             self._wake()
-        self.current = _Play(self._item(track), playlist, index, started_by, self.clock.monotonic())
+        self.current = Play(self._item(track), playlist, index, started_by, self.clock.monotonic())
         self.mode = Mode.PLAYING
         self.preloaded = None
         self.player.play(self.current.item)
         self._preload_after(self.current)
 
-    def _preload_after(self, play: _Play) -> None:
+    def _preload_after(self, play: Play) -> None:
         wrap = self.config.playback.at_playlist_end == "loop"
         index = self._playable(play.playlist, play.index + 1, +1, wrap=wrap)
         if index is None:
             self._set_preload(None)
             return
         track = play.playlist.tracks[index]
-        self._set_preload(_Play(self._item(track), play.playlist, index, play.started_by, 0.0))
+        self._set_preload(Play(self._item(track), play.playlist, index, play.started_by, 0.0))
 
-    def _set_preload(self, play: _Play | None) -> None:
+    def _set_preload(self, play: Play | None) -> None:
         self.preloaded = play
         self.player.preload(play.item if play else None)
 
@@ -458,40 +439,14 @@ class Kiosk:
 
     def _on_started(self, token: int, duration_ms: int | None) -> None:
         current = self.current
-        if current is None or current.item.token != token or current.event_id is not None:
-            return
-        now = self.clock.monotonic()
-        track = current.track
-        current.duration_ms = duration_ms or track.duration_ms
-        current.checkpoint_at = now
-        current.event_id = self.journal.open_play(
-            playlist_id=current.playlist.id,
-            playlist_revision=current.playlist.revision,
-            track_id=track.id,
-            isrc=track.isrc,
-            track_duration_ms=current.duration_ms,
-            started_by=current.started_by,
-            started_wall_ms=self.clock.wall_time_ms(),
-            clock_synced=self.clock.is_synced(),
-            started_uptime_ms=int(now * 1000),
-        )
-        self._plays_started += 1
-        self._failures = 0
-        log.info("play %s started: %s by %s", current.event_id, track.id, current.started_by.value)
+        if current is not None and current.item.token == token and not current.journaled:
+            self.accounting.audio_started(current, duration_ms)
+            self._failures = 0
 
     def _on_progress(self, token: int, position_ms: int) -> None:
         current = self.current
-        if current is None or current.item.token != token:
-            return
-        delta = position_ms - current.position_ms
-        current.position_ms = position_ms
-        if current.event_id is None or not 0 < delta <= PROGRESS_JUMP_MS:
-            return
-        current.listened_ms += delta
-        now = self.clock.monotonic()
-        if now - current.checkpoint_at >= self.config.playback.progress_checkpoint_s:
-            current.checkpoint_at = now
-            self.journal.record_progress(current.event_id, current.listened_ms)
+        if current is not None and current.item.token == token:
+            self.accounting.progressed(current, position_ms)
 
     def _on_ended(self, token: int, outcome: str, error: str | None) -> None:
         current = self.current
@@ -502,7 +457,7 @@ class Kiosk:
         if outcome == "error":
             self._note_error(f"'{current.track.title}' failed: {error}")
             self._toast("Cannot play track", current.track.title)
-            never_started = current.event_id is None
+            never_started = not current.journaled
             self._end_current(EndReason.ERROR, error)
             self._failures = self._failures + 1 if never_started else 0
             if self._failures >= max(3, len(current.playlist.tracks)):
@@ -511,10 +466,7 @@ class Kiosk:
                 self._go_idle(keep_selection=True)
                 return
         elif outcome == "eof":
-            if current.duration_ms and current.event_id is not None:
-                # The tail after the last progress report was heard too.
-                tail = current.duration_ms - current.position_ms
-                current.listened_ms += max(0, min(tail, PROGRESS_JUMP_MS))
+            self.accounting.reached_end(current)
             self._end_current(EndReason.FINISHED)
         else:
             self._end_current(EndReason.STOPPED)
@@ -537,21 +489,8 @@ class Kiosk:
 
     def _end_current(self, reason: EndReason, error: str | None = None) -> None:
         current, self.current = self.current, None
-        if current is None or current.event_id is None:
-            return
-        self.journal.close_play(
-            current.event_id,
-            listened_ms=current.listened_ms,
-            reason=reason,
-            ended_wall_ms=self.clock.wall_time_ms(),
-            error=error,
-        )
-        log.info(
-            "play %s ended: %s after %d ms listened",
-            current.event_id,
-            reason.value,
-            current.listened_ms,
-        )
+        if current is not None:
+            self.accounting.finished(current, reason, error)
 
     def _go_idle(self, keep_selection: bool = False) -> None:
         if self.current is not None:
@@ -666,6 +605,6 @@ class Kiosk:
             volume=self.volume,
             screen=type(self._last_screen).__name__,
             display_asleep=self.asleep,
-            plays_started=self._plays_started,
+            plays_started=self.accounting.plays_started,
             errors=tuple(self._errors),
         )
