@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
-from device.content.cache import CacheError, MediaCache
+from device.content.cache import CacheError, MediaCache, is_sha256
 from device.content.tags import normalise_isrc, read_tags
 from device.domain import Library, Playlist, PlaylistId, Sha256, Track, TrackId
 
@@ -59,6 +59,9 @@ _PLAYLIST_KEYS = {"id", "title", "note", "tracks"}
 _TRACK_KEYS = {"file", "title", "artist", "album", "isrc", "id"}
 
 T = TypeVar("T")
+
+
+HASH_INDEX = "folder-hashes.json"
 
 
 class ContentError(Exception):
@@ -103,6 +106,8 @@ class FolderContentSource:
     def __init__(self, folder: Path, cache: MediaCache) -> None:
         self.folder = Path(folder).absolute()
         self.cache = cache
+        self._hash_index = cache.root / HASH_INDEX
+        self._known: dict[str, str] = {}
 
     @property
     def playlists_file(self) -> Path:
@@ -112,7 +117,9 @@ class FolderContentSource:
         """Validate the whole description, then cache every file; raises ContentError."""
         specs, featured = _parse_playlists(self.playlists_file)
         memo: dict[Path, _Cached | str] = {}
+        self._known = self._read_hash_index()
         playlists = tuple(self._playlist(spec, memo) for spec in specs)
+        self._write_hash_index()
         library = Library(playlists=playlists, featured=featured or playlists[0].id)
         log.info(
             "loaded %d playlist(s) from %s, %d of %d track(s) available",
@@ -204,12 +211,45 @@ class FolderContentSource:
         return resolved
 
     def _cache(self, path: Path) -> _Cached | str:
+        key = _stat_key(path)
+        known = self._known.get(key) if key else None
+        if known and is_sha256(known) and (cached := self.cache.path_for(Sha256(known))):
+            return _Cached(Sha256(known), cached)  # unchanged since last time: no re-hashing
         try:
             sha = self.cache.add_file(path)
         except CacheError as exc:
             return f"not cached: {exc}"
+        if key:
+            self._known[key] = sha
         cached = self.cache.path_for(sha)
         return _Cached(sha, cached) if cached else "not cached: vanished from the cache"
+
+    def _read_hash_index(self) -> dict[str, str]:
+        """Hashes of the folder's files by (path, inode, size, mtime), as git's index does, so
+        a boot does not re-read gigabytes of unchanged audio."""
+        try:
+            data = json.loads(self._hash_index.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def _write_hash_index(self) -> None:
+        temporary = self._hash_index.with_name(self._hash_index.name + ".tmp")
+        try:
+            temporary.write_text(json.dumps(self._known, sort_keys=True), encoding="utf-8")
+            temporary.replace(self._hash_index)
+        except OSError as exc:
+            log.warning("cannot save the hash index %s: %s", self._hash_index, exc)
+
+
+def _stat_key(path: Path) -> str | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return f"{path}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}"
 
 
 def _parse_playlists(path: Path) -> tuple[list[_PlaylistSpec], PlaylistId | None]:

@@ -516,3 +516,30 @@ def test_a_malformed_isrc_tag_is_ignored(tmp_path: Path) -> None:
 )
 def test_isrcs_are_normalised_or_rejected(raw: str, expected: str | None) -> None:
     assert normalise_isrc(raw) == expected
+
+
+def test_unchanged_files_are_not_hashed_again_but_edited_ones_are(
+    folder: Path, cache: MediaCache
+) -> None:
+    first = load(folder, cache).playlists[0].tracks[0]
+    index = cache.root / "folder-hashes.json"
+    assert sha_of(folder / "01-ouverture.flac") in index.read_text()
+    # Same size and mtime as recorded: the index answers, the file is not read again.
+    source = folder / "01-ouverture.flac"
+    before = source.stat()
+    data = bytearray(source.read_bytes())
+    data[-1] ^= 0xFF
+    source.write_bytes(bytes(data))
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert load(folder, cache).playlists[0].tracks[0].sha256 == first.sha256
+    # A real edit changes the mtime: the file is hashed and cached anew.
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    edited = load(folder, cache).playlists[0].tracks[0]
+    assert edited.sha256 == sha_of(source) != first.sha256
+
+
+def test_a_corrupt_hash_index_is_ignored(folder: Path, cache: MediaCache) -> None:
+    load(folder, cache)
+    (cache.root / "folder-hashes.json").write_text("{not json")
+    library = load(folder, cache)
+    assert library.available_tracks == library.total_tracks == 4
