@@ -23,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 from device.demo.tracks import TrackSpec, synthesise_track
-from device.sim.control import ControlClient
+from device.sim.process import KioskProcess
 
 CONFIG = """
 [device]
@@ -53,40 +53,12 @@ def memory_kib(pid: int, key: str) -> int:
     return 0
 
 
-def start(root: Path) -> tuple[subprocess.Popen[bytes], ControlClient, float]:
-    sock = root / "control.sock"
-    sock.unlink(missing_ok=True)
+def start(root: Path) -> tuple[KioskProcess, float]:
+    kiosk = KioskProcess(root / "jukebox.toml", root / "control.sock")
     began = time.monotonic()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jukebox",
-            "run",
-            "--simulate",
-            "--no-keyboard",
-            "--config",
-            str(root / "jukebox.toml"),
-            "--control-socket",
-            str(sock),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
-    while True:
-        try:
-            client = ControlClient(sock)
-            if client.send(cmd="status")["ok"]:
-                return process, client, time.monotonic() - began
-        except OSError:
-            time.sleep(0.002)
-
-
-def stop(process: subprocess.Popen[bytes], client: ControlClient) -> None:
-    client.send(cmd="quit")
-    client.close()
-    process.wait(timeout=30)
+    kiosk.start()
+    kiosk.connect()
+    return kiosk, time.monotonic() - began
 
 
 def bare_python() -> tuple[float, int]:
@@ -119,13 +91,14 @@ def main() -> None:
 
         ready = []
         for _ in range(args.starts):
-            process, client, seconds = start(root)
+            kiosk, seconds = start(root)
             ready.append(seconds)
-            stop(process, client)
+            kiosk.quit()
 
-        process, client, _ = start(root)
-        while client.send(cmd="status")["status"]["playlist_id"] is None:
-            time.sleep(0.05)
+        kiosk, _ = start(root)
+        assert kiosk.process is not None and kiosk.client is not None
+        process, client = kiosk.process, kiosk.client
+        kiosk.wait_until(lambda s: s["playlist_id"] is not None, 30, "the playlist")
         time.sleep(2)
         before = cpu_seconds(process.pid)
         time.sleep(args.idle_seconds)
@@ -136,7 +109,7 @@ def main() -> None:
         status = client.send(cmd="status")["status"]
         peak = memory_kib(process.pid, "VmHWM")
         anon, files = memory_kib(process.pid, "RssAnon"), memory_kib(process.pid, "RssFile")
-        stop(process, client)
+        kiosk.quit()
 
     python_start, python_rss = bare_python()
     print(f"start to ready (control socket answers), {args.starts} starts:")

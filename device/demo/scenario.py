@@ -9,10 +9,7 @@ daemon's own SQLite file, printed at the end.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ from device.demo.tracks import TrackSpec, synthesise_track
 from device.journal.outbox import PlayJournal
 from device.journal.report import JournalIdentity, PlayReport
 from device.sim.control import ControlClient
+from device.sim.process import KioskProcess
 
 FESTIVAL = [
     TrackSpec("Ouverture sous les platanes", "Lila Ferrand", 9, "FRZ032600101", "Suds 2026", 392),
@@ -189,71 +187,29 @@ def print_journal(path: Path) -> list[PlayReport]:
     return plays
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def connect(path: Path, daemon: subprocess.Popen[bytes]) -> ControlClient:
-    def ready() -> bool:
-        if daemon.poll() is not None:
-            raise RuntimeError(f"the kiosk exited with code {daemon.returncode}")
-        return path.exists()
-
-    wait_for(ready, 30, "the kiosk's control socket")
-    client = ControlClient(path)
-    wait_for(
-        lambda: client.send(cmd="status")["status"]["playlist_id"] is not None,
-        30,
-        "the kiosk to load its playlists",
-    )
-    return client
-
-
 def run_demo(output: Path) -> int:
     output = output.resolve()
     print(f"Preparing tracks, playlists and configuration in {output}")
     config = prepare(output)
     (output / "screen.gif").unlink(missing_ok=True)
-    socket_path = output / "state" / "control.sock"
-    log_path = output / "kiosk.log"
-    command = [
-        sys.executable,
-        "-m",
-        "jukebox",
-        "run",
-        "--simulate",
-        "--no-keyboard",
-        "--config",
-        str(config),
-        "--control-socket",
-        str(socket_path),
-    ]
-    print("Starting the simulated kiosk:", " ".join(command[2:]))
-    with open(log_path, "wb") as log:
-        daemon = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
+    kiosk = KioskProcess(config, output / "state" / "control.sock", output / "kiosk.log")
+    print("Starting the simulated kiosk:", " ".join(kiosk.command[2:]))
+    (output / "kiosk.log").unlink(missing_ok=True)
     try:
         started = time.monotonic()
-        client = connect(socket_path, daemon)
+        kiosk.start()
+        client = kiosk.connect()
+        kiosk.wait_until(lambda s: s["playlist_id"] is not None, 30, "the playlists")
         print(f"Kiosk ready in {time.monotonic() - started:.2f}s; pressing its buttons:")
-        with client:
-            scenario(Script(client, started))
-            client.send(cmd="quit")
-        daemon.wait(timeout=30)
+        scenario(Script(client, started))
+        code = kiosk.quit()
     finally:
-        if daemon.poll() is None:
-            daemon.terminate()
-            daemon.wait(timeout=10)
+        kiosk.close()
     gif = output / "screen.gif"
     plays = print_journal(output / "state" / "journal.sqlite3")
     print(f"\nScreen recording: {gif}" if gif.exists() else "\nNo screen recording was written")
-    print(f"Kiosk log: {log_path}")
-    if daemon.returncode != 0 or not plays:
-        print(f"The demo failed (kiosk exit code {daemon.returncode}); see {log_path}")
+    print(f"Kiosk log: {output / 'kiosk.log'}")
+    if code != 0 or not plays:
+        print(f"The demo failed (kiosk exit code {code}); see {output / 'kiosk.log'}")
         return 1
     return 0
