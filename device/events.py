@@ -62,6 +62,34 @@ class LibraryUpdated:
     library: Library
 
 
+EnrollmentState = Literal["enrolling", "pending", "active", "revoked", "unreachable"]
+
+
+@dataclass(frozen=True)
+class EnrollmentChanged:
+    """Where the kiosk stands with its tenant; `claim_code` is shown while pending."""
+
+    state: EnrollmentState
+    tenant_name: str = ""
+    claim_code: str | None = None
+    detail: str = ""
+
+
+SyncState = Literal["checking", "downloading", "complete", "failed", "offline"]
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """Progress of the content sync, for the technician screen."""
+
+    state: SyncState
+    files_done: int = 0
+    files_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    detail: str = ""
+
+
 @dataclass(frozen=True)
 class Shutdown:
     reason: str = "requested"
@@ -75,6 +103,8 @@ Event = (
     | PlaybackProgress
     | PlaybackEnded
     | LibraryUpdated
+    | EnrollmentChanged
+    | SyncProgress
     | Shutdown
 )
 

@@ -5,11 +5,15 @@ The core never imports mpv, gpiozero, luma, paho or pyudev; it only knows these.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
 
 from device.display.model import Screen
 from device.domain import Library, PlayItem
 from device.events import EventSink
+
+if TYPE_CHECKING:
+    import requests
 
 
 class Player(Protocol):
@@ -71,3 +75,24 @@ class EventSource(Protocol):
     def start(self, sink: EventSink) -> None: ...
 
     def close(self) -> None: ...
+
+
+class TenantHttp(Protocol):
+    """Authenticated HTTP to the kiosk's tenant (device/tenant_api/session.py).
+
+    Paths are relative to the tenant base URL (`{service}/t/{tenant}`), e.g.
+    "/v1/device/playlists". The access token is added, and renewed once on a 401.
+    Raises device.tenant_api.errors.TenantError subclasses for transport failures and
+    refusals (revoked, unreachable); returns the response for any other status.
+    """
+
+    base_url: str
+
+    def get(
+        self,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        timeout: float = 30.0,
+    ) -> requests.Response: ...

@@ -21,8 +21,10 @@ from device.core.volume import VolumeRules
 from device.display.model import (
     AttractScreen,
     BootScreen,
+    ClaimScreen,
     ErrorScreen,
     NowPlayingScreen,
+    RevokedScreen,
     Screen,
     TechnicianScreen,
     VolumeScreen,
@@ -41,6 +43,7 @@ from device.domain import (
 from device.events import (
     ButtonDown,
     ButtonUp,
+    EnrollmentChanged,
     Event,
     LibraryUpdated,
     PlaybackEnded,
@@ -48,6 +51,7 @@ from device.events import (
     PlaybackStarted,
     Rotated,
     Shutdown,
+    SyncProgress,
 )
 from device.journal.outbox import PlayJournal
 from device.ports import Clock, Display, Player
@@ -133,6 +137,8 @@ class Kiosk:
         self._last_screen: Screen | None = None
         self.status = KioskStatus()
         self.content_loaded = bool(self.library.playlists)
+        self.enrollment: EnrollmentChanged | None = None
+        self.sync: SyncProgress | None = None
         self.on_tick: Callable[[], None] | None = None  # e.g. the systemd watchdog keep-alive
 
     # ------------------------------------------------------------------ thread edge
@@ -214,6 +220,10 @@ class Kiosk:
                 self._on_ended(token, outcome, error)
             case LibraryUpdated(library=library):
                 self._on_library(library)
+            case EnrollmentChanged():
+                self._on_enrollment(event)
+            case SyncProgress():
+                self.sync = event
             case Shutdown(reason=reason):
                 log.info("shutting down: %s", reason)
                 self.running = False
@@ -231,6 +241,10 @@ class Kiosk:
         log.info("action %s in %s", action.value, self.mode.value)
         if action is not Action.TECHNICIAN:
             self.technician = False
+            if self.revoked:
+                self._toast("Kiosk withdrawn", "Ask the library staff.")
+                self._refresh()
+                return
         match action:
             case Action.PLAY_PAUSE:
                 self._play_pause()
@@ -503,6 +517,22 @@ class Kiosk:
         if not keep_selection:
             self.selected = self._featured_id()
 
+    @property
+    def revoked(self) -> bool:
+        return self.enrollment is not None and self.enrollment.state == "revoked"
+
+    def _on_enrollment(self, event: EnrollmentChanged) -> None:
+        """A revoked kiosk stops playing and says so; its journal is kept for later."""
+        was_revoked = self.revoked
+        if event.state == "pending" and was_revoked:
+            # Still withdrawn, but now showing the code that re-claims it.
+            event = EnrollmentChanged("revoked", event.tenant_name, event.claim_code, event.detail)
+        self.enrollment = event
+        log.info("tenant link: %s %s", event.state, event.detail)
+        if self.revoked and not was_revoked:
+            self._end_current(EndReason.STOPPED)
+            self._go_idle(keep_selection=True)
+
     def _on_library(self, library: Library) -> None:
         """A new library applies at once when idle; while playing, the current play goes on."""
         self.library = library
@@ -548,6 +578,16 @@ class Kiosk:
             return TechnicianScreen(self.technician_rows())
         if self.overlay is not None:
             return self.overlay
+        enrollment = self.enrollment
+        if enrollment is not None and enrollment.state == "revoked":
+            return RevokedScreen(enrollment.tenant_name, enrollment.claim_code)
+        if (
+            enrollment is not None
+            and enrollment.state == "pending"
+            and enrollment.claim_code
+            and self.mode is Mode.IDLE
+        ):
+            return ClaimScreen(enrollment.tenant_name, enrollment.claim_code)
         current = self.current
         if self.mode is not Mode.IDLE and current is not None:
             return NowPlayingScreen(
@@ -582,6 +622,10 @@ class Kiosk:
             ("Journal", f"{stats.open} open, {stats.finished} done"),
             ("Volume", f"{self.volume} ({self.rules.minimum}-{self.rules.maximum})"),
         ]
+        if self.enrollment is not None:
+            rows.append(("Tenant", f"{self.enrollment.state} {self.enrollment.detail}".strip()))
+        if self.sync is not None:
+            rows.append(("Sync", describe_sync(self.sync)))
         rows += [("Problem", problem) for problem in self.context.problems()]
         if self._errors:
             rows.append(("Last error", self._errors[-1]))
@@ -608,3 +652,10 @@ class Kiosk:
             plays_started=self.accounting.plays_started,
             errors=tuple(self._errors),
         )
+
+
+def describe_sync(sync: SyncProgress) -> str:
+    if sync.state == "downloading" and sync.bytes_total:
+        percent = 100 * sync.bytes_done // sync.bytes_total
+        return f"{sync.files_done}/{sync.files_total} files, {percent}%"
+    return f"{sync.state} {sync.detail}".strip()

@@ -56,6 +56,30 @@ class TechnicianScreen:
     rows: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True)
+class ClaimScreen:
+    """A new kiosk waiting to be claimed: the code an admin types, and for which network."""
+
+    tenant: str
+    code: str
+    site_hint: str = ""
+
+
+@dataclass(frozen=True)
+class RevokedScreen:
+    """The tenant withdrew this kiosk: it says so rather than looking broken."""
+
+    tenant: str
+    claim_code: str | None = None
+
+
 Screen = (
-    BootScreen | NowPlayingScreen | VolumeScreen | AttractScreen | ErrorScreen | TechnicianScreen
+    BootScreen
+    | NowPlayingScreen
+    | VolumeScreen
+    | AttractScreen
+    | ErrorScreen
+    | TechnicianScreen
+    | ClaimScreen
+    | RevokedScreen
 )

@@ -23,8 +23,10 @@ from PIL import Image, ImageDraw, ImageFont
 from device.display.model import (
     AttractScreen,
     BootScreen,
+    ClaimScreen,
     ErrorScreen,
     NowPlayingScreen,
+    RevokedScreen,
     Screen,
     TechnicianScreen,
     VolumeScreen,
@@ -455,6 +457,39 @@ def _error(image: Image.Image, s: ErrorScreen) -> None:
         _text(draw, (0, top + i * body.lh), line, body)
 
 
+def _claim(image: Image.Image, s: ClaimScreen) -> None:
+    """The claim code as large as it fits: an admin reads it from across a reading room."""
+    bold, body, small = _fonts()
+    w, _h = image.size
+    draw = ImageDraw.Draw(image)
+    tenant = ellipsize(clean(s.tenant) or "Jukebox", small, w)
+    _text(draw, (_centered(w, tenant, small), 0), tenant, small)
+    prompt = "Claim this kiosk:"
+    _text(draw, (_centered(w, prompt, body), 11), prompt, body)
+    code = clean(s.code)
+    scale = 2 if bold.width(code) * 2 <= w else 1
+    x = max(0, (w - bold.width(code) * scale) // 2)
+    _big_text(image, (x, 24), code, bold, scale)
+    hint = ellipsize(clean(s.site_hint) or "jukebox admin claim CODE", small, w)
+    _text(draw, (_centered(w, hint, small), 56), hint, small)
+
+
+def _revoked(image: Image.Image, s: RevokedScreen) -> None:
+    bold, body, small = _fonts()
+    w, h = image.size
+    draw = ImageDraw.Draw(image)
+    _bitmap(draw, 0, 1, WARNING)
+    _text(draw, (19, 2), ellipsize("Kiosk withdrawn", bold, w - 19), bold)
+    tenant = clean(s.tenant) or "the library network"
+    detail = f"No longer active for {tenant}. Ask the library staff."
+    lines = wrap(detail, body, w, 3 if s.claim_code else 4)
+    for i, line in enumerate(lines):
+        _text(draw, (0, 17 + i * body.lh), line, body)
+    if s.claim_code:
+        code = f"Re-claim: {clean(s.claim_code)}"
+        _text(draw, (_centered(w, code, small), h - small.lh), code, small)
+
+
 @functools.lru_cache(maxsize=8)
 def _technician_pages(rows: tuple[tuple[str, str], ...], size: tuple[int, int]) -> list[list[str]]:
     """Lay rows out as lines "label   value"; a value too long goes on its own lines."""
@@ -521,6 +556,10 @@ def render(screen: Screen, size: tuple[int, int] = SIZE, elapsed_s: float = 0.0)
             _error(image, screen)
         case TechnicianScreen():
             _technician(image, screen, elapsed_s)
+        case ClaimScreen():
+            _claim(image, screen)
+        case RevokedScreen():
+            _revoked(image, screen)
     return image
 
 

@@ -13,8 +13,10 @@ from device.core.kiosk import START_TIMEOUT_S, Kiosk, Mode
 from device.display.model import (
     AttractScreen,
     BootScreen,
+    ClaimScreen,
     ErrorScreen,
     NowPlayingScreen,
+    RevokedScreen,
     TechnicianScreen,
     VolumeScreen,
 )
@@ -22,12 +24,14 @@ from device.domain import EndReason, Library, StartedBy
 from device.events import (
     ButtonDown,
     ButtonUp,
+    EnrollmentChanged,
     LibraryUpdated,
     PlaybackEnded,
     PlaybackProgress,
     PlaybackStarted,
     Rotated,
     Shutdown,
+    SyncProgress,
 )
 from device.journal.outbox import PlayJournal
 from tests.conftest import make_library
@@ -319,3 +323,34 @@ def test_boot_screen_until_content_then_attract(tmp_path: Path, journal: PlayJou
     assert rig.display.last() == AttractScreen("A", "Note of a", (0, 0), False)
     rig.kiosk.handle(LibraryUpdated(Library(())))
     assert rig.display.last() == ErrorScreen("No music yet", "Waiting for the library's playlists.")
+
+
+def test_a_pending_kiosk_shows_its_claim_code_when_idle(rig: Rig) -> None:
+    rig.kiosk.handle(EnrollmentChanged("pending", "Médiathèques du Sud", "KQ7M-X4PD"))
+    assert rig.display.last() == ClaimScreen("Médiathèques du Sud", "KQ7M-X4PD")
+    rig.kiosk.handle(EnrollmentChanged("active", "Médiathèques du Sud"))
+    assert isinstance(rig.display.last(), AttractScreen)
+
+
+def test_a_revoked_kiosk_stops_says_so_and_can_be_reclaimed(rig: Rig) -> None:
+    rig.tap("play")
+    token = rig.start_audio()
+    rig.listen(token, 1.0)
+    rig.kiosk.handle(EnrollmentChanged("revoked", "Médiathèques du Sud"))
+    assert rig.kiosk.mode is Mode.IDLE and rig.player.playing is None
+    assert rig.journal.plays()[0].end_reason == EndReason.STOPPED  # the journal is kept
+    assert rig.display.last() == RevokedScreen("Médiathèques du Sud")
+    rig.tap("prev")
+    assert rig.player.playing is None
+    rig.advance(4)
+    rig.kiosk.handle(EnrollmentChanged("pending", "Médiathèques du Sud", "HT3R-9WNA"))
+    assert rig.display.last() == RevokedScreen("Médiathèques du Sud", "HT3R-9WNA")
+    rig.kiosk.handle(EnrollmentChanged("active", "Médiathèques du Sud"))
+    rig.tap("prev")
+    assert rig.player.playing is not None
+
+
+def test_sync_progress_shows_on_the_technician_screen(rig: Rig) -> None:
+    rig.kiosk.handle(SyncProgress("downloading", 3, 10, 450, 1000))
+    rows = dict(rig.kiosk.technician_rows())
+    assert rows["Sync"] == "3/10 files, 45%"

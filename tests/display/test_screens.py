@@ -24,8 +24,10 @@ from PIL import Image, ImageChops
 from device.display.model import (
     AttractScreen,
     BootScreen,
+    ClaimScreen,
     ErrorScreen,
     NowPlayingScreen,
+    RevokedScreen,
     Screen,
     TechnicianScreen,
     VolumeScreen,
@@ -119,6 +121,9 @@ CASES: dict[str, tuple[Screen, float]] = {
     ),
     "technician_page1": (TECHNICIAN, 0.0),
     "technician_page2": (TECHNICIAN, 4.0),
+    "claim": (ClaimScreen("Médiathèques du Sud", "KQ7M-X4PD"), 0.0),
+    "revoked": (RevokedScreen("Médiathèques du Sud"), 0.0),
+    "revoked_reclaim": (RevokedScreen("Médiathèques du Sud", "HT3R-9WNA"), 0.0),
 }
 
 
