@@ -134,6 +134,19 @@ class RotaryConfig:
 
 
 @dataclass(frozen=True)
+class TenantConfig:
+    """The kiosk's tenant; without it the kiosk plays its local content folder."""
+
+    url: str
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    enrollment_token: str | None = None
+    sync_interval_s: float = 300.0
+    cache_quota_mb: int = 4096
+    request_timeout_s: float = 15.0
+
+
+@dataclass(frozen=True)
 class KioskConfig:
     source: str = "<defaults>"
     device: DeviceConfig = field(default_factory=DeviceConfig)
@@ -144,6 +157,7 @@ class KioskConfig:
     buttons: tuple[ButtonConfig, ...] = ()
     combos: tuple[ComboConfig, ...] = ()
     rotary: RotaryConfig | None = None
+    tenant: TenantConfig | None = None
 
 
 # --------------------------------------------------------------------------- reading
@@ -434,6 +448,42 @@ def _rotary(source: str, root: _Section) -> RotaryConfig | None:
     return rotary
 
 
+def _tenant_url(value: Any) -> str:
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str):
+        raise ValueError("expected the tenant's base URL, like 'https://tenant.example/t/slug'")
+    parts = urlsplit(value)
+    segments = [p for p in parts.path.split("/") if p]
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or len(segments) != 2
+        or segments[0] != "t"
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError("expected the tenant's base URL, like 'https://tenant.example/t/slug'")
+    return value.rstrip("/")
+
+
+def _tenant(source: str, root: _Section, base: Path) -> TenantConfig | None:
+    if "tenant" not in root.table:
+        return None
+    s = _Section(source, "tenant", _table(root, "tenant"), set(TenantConfig.__dataclass_fields__))
+    ca_file = s.get("ca_file", None, _path)
+    token = s.get("enrollment_token", None, _string)
+    return TenantConfig(
+        url=s.require("url", _tenant_url),
+        verify_tls=s.get("verify_tls", True, _bool),
+        ca_file=base / ca_file if ca_file else None,
+        enrollment_token=token or None,
+        sync_interval_s=s.get("sync_interval_s", 300.0, _seconds(5, 86400)),
+        cache_quota_mb=s.get("cache_quota_mb", 4096, _int_in(16, 1_048_576)),
+        request_timeout_s=s.get("request_timeout_s", 15.0, _seconds(1, 300)),
+    )
+
+
 def _check_pins(source: str, config: KioskConfig) -> None:
     """Two devices on one pin would fight silently on real hardware: refuse it up front."""
     used: dict[int, str] = {}
@@ -453,7 +503,9 @@ def _check_pins(source: str, config: KioskConfig) -> None:
         claim(config.display.gpio_reset, "display.gpio_reset")
 
 
-SECTIONS = {"device", "audio", "visitor", "playback", "display", "buttons", "combos", "rotary"}
+SECTIONS = {
+    "device", "audio", "visitor", "playback", "display", "buttons", "combos", "rotary", "tenant",
+}  # fmt: skip
 
 
 def parse_config(document: Mapping[str, Any], source: str, base: Path = Path("/")) -> KioskConfig:
@@ -470,6 +522,7 @@ def parse_config(document: Mapping[str, Any], source: str, base: Path = Path("/"
         buttons=buttons,
         combos=_combos(source, root, buttons),
         rotary=_rotary(source, root),
+        tenant=_tenant(source, root, base),
     )
     _check_pins(source, config)
     return config

@@ -113,6 +113,16 @@ BROKEN = [
     ("[sound]\n", "sound: unknown key, expected one of: audio, buttons, combos, device, display"),
     ("[playback]\nautoplay = 'yes'\n", "playback.autoplay: expected true or false, got 'yes'"),
     ("[audio\n", "not valid TOML: "),
+    (
+        "[tenant]\nurl = 'ftp://x/t/a'\n",
+        "tenant.url: expected the tenant's base URL, like 'https://tenant.example/t/slug', "
+        "got 'ftp://x/t/a'",
+    ),
+    ("[tenant]\nverify_tls = true\n", "tenant.url: missing, this key is required"),
+    (
+        "[tenant]\nurl = 'https://x/t/a'\ncache_quota_mb = 1\n",
+        "tenant.cache_quota_mb: expected a whole number from 16 to 1048576, got 1",
+    ),
 ]
 
 
