@@ -73,6 +73,8 @@ class EnrollmentChanged:
     tenant_name: str = ""
     claim_code: str | None = None
     detail: str = ""
+    tenant_id: str = ""  # with "active": stamped on plays from now on
+    site: str = ""
 
 
 SyncState = Literal["checking", "downloading", "complete", "failed", "offline"]

@@ -529,6 +529,9 @@ class Kiosk:
             event = EnrollmentChanged("revoked", event.tenant_name, event.claim_code, event.detail)
         self.enrollment = event
         log.info("tenant link: %s %s", event.state, event.detail)
+        if event.state == "active" and event.tenant_id:
+            identity = self.journal.identity
+            self.journal.identity = replace(identity, tenant=event.tenant_id, site=event.site)
         if self.revoked and not was_revoked:
             self._end_current(EndReason.STOPPED)
             self._go_idle(keep_selection=True)

@@ -354,3 +354,13 @@ def test_sync_progress_shows_on_the_technician_screen(rig: Rig) -> None:
     rig.kiosk.handle(SyncProgress("downloading", 3, 10, 450, 1000))
     rows = dict(rig.kiosk.technician_rows())
     assert rows["Sync"] == "3/10 files, 45%"
+
+
+def test_plays_after_a_claim_carry_the_tenant_and_site(rig: Rig) -> None:
+    rig.kiosk.handle(
+        EnrollmentChanged("active", "Médiathèques", tenant_id="med-sud", site="alcazar")
+    )
+    rig.tap("play")
+    rig.start_audio()
+    play = rig.journal.plays()[0]
+    assert (play.tenant, play.site) == ("med-sud", "alcazar")
