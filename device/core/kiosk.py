@@ -86,6 +86,9 @@ class KioskStatus:
     display_asleep: bool = False
     plays_started: int = 0
     errors: tuple[str, ...] = ()
+    tenant_state: str | None = None
+    claim_code: str | None = None
+    sync_state: str | None = None
 
 
 @dataclass
@@ -654,6 +657,9 @@ class Kiosk:
             display_asleep=self.asleep,
             plays_started=self.accounting.plays_started,
             errors=tuple(self._errors),
+            tenant_state=self.enrollment.state if self.enrollment else None,
+            claim_code=self.enrollment.claim_code if self.enrollment else None,
+            sync_state=describe_sync(self.sync) if self.sync else None,
         )
 
 
