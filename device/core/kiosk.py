@@ -589,7 +589,7 @@ class Kiosk:
             return RevokedScreen(enrollment.tenant_name, enrollment.claim_code)
         if (
             enrollment is not None
-            and enrollment.state == "pending"
+            and enrollment.state in ("pending", "unreachable")
             and enrollment.claim_code
             and self.mode is Mode.IDLE
         ):
