@@ -25,7 +25,10 @@ from device.core.kiosk import Kiosk, KioskContext
 from device.display.luma_display import open_display
 from device.display.model import BootScreen
 from device.events import Event, LibraryUpdated, Shutdown
+from device.identity.credentials import load_credentials
+from device.identity.keys import DeviceKey, DeviceKeyError
 from device.journal.outbox import JournalError, JournalIdentity, PlayJournal
+from device.link import TenantLink
 from device.platform import info
 from device.platform.clock import SystemClock
 from device.player.mpv_player import MpvPlayer
@@ -68,10 +71,12 @@ def run(config: KioskConfig, options: RunOptions) -> int:
     display = open_display(config.display)
     display.show(BootScreen(version=FIRMWARE_VERSION))
 
-    device_id = info.device_id(state_dir)
+    key, key_problem = _device_key(config)
+    device_id = key.device_id if key else info.device_id(state_dir)
+    claimed = load_credentials(state_dir) if key else None
     identity = JournalIdentity(
-        tenant=config.device.tenant,
-        site=config.device.site,
+        tenant=claimed.tenant_id if claimed else config.device.tenant,
+        site=claimed.site if claimed else config.device.site,
         device_id=device_id,
         firmware_version=FIRMWARE_VERSION,
         boot_id=info.boot_id(),
@@ -107,7 +112,7 @@ def run(config: KioskConfig, options: RunOptions) -> int:
     panel = GpioPanel(config.buttons, config.rotary, pin_factory)
 
     def problems() -> list[str]:
-        found = [getattr(display, "problem", None), panel.problem]
+        found = [getattr(display, "problem", None), panel.problem, key_problem]
         return [p for p in found if p]
 
     kiosk = Kiosk(
@@ -126,10 +131,20 @@ def run(config: KioskConfig, options: RunOptions) -> int:
 
     extras = _start_simulation(config, options, pin_factory, kiosk, display, stop)
     previous = _install_signal_handlers(stop)
-    loader = threading.Thread(
-        target=_load_content, args=(config, cache, inbox), name="content", daemon=True
+    link = (
+        TenantLink(config.tenant, state_dir, cache, key, inbox.put)
+        if config.tenant and key
+        else None
     )
-    loader.start()
+    if link is not None:
+        inbox.put(LibraryUpdated(link.boot_library()))
+        link.start()
+        extras.append(link)
+    else:
+        loader = threading.Thread(
+            target=_load_content, args=(config, cache, inbox), name="content", daemon=True
+        )
+        loader.start()
     log.info(
         "kiosk %s ready (firmware %s, %s)",
         device_id,
@@ -148,6 +163,17 @@ def run(config: KioskConfig, options: RunOptions) -> int:
         _restore_signal_handlers(previous)
     log.info("kiosk stopped")
     return 0
+
+
+def _device_key(config: KioskConfig) -> tuple[DeviceKey | None, str | None]:
+    """The kiosk's key pair when it has a tenant; a broken key must not stop the music."""
+    if config.tenant is None:
+        return None, None
+    try:
+        return DeviceKey.load_or_create(config.device.state_dir), None
+    except DeviceKeyError as exc:
+        log.error("no tenant link: %s", exc)
+        return None, f"identity: {exc}"
 
 
 def _load_content(config: KioskConfig, cache: MediaCache, inbox: queue.Queue[Event]) -> None:

@@ -11,12 +11,14 @@ from device import FIRMWARE_VERSION
 
 def build_parser() -> argparse.ArgumentParser:
     from device import cli as device_cli
+    from tenant import cli as tenant_cli
 
     parser = argparse.ArgumentParser(prog="jukebox", description=__doc__)
     parser.add_argument("--version", action="version", version=f"jukebox {FIRMWARE_VERSION}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     device_cli.add_commands(commands)
+    tenant_cli.add_commands(commands)
     return parser
 
 

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from device.domain import Sha256
+from device.platform.files import fsync_dir, write_all
 
 __all__ = ["CacheError", "CacheIntegrityError", "MediaCache", "is_sha256"]
 
@@ -154,7 +155,7 @@ class MediaCache:
                 if expected_size is not None and size > expected_size:
                     raise CacheIntegrityError(f"more than the expected {expected_size} bytes")
                 digest.update(chunk)
-                _write_all(fd, chunk)
+                write_all(fd, chunk)
             if expected_size is not None and size != expected_size:
                 raise CacheIntegrityError(f"{size} bytes instead of the expected {expected_size}")
             if digest.hexdigest() != sha:
@@ -162,7 +163,7 @@ class MediaCache:
             os.fsync(fd)
             os.fchmod(fd, 0o444)
             os.replace(temp, final)
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 temp.unlink()
@@ -221,7 +222,7 @@ class MediaCache:
     def _make_shard(self, shard: Path) -> None:
         if not shard.is_dir():
             shard.mkdir(exist_ok=True)
-            _fsync_dir(self.media)
+            fsync_dir(self.media)
 
 
 @contextlib.contextmanager
@@ -244,17 +245,3 @@ def _open_regular(path: Path) -> Iterator[io.BufferedReader]:
 def _chunks(f: io.BufferedReader) -> Iterator[bytes]:
     while chunk := f.read(_CHUNK):
         yield chunk
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

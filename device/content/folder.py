@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 from device.content.cache import CacheError, MediaCache, is_sha256
 from device.content.tags import normalise_isrc, read_tags
 from device.domain import Library, Playlist, PlaylistId, Sha256, Track, TrackId
+from device.platform.files import atomic_write
 
 __all__ = ["PLAYLISTS_FILE", "UNKNOWN_ARTIST", "ContentError", "FolderContentSource"]
 
@@ -236,10 +237,8 @@ class FolderContentSource:
         return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
     def _write_hash_index(self) -> None:
-        temporary = self._hash_index.with_name(self._hash_index.name + ".tmp")
         try:
-            temporary.write_text(json.dumps(self._known, sort_keys=True), encoding="utf-8")
-            temporary.replace(self._hash_index)
+            atomic_write(self._hash_index, json.dumps(self._known, sort_keys=True).encode())
         except OSError as exc:
             log.warning("cannot save the hash index %s: %s", self._hash_index, exc)
 

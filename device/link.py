@@ -1,0 +1,96 @@
+"""The kiosk's link with its tenant: identity, enrollment and content sync, on their own threads.
+
+Nothing here blocks the core: enrollment and sync talk to it only through events, and the
+kiosk keeps playing its verified cache whatever the network does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from device import FIRMWARE_VERSION
+from device.config import TenantConfig
+from device.content.cache import MediaCache
+from device.domain import Library
+from device.events import EventSink
+from device.identity.enrollment import Enrollment
+from device.identity.keys import DeviceKey
+from device.sync.source import TenantContentSource
+from device.sync.syncer import Syncer
+from device.tenant_api.backoff import Backoff
+from device.tenant_api.client import TenantClient
+
+log = logging.getLogger(__name__)
+
+REVOKED_PAUSE_S = 1.0
+
+
+class TenantLink:
+    def __init__(
+        self,
+        config: TenantConfig,
+        state_dir: Path,
+        cache: MediaCache,
+        key: DeviceKey,
+        sink: EventSink,
+    ) -> None:
+        verify: bool | str = str(config.ca_file) if config.ca_file else config.verify_tls
+        self.client = TenantClient(
+            config.url,
+            timeout=config.request_timeout_s,
+            verify=verify,
+            user_agent=f"jukebox/{FIRMWARE_VERSION}",
+        )
+        self.enrollment = Enrollment(
+            state_dir,
+            self.client,
+            key,
+            sink,
+            FIRMWARE_VERSION,
+            enrollment_token=config.enrollment_token,
+            backoff=Backoff(base_s=2.0, cap_s=300.0),
+        )
+        self.source = TenantContentSource(state_dir, cache)
+        self._syncer_args = (cache, state_dir, sink, config)
+        self.syncer: Syncer | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def boot_library(self) -> Library:
+        """What was synced last time, playable at once without any network."""
+        library = self.source.load()
+        cache, state_dir, sink, config = self._syncer_args
+        self.syncer = Syncer(
+            self.enrollment.session,
+            cache,
+            state_dir,
+            sink,
+            quota_bytes=config.cache_quota_mb * 1024 * 1024,
+            interval_s=config.sync_interval_s,
+            shown=library,
+        )
+        return library
+
+    def start(self) -> None:
+        assert self.syncer is not None, "boot_library() first: the syncer must know what shows"
+        self._threads.append(self.enrollment.start(self._stop))
+        sync = threading.Thread(target=self._sync_forever, name="sync", daemon=True)
+        sync.start()
+        self._threads.append(sync)
+
+    def _sync_forever(self) -> None:
+        """Sync while claimed; after a revocation, wait for the re-claim and sync again."""
+        while not self._stop.is_set():
+            if not self.enrollment.wait_until_active(timeout=1.0):
+                continue
+            assert self.syncer is not None
+            self.syncer.run(self._stop)
+            self._stop.wait(REVOKED_PAUSE_S)
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.client.close()

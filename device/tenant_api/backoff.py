@@ -1,0 +1,67 @@
+"""Exponential backoff with full jitter, for retrying an unreachable tenant.
+
+Thousands of kiosks lose the same tenant at the same moment (an outage, a library's network
+coming back at opening time); full jitter (a uniform delay up to the exponential ceiling,
+AWS Architecture Blog, "Exponential Backoff And Jitter") spreads their retries instead of
+sending them back in waves. A floor keeps a retry loop from ever spinning.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+__all__ = ["Backoff"]
+
+
+class Backoff:
+    """Delays of `uniform(floor, min(cap, base * factor**n))` for the n-th retry in a row.
+
+    `rand` (returning [0, 1)) and `sleep` are injectable so tests see exact delays.
+    """
+
+    def __init__(
+        self,
+        base_s: float = 1.0,
+        cap_s: float = 300.0,
+        *,
+        factor: float = 2.0,
+        floor_s: float | None = None,
+        rand: Callable[[], float] = random.random,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        if not 0 < base_s <= cap_s:
+            raise ValueError("backoff needs 0 < base_s <= cap_s")
+        if factor < 1:
+            raise ValueError("backoff factor must be at least 1")
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self.factor = factor
+        self.floor_s = base_s / 10 if floor_s is None else floor_s
+        if not 0 < self.floor_s <= base_s:
+            raise ValueError("backoff needs 0 < floor_s <= base_s")
+        self._rand = rand
+        self._sleep = sleep
+        self.failures = 0
+
+    def ceiling(self, failures: int) -> float:
+        """The largest delay after `failures` failures in a row."""
+        exponent = min(max(failures - 1, 0), 64)  # 2**64 is past any cap; avoids overflow
+        return float(min(self.cap_s, self.base_s * self.factor**exponent))
+
+    def next_delay(self) -> float:
+        """Count one more failure and return how long to wait before the next attempt."""
+        self.failures += 1
+        ceiling = self.ceiling(self.failures)
+        return max(self.floor_s, self._rand() * ceiling)
+
+    def wait(self) -> float:
+        """Sleep for the next delay (with the injected sleep) and return it."""
+        delay = self.next_delay()
+        self._sleep(delay)
+        return delay
+
+    def reset(self) -> None:
+        """A success: the next failure starts again from `base_s`."""
+        self.failures = 0

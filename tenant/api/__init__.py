@@ -1,0 +1,1 @@
+"""The HTTP routers: enrollment, device content, administration."""

@@ -1,0 +1,309 @@
+"""`/v1/admin/*`: media, tracks, playlists and their assignments, claims, devices (admin token)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Annotated
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from device.content.cache import CacheIntegrityError, is_sha256
+from device.domain import Sha256
+from tenant import enrollment
+from tenant.api.models import (
+    AssignBody,
+    ClaimAnswer,
+    ClaimBody,
+    DeviceAnswer,
+    ErrorBody,
+    MediaAnswer,
+    PlaylistAnswer,
+    PlaylistBody,
+    RevokeAnswer,
+    TrackAnswer,
+    TrackBody,
+)
+from tenant.auth import AdminTenant, Context
+from tenant.catalogue import (
+    Json,
+    admin_playlist_view,
+    hours_problems,
+    playlist_content,
+    playlist_revision,
+    track_id_for,
+    track_view,
+)
+from tenant.context import ServiceContext
+from tenant.errors import ApiError
+from tenant.store import Playlist, Tenant, Track
+from tenant.timefmt import rfc3339, to_ms
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(
+    prefix="/t/{tenant}/v1/admin",
+    tags=["admin"],
+    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+Sha256Path = Annotated[str, Path(description="lowercase sha256 hex of the file")]
+
+
+# ---------------------------------------------------------------------------------- media
+
+
+@router.head("/media/{sha256}", responses={200: {"description": "the tenant has this file"}})
+def media_exists(sha256: Sha256Path, ctx: Context, tenant: AdminTenant) -> Response:
+    """Whether the tenant already has this file (so an import need not upload it again)."""
+    size = ctx.store.media_size(tenant.slug, sha256) if is_sha256(sha256) else None
+    if size is None or ctx.media.path_for(Sha256(sha256)) is None:
+        return Response(status_code=404)
+    return Response(status_code=200, headers={"Content-Length": str(size)})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@router.put(
+    "/media/{sha256}",
+    status_code=201,
+    response_model=MediaAnswer,
+    responses={200: {"model": MediaAnswer, "description": "already there"}, 413: {}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def put_media(
+    sha256: Sha256Path, request: Request, ctx: Context, tenant: AdminTenant
+) -> JSONResponse:
+    """Store a file under its sha256; the upload is hashed while it streams into the store."""
+    if not is_sha256(sha256):
+        raise ApiError(422, "invalid_request", "the path must end with a lowercase sha256 hex")
+    if sha256 == EMPTY_SHA256:
+        raise ApiError(422, "invalid_request", "an empty file is not media")
+    size = await run_in_threadpool(ctx.store.media_size, tenant.slug, sha256)
+    if size is not None and ctx.media.path_for(Sha256(sha256)) is not None:
+        return JSONResponse({"sha256": sha256, "size": size, "stored": False})
+    limit = ctx.settings.max_media_size
+    expected: int | None = None
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise ApiError(400, "invalid_request", "malformed Content-Length")
+        expected = int(length)
+    if expected is not None and expected > limit:
+        raise ApiError(413, "too_large", f"media are limited to {limit} bytes")
+    stream = request.stream().__aiter__()
+
+    async def next_chunk() -> bytes:
+        return await stream.__anext__()
+
+    def chunks() -> Iterator[bytes]:
+        total = 0
+        while True:
+            try:
+                chunk = anyio.from_thread.run(next_chunk)
+            except StopAsyncIteration:
+                return
+            total += len(chunk)
+            if total > limit:
+                raise _TooLarge
+            if chunk:
+                yield chunk
+
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: ctx.media.add_stream(chunks(), Sha256(sha256), expected)
+        )
+    except CacheIntegrityError as exc:
+        raise ApiError(422, "hash_mismatch", f"the upload does not match {sha256}: {exc}") from exc
+    except _TooLarge:
+        raise ApiError(413, "too_large", f"media are limited to {limit} bytes") from None
+    except ClientDisconnect:
+        log.info("upload of %s interrupted by the client", sha256)
+        raise ApiError(400, "invalid_request", "the upload was interrupted") from None
+    path = ctx.media.path_for(Sha256(sha256))
+    assert path is not None
+    stored_size = os.stat(path).st_size
+    created = await run_in_threadpool(
+        ctx.store.add_media, tenant.slug, sha256, stored_size, ctx.settings.now_ms()
+    )
+    body = {"sha256": sha256, "size": stored_size, "stored": True}
+    return JSONResponse(body, status_code=201 if created else 200)
+
+
+# ---------------------------------------------------------------------------------- tracks
+
+
+@router.post(
+    "/tracks",
+    status_code=201,
+    response_model=TrackAnswer,
+    responses={200: {"model": TrackAnswer, "description": "this sha256 already had a track"}},
+)
+def create_track(body: TrackBody, ctx: Context, tenant: AdminTenant) -> JSONResponse:
+    """Register a track for an uploaded file; the same file again gives the existing track."""
+    existing = ctx.store.track_by_sha256(tenant.slug, body.sha256)
+    if existing is not None:
+        return JSONResponse(track_view(existing), status_code=200)
+    size = ctx.store.media_size(tenant.slug, body.sha256)
+    if size is None:
+        raise ApiError(422, "unknown_media", f"upload the media {body.sha256} first")
+    track = Track(
+        tenant=tenant.slug,
+        id=track_id_for(body.sha256),
+        sha256=body.sha256,
+        size=size,
+        title=body.title,
+        artist=body.artist,
+        album=body.album or None,
+        isrc=body.isrc,
+        duration_ms=body.duration_ms,
+        replaygain_track_gain_db=body.replaygain_track_gain_db,
+        created_ms=ctx.settings.now_ms(),
+    )
+    if not ctx.store.insert_track(track):
+        existing = ctx.store.track_by_sha256(tenant.slug, body.sha256)
+        if existing is None:
+            raise ApiError(409, "conflict", f"track id {track.id} is taken by another file")
+        return JSONResponse(track_view(existing), status_code=200)
+    log.info("tenant %s: track %s %r by %r", tenant.slug, track.id, track.title, track.artist)
+    return JSONResponse(track_view(track), status_code=201)
+
+
+@router.get("/tracks", response_model=list[TrackAnswer])
+def list_tracks(ctx: Context, tenant: AdminTenant) -> list[Json]:
+    return [track_view(t) for t in ctx.store.list_tracks(tenant.slug)]
+
+
+# ---------------------------------------------------------------------------------- playlists
+
+
+@router.post(
+    "/playlists",
+    status_code=201,
+    response_model=PlaylistAnswer,
+    responses={200: {"model": PlaylistAnswer, "description": "an existing playlist replaced"}},
+)
+def put_playlist(body: PlaylistBody, ctx: Context, tenant: AdminTenant) -> JSONResponse:
+    """Create a playlist, or replace the content of one with this id (its assignments stay)."""
+    hours = [h.model_dump(by_alias=True) for h in body.hours]
+    problems = hours_problems(hours)
+    valid_from = to_ms(body.valid_from) if body.valid_from else None
+    valid_until = to_ms(body.valid_until) if body.valid_until else None
+    if valid_from is not None and valid_until is not None and valid_until <= valid_from:
+        problems.append("valid_until must be after valid_from")
+    tracks = ctx.store.tracks_by_id(tenant.slug, body.tracks)
+    unknown = [t for t in dict.fromkeys(body.tracks) if t not in tracks]
+    if unknown:
+        problems.append(f"unknown track(s): {', '.join(unknown[:10])}")
+    if problems:
+        raise ApiError(422, "invalid_request", "; ".join(problems))
+    now_ms = ctx.settings.now_ms()
+    playlist = Playlist(
+        tenant=tenant.slug,
+        id=body.id,
+        title=body.title,
+        note=body.note,
+        valid_from_ms=valid_from,
+        valid_until_ms=valid_until,
+        hours=json.dumps(hours),
+        revision="",
+        featured=False,
+        created_ms=now_ms,
+        updated_ms=now_ms,
+        track_ids=tuple(body.tracks),
+    )
+    playlist = replace(
+        playlist, revision=playlist_revision(playlist_content(tenant.slug, playlist, tracks))
+    )
+    created = ctx.store.save_playlist(playlist)
+    log.info(
+        "tenant %s: playlist %s %s", tenant.slug, body.id, "created" if created else "replaced"
+    )
+    return JSONResponse(_playlist_view(ctx, tenant, body.id), status_code=201 if created else 200)
+
+
+@router.get("/playlists", response_model=list[PlaylistAnswer])
+def list_playlists(ctx: Context, tenant: AdminTenant) -> list[Json]:
+    found = ctx.store.list_playlists(tenant.slug)
+    tracks = ctx.store.tracks_by_id(tenant.slug, {t for p in found for t in p.track_ids})
+    return [admin_playlist_view(tenant.slug, p, tracks) for p in found]
+
+
+@router.get("/playlists/{playlist_id}", response_model=PlaylistAnswer)
+def show_playlist(playlist_id: str, ctx: Context, tenant: AdminTenant) -> Json:
+    return _playlist_view(ctx, tenant, playlist_id)
+
+
+@router.post("/playlists/{playlist_id}/assign", response_model=PlaylistAnswer)
+def assign_playlist(playlist_id: str, body: AssignBody, ctx: Context, tenant: AdminTenant) -> Json:
+    """Set where a playlist goes (replacing its previous sites and devices) and if featured."""
+    sites = body.sites
+    if any(not s or len(s) > 300 for s in sites):
+        raise ApiError(422, "invalid_request", "a site name must have 1 to 300 characters")
+    known = {d.device_id for d in ctx.store.list_devices(tenant.slug)}
+    unknown = [d for d in body.devices if d not in known]
+    if unknown:
+        raise ApiError(422, "unknown_device", f"unknown device(s): {', '.join(unknown[:10])}")
+    if not ctx.store.assign(
+        tenant.slug, playlist_id, sites, body.devices, body.featured, ctx.settings.now_ms()
+    ):
+        raise ApiError(404, "not_found", f"no playlist {playlist_id!r}")
+    return _playlist_view(ctx, tenant, playlist_id)
+
+
+def _playlist_view(ctx: ServiceContext, tenant: Tenant, playlist_id: str) -> Json:
+    playlist = ctx.store.get_playlist(tenant.slug, playlist_id)
+    if playlist is None:
+        raise ApiError(404, "not_found", f"no playlist {playlist_id!r}")
+    tracks = ctx.store.tracks_by_id(tenant.slug, playlist.track_ids)
+    return admin_playlist_view(tenant.slug, playlist, tracks)
+
+
+# ---------------------------------------------------------------------------------- devices
+
+
+@router.post("/claims", response_model=ClaimAnswer)
+def claim(body: ClaimBody, ctx: Context, tenant: AdminTenant) -> Json:
+    """Claim the device showing this code for a site; it gets its tokens at its next poll."""
+    return enrollment.claim(ctx, tenant, body.code, body.site, body.name)
+
+
+@router.get("/devices", response_model=list[DeviceAnswer])
+def list_devices(ctx: Context, tenant: AdminTenant) -> list[Json]:
+    return [
+        {
+            "device_id": d.device_id,
+            "name": d.name,
+            "site": d.site,
+            "status": d.status,
+            "last_contact": rfc3339(d.last_contact_ms),
+            "firmware_version": d.firmware_version,
+            "enrolled_at": rfc3339(d.enrolled_ms),
+            "claimed_at": rfc3339(d.claimed_ms),
+            "revoked_at": rfc3339(d.revoked_ms),
+        }
+        for d in ctx.store.list_devices(tenant.slug)
+    ]
+
+
+@router.post("/devices/{device_id}/revoke", response_model=RevokeAnswer)
+def revoke(device_id: str, ctx: Context, tenant: AdminTenant) -> Json:
+    """Revoke a device: its access tokens stop working at once; it can be claimed again."""
+    return enrollment.revoke(ctx, tenant, device_id)

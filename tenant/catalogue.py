@@ -1,0 +1,130 @@
+"""Tracks and playlists as the API shows them, and the per-device playlist document.
+
+Pure functions over store records: no SQL, no HTTP. A playlist's revision is a hash of what a
+device sees of it, so an unchanged playlist keeps its revision and its document keeps its ETag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tenant.store import Playlist, Track
+from tenant.timefmt import rfc3339
+
+ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
+PLAYLIST_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_DAY = r"(?:mon|tue|wed|thu|fri|sat|sun)"
+DAYS = re.compile(rf"{_DAY}(?:-{_DAY})?(?:,{_DAY}(?:-{_DAY})?)*")
+CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00")
+
+Json = dict[str, Any]
+
+
+def track_id_for(sha256: str) -> str:
+    return "trk-" + sha256[:16]
+
+
+def media_path(slug: str, sha256: str) -> str:
+    return f"/t/{slug}/v1/media/{sha256}"
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def track_view(track: Track) -> Json:
+    return {
+        "id": track.id,
+        "sha256": track.sha256,
+        "size": track.size,
+        "title": track.title,
+        "artist": track.artist,
+        "album": track.album,
+        "isrc": track.isrc,
+        "duration_ms": track.duration_ms,
+        "replaygain_track_gain_db": track.replaygain_track_gain_db,
+    }
+
+
+def device_track_view(slug: str, track: Track) -> Json:
+    view = track_view(track)
+    view["url"] = media_path(slug, track.sha256)
+    return view
+
+
+def hours_problems(hours: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What is wrong with opening hours `[{"days": "mon-sat", "from": "10:00", "to": "19:00"}]`."""
+    problems = []
+    for i, entry in enumerate(hours):
+        days, start, end = entry.get("days"), entry.get("from"), entry.get("to")
+        if not isinstance(days, str) or not DAYS.fullmatch(days):
+            problems.append(f"hours[{i}].days: expected e.g. 'mon-sat' or 'tue,thu', not {days!r}")
+        for key, value in (("from", start), ("to", end)):
+            if not isinstance(value, str) or not CLOCK.fullmatch(value):
+                problems.append(f"hours[{i}].{key}: expected HH:MM, not {value!r}")
+        if isinstance(start, str) and start == end:
+            problems.append(f"hours[{i}]: 'from' and 'to' are the same time")
+    return problems
+
+
+def playlist_content(slug: str, playlist: Playlist, tracks: Mapping[str, Track]) -> Json:
+    """What a device sees of a playlist, without its revision."""
+    return {
+        "id": playlist.id,
+        "title": playlist.title,
+        "note": playlist.note,
+        "valid_from": rfc3339(playlist.valid_from_ms),
+        "valid_until": rfc3339(playlist.valid_until_ms),
+        "hours": json.loads(playlist.hours),
+        "tracks": [device_track_view(slug, tracks[t]) for t in playlist.track_ids if t in tracks],
+    }
+
+
+def playlist_revision(content: Json) -> str:
+    return hashlib.sha256(canonical_json(content)).hexdigest()[:20]
+
+
+def admin_playlist_view(slug: str, playlist: Playlist, tracks: Mapping[str, Track]) -> Json:
+    view = playlist_content(slug, playlist, tracks)
+    view["revision"] = playlist.revision
+    view["featured"] = playlist.featured
+    view["sites"] = list(playlist.sites)
+    view["devices"] = list(playlist.devices)
+    view["updated_at"] = rfc3339(playlist.updated_ms)
+    return view
+
+
+def is_open(playlist: Playlist, now_ms: int) -> bool:
+    started = playlist.valid_from_ms is None or playlist.valid_from_ms <= now_ms
+    return started and (playlist.valid_until_ms is None or now_ms < playlist.valid_until_ms)
+
+
+def featured_id(candidates: Sequence[Playlist], now_ms: int) -> str | None:
+    """The featured playlist of a device: the open featured one that started last, else the
+    featured one that opens first, else None."""
+    featured = [p for p in candidates if p.featured]
+    open_now = [p for p in featured if is_open(p, now_ms)]
+    if open_now:
+        return max(open_now, key=lambda p: (p.valid_from_ms or 0, p.updated_ms)).id
+    upcoming = sorted(featured, key=lambda p: (p.valid_from_ms or 0, p.id))
+    return upcoming[0].id if upcoming else None
+
+
+def device_document(
+    slug: str, playlists: Sequence[Playlist], tracks: Mapping[str, Track], now_ms: int
+) -> Json:
+    """`GET /v1/device/playlists`: the playlists given, with the document's revision."""
+    body: Json = {
+        "featured": featured_id(playlists, now_ms),
+        "playlists": [],
+    }
+    for playlist in playlists:
+        content = playlist_content(slug, playlist, tracks)
+        content["revision"] = playlist.revision
+        body["playlists"].append(content)
+    revision = hashlib.sha256(canonical_json(body)).hexdigest()
+    return {"revision": revision, **body}

@@ -1,0 +1,116 @@
+"""`jukebox tenant …` (run the reference tenant service) and `jukebox admin …` (administer one
+tenant over HTTP). Heavy imports (FastAPI, uvicorn, requests) happen only when a command runs,
+so the kiosk's own commands never load them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from tenant import admin_cli
+from tenant.console import err, out
+
+DEFAULT_PORT = 8470
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+ENV_DATABASE_URL = "JUKEBOX_TENANT_DATABASE_URL"
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tenant = commands.add_parser("tenant", help="run the reference tenant service")
+    sub = tenant.add_subparsers(dest="tenant_command", required=True, metavar="COMMAND")
+
+    init = sub.add_parser("init", help="create a tenant and write its admin credentials")
+    init.add_argument("--data", type=Path, required=True, help="the service's data directory")
+    init.add_argument("--slug", required=True, help="the tenant's id in URLs, e.g. mediatheques")
+    init.add_argument("--name", required=True, help="the name kiosks show")
+    init.add_argument("--url", default=DEFAULT_URL, help=f"the service URL (default {DEFAULT_URL})")
+    init.add_argument("--mqtt-host", default="127.0.0.1")
+    init.add_argument("--mqtt-port", type=int, default=8883)
+    init.add_argument("--no-mqtt-tls", dest="mqtt_tls", action="store_false")
+    init.add_argument(
+        "--database-url", help=f"SQLAlchemy URL (or ${ENV_DATABASE_URL}; default: SQLite in --data)"
+    )
+    init.set_defaults(handler=cmd_init)
+
+    serve = sub.add_parser("serve", help="serve the tenant API")
+    serve.add_argument("--data", type=Path, required=True, help="the service's data directory")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--certfile", type=Path, help="TLS certificate (PEM); TLS when given")
+    serve.add_argument("--keyfile", type=Path, help="TLS private key (PEM)")
+    serve.add_argument(
+        "--database-url", help=f"SQLAlchemy URL (or ${ENV_DATABASE_URL}; default: SQLite in --data)"
+    )
+    serve.add_argument(
+        "--public-url",
+        action="append",
+        default=[],
+        help="the service URL as devices know it, when behind a proxy (repeatable)",
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    openapi = sub.add_parser("openapi", help="write the OpenAPI document")
+    openapi.add_argument("--output", type=Path, help="default: docs/tenant-openapi.json")
+    openapi.set_defaults(handler=cmd_openapi)
+
+    admin_cli.add_admin_command(commands)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from tenant.admin_client import Credentials, write_credentials
+    from tenant.setup import init_tenant
+
+    try:
+        token = init_tenant(
+            args.data,
+            args.slug,
+            args.name,
+            mqtt_host=args.mqtt_host,
+            mqtt_port=args.mqtt_port,
+            mqtt_tls=args.mqtt_tls,
+            database_url=args.database_url or os.environ.get(ENV_DATABASE_URL),
+        )
+    except (ValueError, OSError) as exc:
+        err(f"jukebox tenant init: {exc}")
+        return 1
+    path = write_credentials(
+        args.data / f"admin-{args.slug}.json", Credentials(args.url, args.slug, token)
+    )
+    err(f"tenant {args.slug} ({args.name}) is ready in {args.data}")
+    out(f"admin credentials: {path}")
+    out(f"  use them with: jukebox admin --credentials {path} …")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if (args.certfile is None) != (args.keyfile is None):
+        out("jukebox tenant serve: give both --certfile and --keyfile")
+        return 2
+    import uvicorn
+
+    from tenant.service import create_app
+    from tenant.settings import TenantSettings
+
+    settings = TenantSettings(public_urls=tuple(args.public_url))
+    app = create_app(
+        args.data, args.database_url or os.environ.get(ENV_DATABASE_URL), settings=settings
+    )
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        ssl_certfile=str(args.certfile) if args.certfile else None,
+        ssl_keyfile=str(args.keyfile) if args.keyfile else None,
+        log_config=None,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from tenant.openapi import DOC_PATH, write_openapi
+
+    path = write_openapi(args.output or DOC_PATH)
+    out(f"wrote {path}")
+    return 0

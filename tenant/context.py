@@ -1,0 +1,35 @@
+"""What every request handler needs, built once by the app factory (no web framework here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from device.content.cache import MediaCache
+from tenant.credentials import load_service_secret
+from tenant.settings import TenantSettings
+from tenant.store import TenantStore, default_database_url
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    data_dir: Path
+    store: TenantStore
+    media: MediaCache
+    settings: TenantSettings
+    secret: bytes  # HMAC key for derived credentials (tenant.credentials)
+
+
+def open_context(
+    data_dir: Path, database_url: str | None = None, settings: TenantSettings | None = None
+) -> ServiceContext:
+    """Store, media and secret of a data directory (created if missing)."""
+    data_dir = Path(data_dir).absolute()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return ServiceContext(
+        data_dir=data_dir,
+        store=TenantStore(database_url or default_database_url(data_dir)),
+        media=MediaCache(data_dir),
+        settings=settings or TenantSettings(),
+        secret=load_service_secret(data_dir),
+    )

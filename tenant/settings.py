@@ -1,0 +1,29 @@
+"""Tunable durations and limits of the service; the defaults are those of docs/tenant-api.md."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    """Everything a test or a deployment may want to change; times are in seconds."""
+
+    claim_code_ttl_s: float = 900.0
+    poll_interval_s: float = 5.0
+    slow_down_step_s: float = 5.0
+    access_token_ttl_s: float = 600.0
+    assertion_max_lifetime_s: float = 300.0
+    clock_leeway_s: float = 30.0
+    # The tenant base URLs devices may name as audience, besides the one the request came to
+    # (useful behind a reverse proxy): e.g. ("https://jukebox.example.org",) for the service.
+    public_urls: tuple[str, ...] = ()
+    max_json_body: int = 256 * 1024
+    max_media_size: int = 2 * 1024**3
+    last_contact_resolution_s: float = 10.0
+    clock: Callable[[], float] = field(default=time.time, compare=False)
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)

@@ -1,0 +1,37 @@
+"""The one data-access layer: every SQL statement of the service is in this package.
+
+SQLAlchemy 2 Core over portable types (`schema.py`); SQLite by default, PostgreSQL (or any
+SQLAlchemy URL) without a code change. Methods take plain values and return frozen records
+(`records.py`); each call is one transaction.
+"""
+
+from __future__ import annotations
+
+from tenant.store.catalogue import CatalogueQueries
+from tenant.store.identity import IdentityQueries
+from tenant.store.records import (
+    ACTIVE,
+    PENDING,
+    REVOKED,
+    Device,
+    Playlist,
+    Tenant,
+    Track,
+    default_database_url,
+)
+
+__all__ = [
+    "ACTIVE",
+    "PENDING",
+    "REVOKED",
+    "Device",
+    "Playlist",
+    "Tenant",
+    "TenantStore",
+    "Track",
+    "default_database_url",
+]
+
+
+class TenantStore(IdentityQueries, CatalogueQueries):
+    """All persistent state but the media bytes (those are in the MediaCache)."""

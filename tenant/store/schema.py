@@ -1,0 +1,154 @@
+"""The tables, in portable SQLAlchemy Core types (SQLite by default, PostgreSQL as is).
+
+Times are integer milliseconds since the Unix epoch (UTC); every row belongs to one tenant and
+every key starts with the tenant, so no query can cross tenants by accident.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+SLUG = 64
+HASH = 64
+TEXT = 300
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("slug", String(SLUG), primary_key=True),
+    Column("name", String(TEXT), nullable=False),
+    Column("mqtt_host", String(255), nullable=False),
+    Column("mqtt_port", Integer, nullable=False),
+    Column("mqtt_tls", Boolean, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+admin_tokens = Table(
+    "admin_tokens",
+    metadata,
+    Column("token_hash", String(HASH), primary_key=True),
+    Column("tenant", String(SLUG), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    ForeignKeyConstraint(["tenant"], ["tenants.slug"]),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("device_id", String(SLUG), primary_key=True),
+    Column("public_key", String(64), nullable=False),
+    Column("firmware_version", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending, active, revoked
+    Column("site", String(TEXT)),
+    Column("name", String(TEXT)),
+    Column("claim_code_hash", String(HASH)),
+    Column("claim_expires_ms", BigInteger),
+    Column("poll_interval_ms", BigInteger, nullable=False),
+    Column("last_poll_ms", BigInteger),
+    Column("mqtt_nonce", String(HASH)),
+    Column("enrolled_ms", BigInteger, nullable=False),
+    Column("claimed_ms", BigInteger),
+    Column("revoked_ms", BigInteger),
+    Column("last_contact_ms", BigInteger),
+    ForeignKeyConstraint(["tenant"], ["tenants.slug"]),
+    Index("devices_claim_code", "tenant", "claim_code_hash"),
+)
+
+assertion_ids = Table(
+    "assertion_ids",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("device_id", String(SLUG), primary_key=True),
+    Column("jti", String(200), primary_key=True),
+    Column("expires_ms", BigInteger, nullable=False),
+    Index("assertion_ids_expiry", "expires_ms"),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_hash", String(HASH), primary_key=True),
+    Column("tenant", String(SLUG), nullable=False),
+    Column("device_id", String(SLUG), nullable=False),
+    Column("issued_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Index("access_tokens_device", "tenant", "device_id"),
+)
+
+media = Table(
+    "media",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("sha256", String(HASH), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+tracks = Table(
+    "tracks",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("id", String(SLUG), primary_key=True),
+    Column("sha256", String(HASH), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("title", String(TEXT), nullable=False),
+    Column("artist", String(TEXT), nullable=False),
+    Column("album", String(TEXT)),
+    Column("isrc", String(12)),
+    Column("duration_ms", BigInteger),
+    Column("replaygain_track_gain_db", Float),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("tenant", "sha256", name="tracks_sha256"),
+)
+
+playlists = Table(
+    "playlists",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("id", String(SLUG), primary_key=True),
+    Column("title", String(TEXT), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("valid_from_ms", BigInteger),
+    Column("valid_until_ms", BigInteger),
+    Column("hours", Text, nullable=False),  # JSON list
+    Column("revision", String(HASH), nullable=False),
+    Column("featured", Boolean, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+playlist_tracks = Table(
+    "playlist_tracks",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("playlist_id", String(SLUG), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("track_id", String(SLUG), nullable=False),
+    Index("playlist_tracks_track", "tenant", "track_id"),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("playlist_id", String(SLUG), primary_key=True),
+    Column("kind", String(8), primary_key=True),  # site, device
+    Column("target", String(TEXT), primary_key=True),
+    Index("assignments_target", "tenant", "kind", "target"),
+)
