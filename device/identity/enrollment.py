@@ -39,6 +39,7 @@ from device.tenant_api.session import TenantSession
 __all__ = ["Enrollment"]
 
 log = logging.getLogger(__name__)
+NUDGE_CHECK_S = 0.25
 
 # A step does one exchange with the tenant and says what to do next, and after how long.
 _Step = Callable[[], "tuple[_Step, float]"]
@@ -67,7 +68,7 @@ class Enrollment:
         *,
         enrollment_token: str | None = None,
         check_interval_s: float = 60.0,
-        revoked_poll_s: float = 60.0,
+        revoked_poll_s: float = 5.0,
         slow_down_step_s: float = 5.0,
         backoff: Backoff | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -99,6 +100,7 @@ class Enrollment:
         self._claim: _Claim | None = None
         self._revoked_mode = False
         self._stop = threading.Event()
+        self._nudge = threading.Event()  # another thread learnt something: act now
 
     # ------------------------------------------------------------------ observing
 
@@ -166,12 +168,19 @@ class Enrollment:
         log.info("enrollment stopped")
 
     def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, cut short by stop or by a nudge (a revocation seen by the sync)."""
         if seconds <= 0 or self._stop.is_set():
             return
         if self._sleep is not None:
             self._sleep(seconds)
-        else:
-            self._stop.wait(seconds)
+            return
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set() and not self._nudge.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._stop.wait(min(remaining, NUDGE_CHECK_S))
+        self._nudge.clear()
 
     # ------------------------------------------------------------------ steps
 
@@ -280,13 +289,12 @@ class Enrollment:
         return self._enroll, 0.0
 
     def _revoked_step(self) -> tuple[_Step, float]:
+        """Ask for a new claim code soon, so the screen can show how to re-claim the kiosk."""
         self._revoked_mode = True
         self._claim = None
         return self._enroll, self.revoked_poll_s
 
     def _poll_delay(self, claim: _Claim) -> float:
-        if self._revoked_mode:
-            return max(claim.interval, self.revoked_poll_s)
         return claim.interval
 
     # ------------------------------------------------------------------ callbacks and posting
@@ -328,6 +336,7 @@ class Enrollment:
 
     def _revoked(self, error: DeviceRevoked) -> None:
         """The session saw access_denied (maybe on the sync's thread): say so at once."""
+        self._nudge.set()
         with self._changed:
             self._revoked_mode = True
             self._standing = EnrollmentChanged(
