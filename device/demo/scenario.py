@@ -9,10 +9,12 @@ daemon's own SQLite file, printed at the end.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from device.demo.tenant_side import DemoTenant
 from device.demo.tracks import TrackSpec, synthesise_track
 from device.journal.outbox import PlayJournal
 from device.journal.report import JournalIdentity, PlayReport
@@ -48,7 +50,6 @@ title = "Scène locale : Marseille"
 note = "Choisie par l'équipe de la médiathèque de l'Alcazar."
 tracks = [
   { file = "local-1.flac", id = "noailles-aubagne" },
-  { file = "damaged.flac", id = "damaged", title = "Un fichier abîmé" },
   { file = "local-2.flac", id = "sami-k-panier" },
 ]
 """
@@ -56,10 +57,11 @@ tracks = [
 CONFIG = """\
 [device]
 name = "Médiathèque de démonstration"
-tenant = "demo"
-site = "alcazar"
 state_dir = "state"
-content_dir = "content"
+
+[tenant]
+url = "{tenant_url}"
+sync_interval_s = 10
 
 [audio]
 backend = "null"          # silent: this machine may have no sound card
@@ -106,7 +108,7 @@ pin_b = 6
 
 
 def prepare(output: Path) -> Path:
-    """Write the tracks, the playlists file and the kiosk's configuration; return the config."""
+    """Write the tracks and a local playlists file; return the content folder."""
     content = output / "content"
     content.mkdir(parents=True, exist_ok=True)
     for name, specs in (("festival", FESTIVAL), ("local", LOCAL)):
@@ -115,11 +117,11 @@ def prepare(output: Path) -> Path:
             if not path.exists():
                 synthesise_track(path, spec)
     # A damaged file, as a library will one day have: the kiosk must skip it and go on.
-    (content / "damaged.flac").write_bytes(b"fLaC" + os.urandom(4096))
+    (output / "damaged.flac").write_bytes(b"fLaC" + os.urandom(4096))
+    # The same tracks as a local content folder, for `jukebox run` without a tenant
+    # (docs/examples/simulate.toml).
     (content / "playlists.toml").write_text(PLAYLISTS, encoding="utf-8")
-    config = output / "jukebox.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    return config
+    return content
 
 
 class Script:
@@ -143,7 +145,7 @@ class Script:
 
 def scenario(script: Script) -> None:
     script.step("kiosk idle, attract screen")
-    script.wait(2)
+    script.wait(1)
     script.step("visitor presses ▶", cmd="tap", button="play")
     script.wait(4)
     script.step("turns the volume knob up 3 steps", cmd="rotate", steps=3)
@@ -163,9 +165,9 @@ def scenario(script: Script) -> None:
     script.step("holds ▶ again: back", cmd="hold", button="play", seconds=1.3)
     script.wait(1)
     script.step("pauses and walks away", cmd="tap", button="play")
-    script.wait(9)
+    script.wait(8.5)
     script.step("idle timeout: volume and playlist reset")
-    script.wait(5)
+    script.wait(4)
     script.step("attract screen dims and moves")
 
 
@@ -189,27 +191,52 @@ def print_journal(path: Path) -> list[PlayReport]:
 
 def run_demo(output: Path) -> int:
     output = output.resolve()
-    print(f"Preparing tracks, playlists and configuration in {output}")
-    config = prepare(output)
-    (output / "screen.gif").unlink(missing_ok=True)
-    kiosk = KioskProcess(config, output / "state" / "control.sock", output / "kiosk.log")
-    print("Starting the simulated kiosk:", " ".join(kiosk.command[2:]))
-    (output / "kiosk.log").unlink(missing_ok=True)
+    print(f"Preparing tracks in {output}")
+    content = prepare(output)
+    for stale in ("screen.gif", "kiosk.log"):
+        (output / stale).unlink(missing_ok=True)
+    shutil.rmtree(output / "state", ignore_errors=True)  # a new kiosk, never claimed
+
+    print("\nThe library network: a reference tenant on this machine")
+    tenant = DemoTenant(output / "tenant")
+    kiosk: KioskProcess | None = None
     try:
+        tenant.start()
+        tenant.publish(content, output / "damaged.flac")
+        config = output / "jukebox.toml"
+        config.write_text(CONFIG.replace("{tenant_url}", tenant.url), encoding="utf-8")
+
+        kiosk = KioskProcess(config, output / "state" / "control.sock", output / "kiosk.log")
+        print("\nA new kiosk boots:", " ".join(kiosk.command[2:]))
         started = time.monotonic()
         kiosk.start()
         client = kiosk.connect()
-        kiosk.wait_until(lambda s: s["playlist_id"] is not None, 30, "the playlists")
-        print(f"Kiosk ready in {time.monotonic() - started:.2f}s; pressing its buttons:")
+        kiosk.wait_until(lambda s: s["claim_code"] is not None, 30, "a claim code")
+        code = kiosk.status()["claim_code"]
+        print(
+            f"It shows claim code {code} after {time.monotonic() - started:.2f}s; "
+            "an admin claims it:"
+        )
+        claimed = time.monotonic()
+        tenant.admin("claim", code, "--site", "alcazar", "--name", "Kiosque de l'entrée")
+        kiosk.wait_until(lambda s: s["playlist_id"] is not None, 60, "the synced playlists")
+        print(
+            f"Claimed, synced and ready {time.monotonic() - claimed:.2f}s later; "
+            "visitors press its buttons:"
+        )
         scenario(Script(client, started))
-        code = kiosk.quit()
+        exit_code = kiosk.quit()
+        print()
+        tenant.admin("devices")
     finally:
-        kiosk.close()
+        if kiosk is not None:
+            kiosk.close()
+        tenant.stop()
     gif = output / "screen.gif"
     plays = print_journal(output / "state" / "journal.sqlite3")
     print(f"\nScreen recording: {gif}" if gif.exists() else "\nNo screen recording was written")
-    print(f"Kiosk log: {output / 'kiosk.log'}")
-    if code != 0 or not plays:
-        print(f"The demo failed (kiosk exit code {code}); see {output / 'kiosk.log'}")
+    print(f"Kiosk log: {output / 'kiosk.log'}; tenant log: {output / 'tenant' / 'tenant.log'}")
+    if exit_code != 0 or not plays:
+        print(f"The demo failed (kiosk exit code {exit_code}); see {output / 'kiosk.log'}")
         return 1
     return 0

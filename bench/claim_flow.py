@@ -1,0 +1,107 @@
+"""A new kiosk's first minutes: first contact to claim code on screen, claim to first music.
+
+A local tenant (`jukebox tenant serve`, its own process) with a curated playlist of three
+tracks for site "bench"; each run boots a never-claimed simulated kiosk (`jukebox run
+--simulate`, its own process), waits for the claim code on its screen, claims it through the
+admin API, waits until the playlist is synced and presses play. The kiosk polls at the
+interval the tenant gives (5 s by default), which bounds claim to music from below.
+
+    .venv/bin/python bench/claim_flow.py [--runs 3]
+
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+from device.demo.tenant_side import DemoTenant
+from device.demo.tracks import TrackSpec, synthesise_track
+from device.sim.process import KioskProcess
+
+CONFIG = """
+[device]
+state_dir = "state"
+[tenant]
+url = "{url}"
+[audio]
+backend = "null"
+[display]
+driver = "none"
+[[buttons]]
+name = "play"
+pin = 17
+press = "play_pause"
+"""
+
+
+def one_run(root: Path, tenant: DemoTenant) -> tuple[float, float, float]:
+    shutil.rmtree(root / "state", ignore_errors=True)
+    kiosk = KioskProcess(root / "jukebox.toml", root / "control.sock")
+    try:
+        began = time.monotonic()
+        kiosk.start()
+        client = kiosk.connect()
+        kiosk.wait_until(lambda s: s["screen"] == "ClaimScreen", 30, "the claim code")
+        code_shown = time.monotonic() - began
+        code = kiosk.status()["claim_code"]
+        claimed = time.monotonic()
+        with tenant.client() as admin:
+            admin.claim(code, "bench")
+        kiosk.wait_until(lambda s: s["playlist_id"] is not None, 60, "the playlist")
+        ready = time.monotonic() - claimed
+        client.send(cmd="tap", button="play")
+        kiosk.wait_until(lambda s: s["plays_started"] == 1, 30, "the first play")
+        music = time.monotonic() - claimed
+        kiosk.quit()
+        return code_shown, ready, music
+    finally:
+        kiosk.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        tenant = DemoTenant(root / "tenant")
+        try:
+            tenant.start()
+            with tenant.client() as admin:
+                ids = []
+                for i in range(3):
+                    path = synthesise_track(root / f"t{i}.flac", TrackSpec(f"T{i}", "Bench", 20))
+                    ids.append(admin.import_file(path).track["id"])
+                admin.put_playlist("bench", "Bench", ids)
+                admin.assign("bench", sites=["bench"], featured=True)
+            (root / "jukebox.toml").write_text(CONFIG.format(url=tenant.url))
+            runs = [one_run(root, tenant) for _ in range(args.runs)]
+        finally:
+            tenant.stop()
+    shown, ready, music = zip(*runs, strict=True)
+    print(f"new kiosk against a local tenant, {args.runs} runs (median, max):")
+    print(
+        f"  process start to claim code on screen  {statistics.median(shown):6.2f} s  "
+        f"{max(shown):6.2f} s"
+    )
+    print(
+        f"  claim to playlist synced               {statistics.median(ready):6.2f} s  "
+        f"{max(ready):6.2f} s"
+    )
+    print(
+        f"  claim to first music (play pressed)    {statistics.median(music):6.2f} s  "
+        f"{max(music):6.2f} s   (the tenant's poll interval is 5 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
