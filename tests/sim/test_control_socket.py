@@ -35,7 +35,7 @@ json_values = st.recursive(
     max_leaves=12,
 )
 requests = st.fixed_dictionaries(
-    {"cmd": st.sampled_from(["tap", "press", "release", "hold", "rotate", "status", "screenshot",
+    {"cmd": st.sampled_from(["tap", "press", "release", "rotate", "status", "screenshot",
                              "quit", "dance", ""]) | json_values},
     optional={"button": json_values | st.just("play"), "steps": json_values,
               "seconds": json_values, "path": json_values},
@@ -60,6 +60,8 @@ def test_errors_name_what_is_wrong(tmp_path: Path) -> None:
     assert server.answer(b"[1]") == {"ok": False, "error": "expected a JSON object"}
     assert "unknown command 'dance'" in server.answer(b'{"cmd": "dance"}')["error"]
     assert "no button named 'stop'" in server.answer(b'{"cmd": "tap", "button": "stop"}')["error"]
+    hold = server.answer(b'{"cmd": "hold", "button": "play", "seconds": 99}')["error"]
+    assert "between 0 and 30" in hold  # holds are refused before any waiting
     too_far = server.answer(b'{"cmd": "rotate", "steps": 500}')["error"]
     assert "from -50 to 50" in too_far
 
