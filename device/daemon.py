@@ -31,6 +31,7 @@ from device.journal.outbox import JournalError, JournalIdentity, PlayJournal
 from device.link import TenantLink
 from device.platform import info
 from device.platform.clock import SystemClock
+from device.platform.systemd import Notifier
 from device.player.mpv_player import MpvPlayer
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,9 @@ def run(config: KioskConfig, options: RunOptions) -> int:
             target=_load_content, args=(config, cache, inbox), name="content", daemon=True
         )
         loader.start()
+    notifier = Notifier()
+    kiosk.on_tick = notifier.keepalive
+    notifier.ready(f"kiosk {device_id} playing from {state_dir}")
     log.info(
         "kiosk %s ready (firmware %s, %s)",
         device_id,
@@ -154,6 +158,7 @@ def run(config: KioskConfig, options: RunOptions) -> int:
     try:
         kiosk.run()
     finally:
+        notifier.stopping()
         for closable in extras:
             closable.close()
         panel.close()

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,8 +26,15 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 class KioskProcess:
-    def __init__(self, config: Path, socket: Path, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        socket: Path,
+        log: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.config = config
+        self.env = dict(env) if env is not None else None
         self.socket = socket
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
@@ -47,7 +54,11 @@ class KioskProcess:
             output = open(self.log, "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             self.process = subprocess.Popen(
-                self.command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                self.command,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
             )
         finally:
             if not isinstance(output, int):
