@@ -33,6 +33,7 @@ from device.platform import info
 from device.platform.clock import SystemClock
 from device.platform.systemd import Notifier
 from device.player.mpv_player import MpvPlayer
+from device.site import with_site_settings
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def run(config: KioskConfig, options: RunOptions) -> int:
     except OSError as exc:
         raise StartupError(f"{state_dir}: cannot create the state directory ({exc})") from exc
 
+    config, site_problems = with_site_settings(config)
     inbox: queue.Queue[Event] = queue.Queue()
     display = open_display(config.display)
     display.show(BootScreen(version=FIRMWARE_VERSION))
@@ -113,8 +115,8 @@ def run(config: KioskConfig, options: RunOptions) -> int:
     panel = GpioPanel(config.buttons, config.rotary, pin_factory)
 
     def problems() -> list[str]:
-        found = [getattr(display, "problem", None), panel.problem, key_problem]
-        return [p for p in found if p]
+        found = [getattr(display, "problem", None), panel.problem, player.problem, key_problem]
+        return [p for p in found if p] + site_problems
 
     kiosk = Kiosk(
         config=config,

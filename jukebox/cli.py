@@ -11,6 +11,7 @@ from device import FIRMWARE_VERSION
 
 def build_parser() -> argparse.ArgumentParser:
     from device import cli as device_cli
+    from provisioning import cli as provisioning_cli
     from tenant import cli as tenant_cli
 
     parser = argparse.ArgumentParser(prog="jukebox", description=__doc__)
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     device_cli.add_commands(commands)
     tenant_cli.add_commands(commands)
+    provisioning_cli.add_commands(commands)
     return parser
 
 

@@ -458,12 +458,13 @@ class Kiosk:
         current = self.current
         if current is not None and current.item.token == token and not current.journaled:
             self.accounting.audio_started(current, duration_ms)
-            self._failures = 0
 
     def _on_progress(self, token: int, position_ms: int) -> None:
         current = self.current
         if current is not None and current.item.token == token:
             self.accounting.progressed(current, position_ms)
+            if current.listened_ms > 0:
+                self._failures = 0  # sound really flows
 
     def _on_ended(self, token: int, outcome: str, error: str | None) -> None:
         current = self.current
@@ -474,9 +475,9 @@ class Kiosk:
         if outcome == "error":
             self._note_error(f"'{current.track.title}' failed: {error}")
             self._toast("Cannot play track", current.track.title)
-            never_started = not current.journaled
+            heard_nothing = current.listened_ms == 0  # no file, or no audio output
             self._end_current(EndReason.ERROR, error)
-            self._failures = self._failures + 1 if never_started else 0
+            self._failures = self._failures + 1 if heard_nothing else 0
             if self._failures >= max(3, len(current.playlist.tracks)):
                 self._note_error(f"no track of '{current.playlist.title}' could be played")
                 self._failures = 0

@@ -141,6 +141,8 @@ class MpvPlayer:
     ) -> None:
         self._sink = sink
         self._cache_root = cache_root
+        self.problem: str | None = None  # for the technician screen
+        self._audio_failed = False  # mpv could not open the audio device for the current file
         self._progress_interval_s = progress_interval_s
         options = dict(MPV_OPTIONS, replaygain=replaygain)
         if audio_file is not None:
@@ -319,6 +321,7 @@ class MpvPlayer:
             if self._closed:
                 return
             self._current = entry_id
+            self._audio_failed = False
             self._position_s = None
             self._duration_s = None
             self._last_progress_at = float("-inf")
@@ -337,12 +340,16 @@ class MpvPlayer:
             entry = self._entries.get(self._current) if self._current is not None else None
             if self._closed or entry is None or entry.started or entry.superseded:
                 return
-            entry.started = True
-            duration_s = self._duration_s
-            if duration_s is None:  # not delivered yet: ask mpv
-                duration_s = self._read_property(entry, "duration")
-            duration_ms = round(duration_s * 1000) if duration_s is not None else None
-            self._post(PlaybackStarted(entry.token, duration_ms))
+            self._start(entry)
+
+    def _start(self, entry: _Entry) -> None:
+        """Post PlaybackStarted (lock held)."""
+        entry.started = True
+        duration_s = self._duration_s
+        if duration_s is None:  # not delivered yet: ask mpv
+            duration_s = self._read_property(entry, "duration")
+        duration_ms = round(duration_s * 1000) if duration_s is not None else None
+        self._post(PlaybackStarted(entry.token, duration_ms))
 
     def _on_end_file(self, data: Any) -> None:
         entry_id, reason = int(data.playlist_entry_id), int(data.reason)
@@ -374,6 +381,16 @@ class MpvPlayer:
                 if not entry.started:
                     return
                 outcome, text = "stopped", None
+            elif outcome == "eof" and self._audio_failed:
+                # Without an audio device mpv "plays" a file by reaching its end at once:
+                # that is an error, not a finished play.
+                outcome = "error"
+                text = self.problem = "no audio output: check the sound card and audio.output"
+                log.error("token %d: %s", entry.token, text)
+            elif outcome == "eof":
+                self.problem = None
+            if text is not None and "audio output" in text:
+                self.problem = text  # for the technician screen, until a track plays again
             self._post(PlaybackEnded(entry.token, outcome, text))
 
     def _drop_expanded(self, first_id: int, count: int) -> None:
@@ -448,4 +465,7 @@ class MpvPlayer:
             return None
 
     def _on_log(self, level: str, prefix: str, text: str) -> None:
+        if "Could not open/initialize audio device" in text:
+            with self._lock:
+                self._audio_failed = True
         log.log(_MPV_LOG_LEVELS.get(level, logging.DEBUG), "mpv[%s] %s", prefix, text.rstrip())

@@ -364,3 +364,16 @@ def test_plays_after_a_claim_carry_the_tenant_and_site(rig: Rig) -> None:
     rig.start_audio()
     play = rig.journal.plays()[0]
     assert (play.tenant, play.site) == ("med-sud", "alcazar")
+
+
+def test_without_audio_output_the_kiosk_stops_trying_after_a_few_tracks(rig: Rig) -> None:
+    """mpv starts each file and fails it at once: a few error entries, then idle, no loop."""
+    rig.tap("play")
+    for _ in range(3):
+        current = rig.kiosk.current
+        assert current is not None
+        rig.kiosk.handle(PlaybackStarted(current.item.token, 1000))
+        rig.kiosk.handle(PlaybackEnded(current.item.token, "error", "audio output failed"))
+    assert rig.kiosk.mode is Mode.IDLE
+    assert [p.end_reason for p in rig.journal.plays()] == [EndReason.ERROR] * 3
+    assert all(p.listened_ms == 0 for p in rig.journal.plays())

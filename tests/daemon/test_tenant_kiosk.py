@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +136,36 @@ def test_a_revoked_kiosk_says_so_and_is_reclaimed_without_reinstall(
     assert again["device_id"] == device["device_id"] and again["status"] == "active"
     assert kiosk.quit() == 0
     assert kiosk.plays()[0].end_reason is EndReason.STOPPED  # the journal was kept
+
+
+def test_a_provisioned_card_enrolls_with_the_tenant_named_on_its_boot_partition(
+    tmp_path: Path, tenant: RunningTenant
+) -> None:
+    root = tmp_path / "kiosk"
+    boot = tmp_path / "boot" / "jukebox"
+    boot.mkdir(parents=True)
+    (boot / "site.toml").write_text(
+        f'[tenant]\nurl = "{tenant.url(SLUG)}"\nenrollment_token = "one-time-123"\n'
+        '[device]\nname = "Kiosque de l\'entrée"\nsite = "alcazar"\n'
+    )
+    firstboot = subprocess.run(
+        [sys.executable, "-m", "jukebox", "firstboot", "--boot-dir", str(boot.parent),
+         "--state-dir", str(root / "state")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert firstboot.returncode == 0, firstboot.stderr
+    assert "one-time-123" not in (boot / "site.toml").read_text()  # the secret left the card
+    # The image's generic configuration names no tenant: the card's settings do.
+    (root / "jukebox.toml").write_text(
+        CONFIG.split("[tenant]")[0] + '[[buttons]]\nname = "play"\npin = 17\npress = "play_pause"\n'
+    )
+    kiosk = Kiosk(root)
+    try:
+        kiosk.start()
+        kiosk.connect()
+        claim(kiosk, tenant)
+        [device] = tenant.devices(SLUG)
+        assert device["site"] == "alcazar" and device["status"] == "active"
+        assert kiosk.quit() == 0
+    finally:
+        kiosk.close()

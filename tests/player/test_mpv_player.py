@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import os
 import queue
 import random
 import time
@@ -629,3 +630,29 @@ def test_close_is_idempotent_and_nothing_is_posted_after_it(
 
     assert recorder.collect(0.3) == [PlaybackEnded(2, "error", "the player is closed")]
     assert player.volume is None
+
+
+def test_without_an_audio_device_a_track_ends_in_error_not_finished(tmp_path: Path) -> None:
+    """No sound card (ALSA finds no PCM here): mpv reaches the end at once; that is an error."""
+    cache = tmp_path / "cache"
+    track = synthesise_track(cache / "a.flac", TrackSpec("A", "B", 1.0))
+    events: queue.Queue[Event] = queue.Queue()
+    env_card = os.environ.get("ALSA_CONFIG_PATH")
+    os.environ["ALSA_CONFIG_PATH"] = str(tmp_path / "no-such-alsa.conf")
+    try:
+        player = MpvPlayer(events.put, cache, ao="alsa")
+        try:
+            player.play(PlayItem(1, track))
+            ended = events.get(timeout=10)
+            while not isinstance(ended, PlaybackEnded):
+                ended = events.get(timeout=10)
+            assert ended.outcome == "error"
+            assert ended.error is not None and "audio output" in ended.error
+            assert player.problem is not None
+        finally:
+            player.close()
+    finally:
+        if env_card is None:
+            os.environ.pop("ALSA_CONFIG_PATH", None)
+        else:
+            os.environ["ALSA_CONFIG_PATH"] = env_card

@@ -1,0 +1,42 @@
+"""The technician's site settings, applied over /etc/jukebox/jukebox.toml.
+
+First boot (provisioning/firstboot.py) copies the boot partition's `jukebox/site.toml` into
+the state directory without its secrets, and the one-time enrollment token beside it; those
+settings win over the image's generic configuration (layers: defaults < /etc/jukebox <
+technician's file < tenant).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from device.config import ConfigError, KioskConfig, TenantConfig
+from provisioning.applied import applied_site, enrollment_token, firstboot_error
+
+log = logging.getLogger(__name__)
+
+
+def with_site_settings(config: KioskConfig) -> tuple[KioskConfig, list[str]]:
+    """The configuration with the site's settings applied, and problems for the technician."""
+    state_dir = config.device.state_dir
+    problems: list[str] = []
+    error = firstboot_error(state_dir)
+    if error:
+        problems.append(f"site file refused: {error}")
+    try:
+        site = applied_site(state_dir)
+    except ConfigError as exc:
+        log.error("site settings ignored: %s", exc)
+        problems.append(f"site settings ignored: {exc}")
+        site = None
+    device, tenant = config.device, config.tenant
+    if site is not None:
+        device = replace(device, name=site.device_name, site=site.site)
+        tenant = replace(tenant, url=site.tenant_url) if tenant else TenantConfig(site.tenant_url)
+        log.info("site settings: %r at site %r, tenant %s", site.device_name, site.site,
+                 site.tenant_url)  # fmt: skip
+    token = enrollment_token(state_dir)
+    if token and tenant is not None and not tenant.enrollment_token:
+        tenant = replace(tenant, enrollment_token=token)
+    return replace(config, device=device, tenant=tenant), problems
