@@ -24,6 +24,7 @@ from device.content.folder import ContentError, FolderContentSource
 from device.core.kiosk import Kiosk, KioskContext
 from device.display.luma_display import open_display
 from device.display.model import BootScreen
+from device.display.reconnect import open_display_with_retry
 from device.events import Event, LibraryUpdated, Shutdown
 from device.identity.credentials import load_credentials
 from device.identity.keys import DeviceKey, DeviceKeyError
@@ -71,7 +72,7 @@ def run(config: KioskConfig, options: RunOptions) -> int:
 
     config, site_problems = with_site_settings(config)
     inbox: queue.Queue[Event] = queue.Queue()
-    display = open_display(config.display)
+    display = open_display_with_retry(lambda: open_display(config.display))
     display.show(BootScreen(version=FIRMWARE_VERSION))
 
     key, key_problem = _device_key(config)
