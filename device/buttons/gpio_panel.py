@@ -9,6 +9,7 @@ Pi, gpiozero's MockFactory in simulation and tests.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
@@ -31,39 +32,75 @@ class GpioPanel:
         self.rotary = rotary
         self.pin_factory = pin_factory
         self._devices: list[Any] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
         self.problem: str | None = None
 
-    def start(self, sink: EventSink) -> None:
+    def start(
+        self, sink: EventSink, *, retry_base_s: float = 10.0, retry_cap_s: float = 60.0
+    ) -> None:
+        """Attach the buttons; when the GPIO chip is missing, keep trying in the background."""
+        if self._attach(sink):
+            return
+        stop = self._stop = threading.Event()
+
+        def retry() -> None:
+            delay = retry_base_s
+            while not stop.wait(delay):
+                if self._attach(sink):
+                    log.info("buttons attached: GPIO is back")
+                    return
+                delay = min(retry_cap_s, delay * 2)
+
+        threading.Thread(target=retry, name="gpio-retry", daemon=True).start()
+
+    def _attach(self, sink: EventSink) -> bool:
         from gpiozero import Button, RotaryEncoder
         from gpiozero.exc import GPIOZeroError
 
-        try:
-            for config in self.buttons:
-                button = Button(
-                    config.pin,
-                    pull_up=config.pull_up,
-                    bounce_time=config.bounce_ms / 1000 if config.bounce_ms else None,
-                    pin_factory=self.pin_factory,
-                )
-                button.when_pressed = _edge(sink, ButtonDown, config.name)
-                button.when_released = _edge(sink, ButtonUp, config.name)
-                self._devices.append(button)
-            if self.rotary is not None:
-                encoder = RotaryEncoder(
-                    self.rotary.pin_a, self.rotary.pin_b, pin_factory=self.pin_factory
-                )
-                encoder.when_rotated_clockwise = lambda: sink(Rotated(+1, time.monotonic()))
-                encoder.when_rotated_counter_clockwise = lambda: sink(Rotated(-1, time.monotonic()))
-                self._devices.append(encoder)
-        except (GPIOZeroError, OSError, RuntimeError) as exc:
-            # No GPIO chip (a laptop, a broken board): the kiosk still plays and says why.
-            self.problem = f"buttons unavailable: {exc}"
-            log.error("%s", self.problem)
+        with self._lock:
+            if self._devices:
+                return True
+            try:
+                self._attach_locked(sink, Button, RotaryEncoder)
+            except (GPIOZeroError, OSError, RuntimeError) as exc:
+                # No GPIO chip (a laptop, a broken board): the kiosk still plays and says why.
+                for device in self._devices:
+                    device.close()
+                self._devices.clear()
+                problem = f"buttons unavailable: {exc}"
+                if problem != self.problem:
+                    log.error("%s (retrying in the background)", problem)
+                self.problem = problem
+                return False
+            self.problem = None
+            return True
+
+    def _attach_locked(self, sink: EventSink, button: Any, rotary_encoder: Any) -> None:
+        for config in self.buttons:
+            device = button(
+                config.pin,
+                pull_up=config.pull_up,
+                bounce_time=config.bounce_ms / 1000 if config.bounce_ms else None,
+                pin_factory=self.pin_factory,
+            )
+            self._devices.append(device)
+            device.when_pressed = _edge(sink, ButtonDown, config.name)
+            device.when_released = _edge(sink, ButtonUp, config.name)
+        if self.rotary is not None:
+            encoder = rotary_encoder(
+                self.rotary.pin_a, self.rotary.pin_b, pin_factory=self.pin_factory
+            )
+            self._devices.append(encoder)
+            encoder.when_rotated_clockwise = lambda: sink(Rotated(+1, time.monotonic()))
+            encoder.when_rotated_counter_clockwise = lambda: sink(Rotated(-1, time.monotonic()))
 
     def close(self) -> None:
-        for device in self._devices:
-            device.close()
-        self._devices.clear()
+        self._stop.set()
+        with self._lock:
+            for device in self._devices:
+                device.close()
+            self._devices.clear()
 
 
 def _edge(sink: EventSink, kind: type[ButtonDown] | type[ButtonUp], name: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -73,14 +74,21 @@ def test_debounce_time_reaches_the_pin_driver() -> None:
     panel.close()
 
 
-def test_a_pin_already_taken_is_reported_not_raised() -> None:
+def test_a_busy_pin_is_reported_then_retried_until_it_is_free() -> None:
     factory = MockFactory()
     first = GpioPanel((ButtonConfig("a", 17),), None, factory)
     first.start(lambda e: None)
-    second = GpioPanel((ButtonConfig("b", 17),), None, factory)
-    second.start(lambda e: None)
+    events: list[Event] = []
+    second = GpioPanel((ButtonConfig("b", 17, bounce_ms=0),), None, factory)
+    second.start(events.append, retry_base_s=0.05, retry_cap_s=0.1)
     assert second.problem is not None and "buttons unavailable" in second.problem
-    first.close()
+    first.close()  # the pin frees up, as a GPIO chip would appear
+    deadline = time.monotonic() + 5
+    while second.problem is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert second.problem is None
+    factory.pin(17).drive_low()
+    assert events and isinstance(events[0], ButtonDown) and events[0].button == "b"
     second.close()
 
 
