@@ -1,0 +1,255 @@
+"""image-build/boot-test: boot the image's own kernel, initrd and root in QEMU, wait for READY.
+
+The machine is QEMU's `virt` (Cortex-A53, no network, no GPIO, I2C or sound card): what it
+checks is the image's software, not the Pi's hardware. The kernel and initrd are read from
+the image's FAT partition with mtools and the command line from its cmdline.txt (consoles
+swapped for virt's ttyAMA0), so the root is found by its label exactly as on a card. The
+disk is a sparse copy of the image, 512 MiB larger, so that first boot's growing of the data
+partition runs too; OUT.img itself is never written.
+
+PASS when systemd says "Started jukebox.service" (a Type=notify unit: the daemon sent
+READY=1) and the daemon logged "kiosk … ready". The time printed is from starting QEMU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from progress import BuildError, Steps, clock, run, say
+
+GROW_BY = 512 << 20
+STARTED = re.compile(r"Started (\x1b\[[0-9;]*m)*jukebox\.service")
+READY = re.compile(r"kiosk (\S+) ready \(firmware ([^,]+), (\w+)\)")
+UPTIME = re.compile(r"^\[\s*(\d+\.\d+)\]")
+FATAL = (
+    re.compile(r"Kernel panic"),
+    re.compile(r"Gave up waiting for root"),
+    re.compile(r"ALERT! .* does not exist"),
+    re.compile(r"You are in emergency mode"),
+    re.compile(r"Failed to start (\x1b\[[0-9;]*m)*jukebox\.service"),
+    re.compile(r"jukebox\.service: Failed with result"),
+)
+WORTH_SHOWING = (
+    re.compile(r"jukebox-grow-data: "),
+    re.compile(r"jukebox\[\d+\]: .*(unavailable|no \w+ display|not loaded|error|cannot)", re.I),
+    re.compile(r"FAILED|Failed to start|Dependency failed"),
+)
+
+
+@dataclass
+class BootResult:
+    ready_after: float | None = None
+    started_after: float | None = None
+    uptime: float | None = None
+    device_id: str | None = None
+    fatal: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="image-build/boot-test",
+        description="Boot the image in qemu-system-aarch64 (virt, no network) and check that "
+        "jukebox.service reaches READY. See docs/image.md.",
+    )
+    p.add_argument("image", type=Path, help="the image from image-build/build")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait (300)")
+    p.add_argument("--memory", default="1024", help="guest RAM in MiB (1024)")
+    p.add_argument("--cpu", default="cortex-a53", help="guest CPU (cortex-a53, as on a Pi 3)")
+    p.add_argument("--log", type=Path, help="serial console log (default IMAGE.boot-test.log)")
+    return p
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parser().parse_args(argv)
+    steps = Steps(3)
+    try:
+        result = boot_test(args, steps)
+    except BuildError as exc:
+        say(f"\nFAIL: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        say("\ninterrupted")
+        return 130
+    say("")
+    for note in result.notes:
+        say(f"  {note}")
+    if result.fatal or result.ready_after is None or result.started_after is None:
+        missing = [
+            what
+            for what, seen in (
+                ('systemd\'s "Started jukebox.service"', result.started_after),
+                ('the daemon\'s "kiosk … ready"', result.ready_after),
+            )
+            if seen is None
+        ]
+        why = result.fatal or f"not seen within {args.timeout:.0f} s: {' and '.join(missing)}"
+        say(f"FAIL: {why}")
+        return 1
+    uptime = f", guest uptime {result.uptime:.1f} s" if result.uptime is not None else ""
+    say(
+        f"PASS: jukebox.service READY {max(result.ready_after, result.started_after):.1f} s "
+        f"after starting QEMU{uptime} (kiosk {result.device_id})"
+    )
+    return 0
+
+
+def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
+    image: Path = args.image.resolve()
+    if not image.is_file():
+        raise BuildError(f"{image}: no such image")
+    for tool, package in (
+        ("qemu-system-aarch64", "qemu-system-arm"),
+        ("mcopy", "mtools"),
+        ("sfdisk", "fdisk"),
+    ):
+        if not (shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")):
+            raise BuildError(f"{tool} not found: apt-get install --no-install-recommends {package}")
+    log = args.log or image.with_name(image.name + ".boot-test.log")
+    with tempfile.TemporaryDirectory(prefix="jukebox-boot-test-") as scratch:
+        work = Path(scratch)
+        steps.step(f"Kernel, initrd and command line from {image.name}'s boot partition")
+        kernel, initrd, cmdline = extract_boot_files(image, work)
+        steps.note(f"{kernel.name}, {initrd.name} ({initrd.stat().st_size >> 20} MiB)")
+        steps.note(f"cmdline: {cmdline}")
+
+        steps.step("A scratch copy of the disk, 512 MiB larger (the data partition grows)")
+        disk = work / "disk.img"
+        run(["cp", "--sparse=always", image, disk], what="copying the image")
+        with disk.open("r+b") as f:
+            f.truncate(image.stat().st_size + GROW_BY)
+
+        steps.step(f"Booting in QEMU (virt, {args.cpu}, {args.memory} MiB, no network)")
+        command = qemu_command(kernel, initrd, cmdline, disk, args.cpu, args.memory)
+        steps.note(f"serial console → {log}")
+        return watch(command, log, args.timeout, steps)
+
+
+def extract_boot_files(image: Path, work: Path) -> tuple[Path, Path, str]:
+    table = json.loads(run(["sfdisk", "--json", image], what="reading the partition table"))
+    partitions = table["partitiontable"]["partitions"]
+    fat = [p for p in partitions if p["type"].lower() in ("c", "b", "e")]
+    if not fat:
+        raise BuildError(f"{image}: no FAT partition in {partitions}")
+    drive = f"{image}@@{fat[0]['start'] * 512}"
+    names = mtools(["mdir", "-b", "-i", drive, "::/"], what="listing the boot partition")
+    files = [Path(n.strip()).name for n in names.splitlines()]
+    kernels = sorted(f for f in files if f.startswith("vmlinuz-"))
+    initrds = sorted(f for f in files if f.startswith("initrd.img-"))
+    if not kernels or not initrds or "cmdline.txt" not in files:
+        raise BuildError(
+            f"{image}: no kernel, initrd or cmdline.txt on the boot partition: {files}"
+        )
+    kernel, initrd = work / kernels[-1], work / initrds[-1]
+    for name in (kernel.name, initrd.name, "cmdline.txt"):
+        mtools(["mcopy", "-n", "-i", drive, f"::/{name}", str(work / name)], what=f"reading {name}")
+    cmdline = qemu_cmdline((work / "cmdline.txt").read_text())
+    return kernel, initrd, cmdline
+
+
+def mtools(args: list[str], *, what: str) -> str:
+    env = {**os.environ, "MTOOLSRC": "/dev/null", "MTOOLS_SKIP_CHECK": "1"}
+    return run(args, what=what, env=env)
+
+
+def qemu_cmdline(pi_cmdline: str) -> str:
+    """The card's command line, with virt's serial console instead of the Pi's consoles.
+
+    systemd.show_status=1 and journald's forwarding put systemd's "Started …" lines and the
+    daemon's log on the serial console, where this test reads them.
+    """
+    kept = [w for w in pi_cmdline.split() if not w.startswith(("console=", "cma="))]
+    return " ".join(
+        [*kept, "console=ttyAMA0", "systemd.show_status=1", "systemd.journald.forward_to_console=1"]
+    )
+
+
+def qemu_command(
+    kernel: Path, initrd: Path, cmdline: str, disk: Path, cpu: str, memory: str
+) -> list[str]:
+    return [
+        "qemu-system-aarch64",
+        "-machine", "virt",
+        "-cpu", cpu,
+        "-smp", "2",
+        "-m", memory,
+        "-accel", "tcg,thread=multi",
+        "-nodefaults",
+        "-display", "none",
+        "-serial", "stdio",
+        "-nic", "none",
+        "-kernel", str(kernel),
+        "-initrd", str(initrd),
+        "-append", cmdline,
+        "-drive", f"if=none,id=disk,format=raw,file={disk}",
+        "-device", "virtio-blk-pci,drive=disk",
+    ]  # fmt: skip
+
+
+def watch(command: list[str], log: Path, timeout: float, steps: Steps) -> BootResult:
+    result = BootResult()
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    timer = threading.Timer(timeout, process.kill)
+    timer.start()
+    assert process.stdout is not None
+    try:
+        with log.open("w") as record:
+            for raw in process.stdout:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                now = time.monotonic() - started
+                record.write(f"{now:8.2f} {line}\n")
+                record.flush()
+                if examine(line, now, result, steps):
+                    break
+    finally:
+        timer.cancel()
+        process.kill()
+        process.wait()
+    return result
+
+
+def examine(line: str, now: float, result: BootResult, steps: Steps) -> bool:
+    """Update `result` from one console line; True once the verdict is known."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", line)
+    for pattern in FATAL:
+        if pattern.search(plain):
+            result.fatal = f"{plain.strip()} ({now:.1f} s)"
+            return True
+    if result.started_after is None and STARTED.search(line):
+        result.started_after = now
+        steps.note(f"+{clock(now)} {plain.strip()}")
+    ready = READY.search(plain)
+    if ready and result.ready_after is None:
+        result.ready_after = now
+        result.device_id = ready.group(1)
+        uptime = UPTIME.search(plain)
+        result.uptime = float(uptime.group(1)) if uptime else None
+        steps.note(f"+{clock(now)} {plain.strip()}")
+    elif any(p.search(plain) for p in WORTH_SHOWING):
+        result.notes.append(plain.strip())
+        steps.note(f"+{clock(now)} {plain.strip()}")
+    return result.started_after is not None and result.ready_after is not None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
