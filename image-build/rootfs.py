@@ -28,7 +28,6 @@ from progress import BuildError, Steps, clean_env, run
 
 HERE = Path(__file__).resolve().parent
 FILES = HERE / "files"
-EATMYDATA = Path("/usr/share/mmdebstrap/hooks/eatmydata")
 
 SUITE = "bookworm"
 ARCH = "arm64"
@@ -159,8 +158,6 @@ def mmdebstrap_command(root: Path, settings_file: Path, apt_cache: Path | None) 
         "--dpkgopt=force-unsafe-io",
         f"--include={','.join(PACKAGES)}",
     ]
-    if EATMYDATA.is_dir():  # dpkg without fsync: much faster, and the tree is thrown away
-        command.append(f"--hook-directory={EATMYDATA}")
     for pattern in DPKG_EXCLUDES:
         command.append(f"--dpkgopt=path-exclude={pattern}")
     for pattern in DPKG_INCLUDES:
