@@ -132,7 +132,7 @@ def ext4_mib_for(
 def plan_layout(
     root_dir: Path,
     *,
-    boot_mib: int = 256,
+    boot_mib: int = 128,
     data_mib: int = 64,
     total_mib: int | None = None,
 ) -> Layout:

@@ -77,7 +77,7 @@ def parser() -> argparse.ArgumentParser:
         help="total image size, e.g. 2G (default: as small as the root filesystem allows; "
         "the data partition grows to the end of the card at first boot)",
     )  # fmt: skip
-    p.add_argument("--boot-size", type=parse_size, default=256, help="FAT boot partition (256M)")
+    p.add_argument("--boot-size", type=parse_size, default=128, help="FAT boot partition (128M)")
     p.add_argument("--data-size", type=parse_size, default=64, help="data partition (64M)")
     p.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: /tmp)")
     p.add_argument("--keep-root", action="store_true", help="keep the root folder afterwards")
@@ -290,6 +290,12 @@ def split_tree(root: Path, work: Path) -> tuple[Path, Path]:
     The data partition's top belongs to the jukebox user (the unit's StateDirectory, so
     systemd has nothing to change); network/ is root's, for wpa_supplicant's settings.
     """
+    # dbus's tmpfiles.d line would make this link at every boot, on a read-only root; made
+    # here because mmdebstrap's clean-up removes it after the customize hook.
+    dbus = root / "var/lib/dbus"
+    if dbus.is_dir() and not (dbus / "machine-id").is_symlink():
+        (dbus / "machine-id").unlink(missing_ok=True)
+        (dbus / "machine-id").symlink_to("/etc/machine-id")
     boot = work / "boot"
     boot.mkdir()
     firmware = root / "boot/firmware"
