@@ -10,13 +10,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from tenant.admin_client import AdminClient
+from tenant.process import start_serve, stop_serve
 
 SLUG = "mediatheques-sud"
 NAME = "Médiathèques du Sud"
@@ -61,23 +59,7 @@ class DemoTenant:
             "tenant", "init", "--data", str(self.folder), "--slug", SLUG, "--name", NAME,
             "--url", self.service_url,
         )  # fmt: skip
-        log = open(self.folder / "tenant.log", "wb")  # noqa: SIM115 - the child keeps it
-        with log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "jukebox", "tenant", "serve", "--data", str(self.folder),
-                 "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{self.service_url}/healthz", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the tenant did not start; see {self.folder / 'tenant.log'}")
-            time.sleep(0.05)
+        self.process = start_serve(self.folder, self.port, self.folder / "tenant.log")
 
     def client(self) -> AdminClient:
         return AdminClient.from_file(self.credentials)
@@ -113,9 +95,7 @@ class DemoTenant:
             return admin.devices()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
+        stop_serve(self.process)
 
 
 FESTIVAL_TITLES = (
