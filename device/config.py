@@ -19,6 +19,9 @@ from device.domain import Action
 
 DEFAULT_CONFIG_PATH = Path("/etc/jukebox/jukebox.toml")
 BCM_PINS = range(0, 28)
+# gpiozero's own pin factories, by their entry-point names; "gpiod" is the kiosk's
+# (device/buttons/gpiod_pins.py) and "auto" means GPIOZERO_PIN_FACTORY, else gpiod.
+GPIOZERO_PIN_FACTORIES = ("lgpio", "rpigpio", "pigpio", "native", "mock")
 
 DisplayDriver = Literal["ssd1306", "sh1106", "emulated", "none"]
 DisplayInterface = Literal["i2c", "spi"]
@@ -67,6 +70,9 @@ class AudioConfig:
     backend: str = "auto"  # mpv's ao: "auto", "alsa", "pipewire", "pulse", "null" (silent)
     output: str = "auto"  # mpv's audio-device, e.g. "alsa/plughw:CARD=Headphones"
     replaygain: ReplayGainMode = "track"
+    # Sound cards that take over from `output` when plugged in, best first, matched against
+    # the card's ALSA id or name (case-insensitive substring), e.g. ("USB Audio",).
+    preferred_outputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,14 @@ class RotaryConfig:
 
 
 @dataclass(frozen=True)
+class GpioConfig:
+    """How the buttons reach the pins: the pin factory, and for gpiod the chip."""
+
+    pin_factory: str = "auto"  # "auto", "gpiod" or one of GPIOZERO_PIN_FACTORIES
+    chip: str = "auto"  # "auto" (the Pi's GPIO controller) or a path like /dev/gpiochip0
+
+
+@dataclass(frozen=True)
 class TenantConfig:
     """The kiosk's tenant; without it the kiosk plays its local content folder."""
 
@@ -144,6 +158,7 @@ class TenantConfig:
     sync_interval_s: float = 300.0
     cache_quota_mb: int = 4096
     request_timeout_s: float = 15.0
+    heartbeat_s: float = 60.0  # MQTT heartbeat interval
 
 
 @dataclass(frozen=True)
@@ -158,6 +173,7 @@ class KioskConfig:
     combos: tuple[ComboConfig, ...] = ()
     rotary: RotaryConfig | None = None
     tenant: TenantConfig | None = None
+    gpio: GpioConfig = field(default_factory=GpioConfig)
 
 
 # --------------------------------------------------------------------------- reading
@@ -209,6 +225,12 @@ def _string(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("expected a string")
     return value
+
+
+def _card_names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError('expected a list of sound card names like ["USB Audio"]')
+    return tuple(v.strip() for v in value)
 
 
 def _bool(value: Any) -> bool:
@@ -305,6 +327,7 @@ def _audio(source: str, table: Mapping[str, Any]) -> AudioConfig:
         backend=s.get("backend", d.backend, _choice("auto", "alsa", "pipewire", "pulse", "null")),
         output=s.get("output", d.output, _string),
         replaygain=s.get("replaygain", d.replaygain, _choice("track", "album", "no")),
+        preferred_outputs=s.get("preferred_outputs", d.preferred_outputs, _card_names),
     )
     if audio.min_volume > audio.max_volume:
         raise s.fail("min_volume", f"must not exceed max_volume ({audio.max_volume})")
@@ -448,6 +471,21 @@ def _rotary(source: str, root: _Section) -> RotaryConfig | None:
     return rotary
 
 
+def _gpio(source: str, table: Mapping[str, Any]) -> GpioConfig:
+    s = _Section(source, "gpio", table, {"pin_factory", "chip"})
+
+    def chip(value: Any) -> str:
+        if value != "auto" and not (isinstance(value, str) and value.startswith("/dev/")):
+            raise ValueError("expected 'auto' or a GPIO chip's path like '/dev/gpiochip0'")
+        return str(value)
+
+    return GpioConfig(
+        pin_factory=s.get("pin_factory", "auto",
+                          _choice("auto", "gpiod", *GPIOZERO_PIN_FACTORIES)),
+        chip=s.get("chip", "auto", chip),
+    )  # fmt: skip
+
+
 def _tenant_url(value: Any) -> str:
     from urllib.parse import urlsplit
 
@@ -481,6 +519,7 @@ def _tenant(source: str, root: _Section, base: Path) -> TenantConfig | None:
         sync_interval_s=s.get("sync_interval_s", 300.0, _seconds(5, 86400)),
         cache_quota_mb=s.get("cache_quota_mb", 4096, _int_in(16, 1_048_576)),
         request_timeout_s=s.get("request_timeout_s", 15.0, _seconds(1, 300)),
+        heartbeat_s=s.get("heartbeat_s", 60.0, _seconds(5, 3600)),
     )
 
 
@@ -505,6 +544,7 @@ def _check_pins(source: str, config: KioskConfig) -> None:
 
 SECTIONS = {
     "device", "audio", "visitor", "playback", "display", "buttons", "combos", "rotary", "tenant",
+    "gpio",
 }  # fmt: skip
 
 
@@ -523,6 +563,7 @@ def parse_config(document: Mapping[str, Any], source: str, base: Path = Path("/"
         combos=_combos(source, root, buttons),
         rotary=_rotary(source, root),
         tenant=_tenant(source, root, base),
+        gpio=_gpio(source, _table(root, "gpio")),
     )
     _check_pins(source, config)
     return config

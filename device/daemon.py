@@ -12,12 +12,14 @@ import queue
 import signal
 import threading
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from device import FIRMWARE_VERSION
 from device.buttons.gpio_panel import GpioPanel
+from device.buttons.pin_factory import open_pin_factory
 from device.config import KioskConfig
 from device.content.cache import CacheError, MediaCache
 from device.content.folder import ContentError, FolderContentSource
@@ -25,15 +27,19 @@ from device.core.kiosk import Kiosk, KioskContext
 from device.display.luma_display import open_display
 from device.display.model import BootScreen
 from device.display.reconnect import open_display_with_retry
-from device.events import Event, LibraryUpdated, Shutdown
+from device.events import DesiredStateReceived, Event, LibraryUpdated, Shutdown
 from device.identity.credentials import load_credentials
 from device.identity.keys import DeviceKey, DeviceKeyError
 from device.journal.outbox import JournalError, JournalIdentity, PlayJournal
 from device.link import TenantLink
+from device.mqtt.supervisor import MqttSetup
 from device.platform import info
 from device.platform.clock import SystemClock
+from device.platform.logs import recent_lines
+from device.platform.reboot import SystemdRebooter
 from device.platform.systemd import Notifier
 from device.player.mpv_player import MpvPlayer
+from device.remote import RemoteAdmin
 from device.site import with_site_settings
 
 log = logging.getLogger(__name__)
@@ -113,7 +119,12 @@ def run(config: KioskConfig, options: RunOptions) -> int:
         from gpiozero.pins.mock import MockFactory
 
         pin_factory = MockFactory()
-    panel = GpioPanel(config.buttons, config.rotary, pin_factory)
+    panel = GpioPanel(
+        config.buttons,
+        config.rotary,
+        pin_factory,
+        open_pin_factory=None if options.simulate else partial(open_pin_factory, config.gpio),
+    )
 
     def problems() -> list[str]:
         found = [getattr(display, "problem", None), panel.problem, player.problem, key_problem]
@@ -135,20 +146,28 @@ def run(config: KioskConfig, options: RunOptions) -> int:
 
     extras = _start_simulation(config, options, pin_factory, kiosk, display, stop)
     previous = _install_signal_handlers(stop)
+    mqtt = MqttSetup(
+        config.device.journal_path,
+        identity,
+        status=lambda: kiosk.status,
+        heartbeat_s=config.tenant.heartbeat_s if config.tenant else 60.0,
+    )
     link = (
-        TenantLink(config.tenant, state_dir, cache, key, inbox.put)
+        TenantLink(config.tenant, state_dir, cache, key, inbox.put, mqtt=mqtt)
         if config.tenant and key
         else None
     )
     if link is not None:
+        admin = _remote_admin(link, mqtt, kiosk, journal, state_dir, inbox)
         inbox.put(LibraryUpdated(link.boot_library()))
         link.start()
-        extras.append(link)
+        extras += [link, admin]
     else:
         loader = threading.Thread(
             target=_load_content, args=(config, cache, inbox), name="content", daemon=True
         )
         loader.start()
+    extras.extend(_start_usb(config, cache, inbox, tenant_linked=key is not None))
     notifier = Notifier()
     kiosk.on_tick = notifier.keepalive
     notifier.ready(f"kiosk {device_id} playing from {state_dir}")
@@ -182,6 +201,61 @@ def _device_key(config: KioskConfig) -> tuple[DeviceKey | None, str | None]:
     except DeviceKeyError as exc:
         log.error("no tenant link: %s", exc)
         return None, f"identity: {exc}"
+
+
+def _start_usb(
+    config: KioskConfig, cache: MediaCache, inbox: queue.Queue[Event], *, tenant_linked: bool
+) -> list[Any]:
+    """Hot-plug: sound cards to the core, technician sticks to their watcher (docs/usb.md)."""
+    from device.events import StorageAttached
+    from device.stick.watcher import StickWatcher
+    from device.usb.monitor import UdevMonitor
+
+    state_dir = config.device.state_dir
+    watcher = StickWatcher(
+        state_dir,
+        cache,
+        lambda: load_credentials(state_dir) if tenant_linked else None,
+        inbox.put,
+    )
+
+    def sink(event: Event) -> None:
+        inbox.put(event)
+        if isinstance(event, StorageAttached):
+            watcher.offer(event)
+
+    monitor = UdevMonitor()
+    monitor.start(sink)
+    watcher.start()
+    return [monitor, watcher]
+
+
+def _remote_admin(
+    link: TenantLink,
+    mqtt: MqttSetup,
+    kiosk: Kiosk,
+    journal: PlayJournal,
+    state_dir: Path,
+    inbox: queue.Queue[Event],
+) -> RemoteAdmin:
+    """Remote administration over the MQTT link; the desired state saved last time applies
+    before the core's first event, so the first autoplay already follows it."""
+    admin = RemoteAdmin(
+        inbox.put,
+        mqtt.remote,
+        sync_now=link.sync_now,
+        playlists_present=link.playlists_present,
+        status=lambda: kiosk.status,
+        rebooter=SystemdRebooter(),
+        recent_logs=recent_lines,
+        state_dir=state_dir,
+        journal_stats=journal.stats,
+    )
+    mqtt.inbox = admin
+    mqtt.desired_version = lambda: admin.desired_version
+    if admin.applied is not None:
+        inbox.put(DesiredStateReceived(admin.applied))
+    return admin
 
 
 def _load_content(config: KioskConfig, cache: MediaCache, inbox: queue.Queue[Event]) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from device.core.desired import DesiredState
 from device.domain import Library
 
 
@@ -93,6 +94,61 @@ class SyncProgress:
 
 
 @dataclass(frozen=True)
+class SoundCard:
+    """An ALSA card as /sys names it: `id` like "Device" (mpv's CARD=), `name` like "USB Audio"."""
+
+    index: int
+    id: str
+    name: str
+    usb: bool = False
+
+
+@dataclass(frozen=True)
+class SoundCardsChanged:
+    """A sound card came or went; `cards` is every card present now (from the USB adapter)."""
+
+    cards: tuple[SoundCard, ...]
+
+
+@dataclass(frozen=True)
+class StorageAttached:
+    """A block device or partition appeared (`fs_type` from udev, "" when udev did not say)."""
+
+    device: str  # kernel name, e.g. "sda1"
+    fs_type: str = ""
+    usb: bool = False
+
+
+@dataclass(frozen=True)
+class StorageDetached:
+    device: str
+
+
+@dataclass(frozen=True)
+class StickReport:
+    """What a technician stick did (device/stick): `ok` False means nothing was changed."""
+
+    ok: bool
+    title: str
+    lines: tuple[str, ...] = ()
+    done: bool = False  # the stick was unmounted: it can be pulled out
+
+
+@dataclass(frozen=True)
+class DesiredStateReceived:
+    """The tenant's desired state (device/remote): playlists, volume limits, hours, schedule."""
+
+    state: DesiredState
+
+
+@dataclass(frozen=True)
+class IdentifyRequested:
+    """The tenant asks the kiosk to show its name, flashing, so someone can find the box."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Shutdown:
     reason: str = "requested"
 
@@ -107,6 +163,12 @@ Event = (
     | LibraryUpdated
     | EnrollmentChanged
     | SyncProgress
+    | SoundCardsChanged
+    | StorageAttached
+    | StorageDetached
+    | StickReport
+    | DesiredStateReceived
+    | IdentifyRequested
     | Shutdown
 )
 

@@ -1,4 +1,5 @@
-"""The kiosk's link with its tenant: identity, enrollment and content sync, on their own threads.
+"""The kiosk's link with its tenant: identity, enrollment, content sync and the MQTT link
+(play reports, status, remote administration), each on its own threads.
 
 Nothing here blocks the core: enrollment and sync talk to it only through events, and the
 kiosk keeps playing its verified cache whatever the network does.
@@ -17,6 +18,7 @@ from device.domain import Library
 from device.events import EventSink
 from device.identity.enrollment import Enrollment
 from device.identity.keys import DeviceKey
+from device.mqtt.supervisor import MqttSetup, MqttSupervisor
 from device.sync.source import TenantContentSource
 from device.sync.syncer import Syncer
 from device.tenant_api.backoff import Backoff
@@ -35,6 +37,8 @@ class TenantLink:
         cache: MediaCache,
         key: DeviceKey,
         sink: EventSink,
+        *,
+        mqtt: MqttSetup | None = None,
     ) -> None:
         verify: bool | str = str(config.ca_file) if config.ca_file else config.verify_tls
         self.client = TenantClient(
@@ -55,6 +59,19 @@ class TenantLink:
         self.source = TenantContentSource(state_dir, cache)
         self._syncer_args = (cache, state_dir, sink, config)
         self.syncer: Syncer | None = None
+        self.mqtt = (
+            MqttSupervisor(
+                lambda: self.enrollment.status,
+                lambda: self.enrollment.credentials,
+                config,
+                state_dir,
+                mqtt,
+                firmware_version=FIRMWARE_VERSION,
+                boot_id=mqtt.identity.boot_id,
+            )
+            if mqtt is not None
+            else None
+        )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -79,6 +96,8 @@ class TenantLink:
         sync = threading.Thread(target=self._sync_forever, name="sync", daemon=True)
         sync.start()
         self._threads.append(sync)
+        if self.mqtt is not None:
+            self._threads.append(self.mqtt.start(self._stop))
 
     def _sync_forever(self) -> None:
         """Sync while claimed; after a revocation, wait for the re-claim and sync again."""
@@ -88,6 +107,15 @@ class TenantLink:
             assert self.syncer is not None
             self.syncer.run(self._stop)
             self._stop.wait(REVOKED_PAUSE_S)
+
+    def sync_now(self) -> None:
+        """Remote administration's "sync now" (device/remote): never blocks."""
+        if self.syncer is not None:
+            self.syncer.wake()
+
+    def playlists_present(self) -> frozenset[str]:
+        """The synced playlists wholly on disk, for remote administration's reported state."""
+        return self.syncer.playlists_present() if self.syncer is not None else frozenset()
 
     def close(self) -> None:
         self._stop.set()

@@ -6,7 +6,8 @@ The core never imports mpv, gpiozero, luma, paho or pyudev; it only knows these.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from device.display.model import Screen
 from device.domain import Library, PlayItem
@@ -14,6 +15,14 @@ from device.events import EventSink
 
 if TYPE_CHECKING:
     import requests
+
+
+@dataclass(frozen=True)
+class AudioOutput:
+    """One audio device the player can send sound to (mpv's audio-device-list entry)."""
+
+    name: str  # e.g. "alsa/plughw:CARD=Device,DEV=0", or "auto"
+    description: str = ""
 
 
 class Player(Protocol):
@@ -36,6 +45,12 @@ class Player(Protocol):
     def stop(self) -> None: ...
 
     def set_volume(self, percent: int) -> None: ...
+
+    def outputs(self) -> tuple[AudioOutput, ...]:
+        """The audio devices available now."""
+
+    def set_output(self, name: str) -> None:
+        """Send the sound to `name` from now on, without stopping or restarting what plays."""
 
     def close(self) -> None: ...
 
@@ -96,3 +111,30 @@ class TenantHttp(Protocol):
         stream: bool = False,
         timeout: float = 30.0,
     ) -> requests.Response: ...
+
+
+class RemoteInbox(Protocol):
+    """Where the MQTT link hands desired state and commands (device/remote/ implements it).
+
+    Both are called on the MQTT library's thread with the raw payload; they never raise.
+    """
+
+    def on_desired(self, payload: bytes) -> None: ...
+
+    def on_command(self, payload: bytes) -> None: ...
+
+
+class RemotePublisher(Protocol):
+    """How remote administration answers the tenant (the MQTT link implements it)."""
+
+    def publish_reported(self, payload: dict[str, Any]) -> None:
+        """Retained, QoS 1; the latest wins and is kept until connected."""
+
+    def publish_result(self, payload: dict[str, Any]) -> None:
+        """QoS 1; queued while offline."""
+
+
+class Rebooter(Protocol):
+    """Restarts the whole machine (a remote `reboot` command); raises OSError when refused."""
+
+    def reboot(self) -> None: ...

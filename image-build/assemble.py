@@ -36,6 +36,10 @@ DISK_ID = "0x6a756b65"  # "juke": the table is the same on every card; labels na
 
 BOOT_START_MIB = 4  # as in Debian's raspi images: room for the table, aligned for SD cards
 FAT32_MIN_MIB = 64  # below this mkfs.vfat picks FAT16/FAT12 (the fast test's tiny images)
+# The root is mounted read-only: its spare room is only for a technician's remount-rw repair.
+ROOT_SPARE = 0.05
+# The boot partition: its files + a quarter (config.txt edits, the site file, FAT tables).
+BOOT_SPARE = 0.25
 
 
 class AssemblyError(Exception):
@@ -129,11 +133,17 @@ def ext4_mib_for(
     return max(minimum_mib, _round_up(mib, 4))
 
 
+def fat_mib_for(folder: Path, *, spare: float = BOOT_SPARE, minimum_mib: int = 8) -> int:
+    """A FAT size (MiB) holding `folder`'s files with `spare` free, in steps of 8 MiB."""
+    content = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    return max(minimum_mib, _round_up(math.ceil(content * (1 + spare) / MIB) + 1, 8))
+
+
 def plan_layout(
     root_dir: Path,
     *,
     boot_mib: int = 128,
-    data_mib: int = 64,
+    data_mib: int = 32,
     total_mib: int | None = None,
 ) -> Layout:
     """Sizes for the image: the root partition gets what the total leaves, or what it needs.
@@ -142,7 +152,7 @@ def plan_layout(
     partition grows to fill the card at first boot). With it, the root partition takes the
     rest, and a total too small for the root folder is refused with the size it would need.
     """
-    needed = ext4_mib_for(measure_tree(root_dir))
+    needed = ext4_mib_for(measure_tree(root_dir), spare=ROOT_SPARE)
     if total_mib is None:
         return Layout(boot_mib, needed, data_mib)
     root_mib = total_mib - BOOT_START_MIB - boot_mib - data_mib

@@ -77,8 +77,11 @@ def parser() -> argparse.ArgumentParser:
         help="total image size, e.g. 2G (default: as small as the root filesystem allows; "
         "the data partition grows to the end of the card at first boot)",
     )  # fmt: skip
-    p.add_argument("--boot-size", type=parse_size, default=128, help="FAT boot partition (128M)")
-    p.add_argument("--data-size", type=parse_size, default=64, help="data partition (64M)")
+    p.add_argument(
+        "--boot-size", type=parse_size, default=None,
+        help="FAT boot partition (default: its files + 25 %%, at least 64M for FAT32)",
+    )  # fmt: skip
+    p.add_argument("--data-size", type=parse_size, default=32, help="data partition (32M)")
     p.add_argument("--workdir", type=Path, default=None, help="scratch folder (default: /tmp)")
     p.add_argument("--keep-root", action="store_true", help="keep the root folder afterwards")
     p.add_argument(
@@ -155,8 +158,9 @@ def build_in(work: Path, out: Path, args: argparse.Namespace, steps: Steps) -> N
 
     steps.step("Splitting the tree: boot (FAT), root (ext4), data (ext4)")
     boot, data = split_tree(root, work)
+    boot_mib = args.boot_size or assemble.fat_mib_for(boot, minimum_mib=assemble.FAT32_MIN_MIB)
     layout = assemble.plan_layout(
-        root, boot_mib=args.boot_size, data_mib=args.data_size, total_mib=args.size
+        root, boot_mib=boot_mib, data_mib=args.data_size, total_mib=args.size
     )
     tree = assemble.measure_tree(root)
     steps.note(f"root folder: {tree.bytes / (1 << 20):.0f} MiB in {tree.inodes} files")

@@ -9,6 +9,11 @@ partition runs too; OUT.img itself is never written.
 
 PASS when systemd says "Started jukebox.service" (a Type=notify unit: the daemon sent
 READY=1) and the daemon logged "kiosk … ready". The time printed is from starting QEMU.
+
+--expect-site (an image from `jukebox provision image`): also first boot applied the site
+file and took its secrets off the boot partition, as the console and the disk afterwards show.
+--gpio-check: also gpio_check.py, run in the guest as the kiosk's user, passed its checks of
+the gpiod pin factory on virt's GPIO chip.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +37,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from progress import BuildError, Steps, clock, run, say
 
+HERE = Path(__file__).resolve().parent
 GROW_BY = 512 << 20
+GPIO_CHECK = HERE / "gpio_check.py"
+GPIO_CHECK_ON_FAT = "jukebox-gpio-check.py"
+SITE_FILE_ON_FAT = "jukebox/site.toml"
+SECRET_KEYS = ("tenant.enrollment_token", "wifi.psk")  # provisioning.site_config.SECRET_KEYS
+# What the console must also show, per option: name → pattern.
+SITE_APPLIED = {
+    "first boot applied the site file": re.compile(r"site\.toml: applied"),
+    "first boot moved the secrets": re.compile(r"moved (.+) off the boot partition"),
+    "the daemon took the site settings": re.compile(r"site settings: .* at site .*, tenant "),
+}
+GPIO_PASSED = {"gpio_check.py passed": re.compile(r"gpio-check: PASS")}
 STARTED = re.compile(r"Started (\x1b\[[0-9;]*m)*jukebox\.service")
 READY = re.compile(r"kiosk (\S+) ready \(firmware ([^,]+), (\w+)\)")
 UPTIME = re.compile(r"^\[\s*(\d+\.\d+)\]")
@@ -42,11 +60,13 @@ FATAL = (
     re.compile(r"You are in emergency mode"),
     re.compile(r"Failed to start (\x1b\[[0-9;]*m)*jukebox\.service"),
     re.compile(r"jukebox\.service: Failed with result"),
+    re.compile(r"gpio-check: FAIL"),
 )
 WORTH_SHOWING = (
     re.compile(r"jukebox-grow-data: "),
     re.compile(r"jukebox\[\d+\]: .*(unavailable|no \w+ display|not loaded|error|cannot)", re.I),
     re.compile(r"FAILED|Failed to start|Dependency failed"),
+    re.compile(r"gpio-check: |site\.toml: |off the boot partition|site settings: "),
 )
 
 
@@ -58,6 +78,13 @@ class BootResult:
     device_id: str | None = None
     fatal: str | None = None
     notes: list[str] = field(default_factory=list)
+    expected: dict[str, re.Pattern[str]] = field(default_factory=dict)  # not yet seen
+    seen: dict[str, float | None] = field(default_factory=dict)  # when, on the console
+
+    @property
+    def complete(self) -> bool:
+        done = self.started_after is not None and self.ready_after is not None
+        return done and not self.expected
 
 
 def parser() -> argparse.ArgumentParser:
@@ -71,6 +98,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--memory", default="1024", help="guest RAM in MiB (1024)")
     p.add_argument("--cpu", default="cortex-a53", help="guest CPU (cortex-a53, as on a Pi 3)")
     p.add_argument("--log", type=Path, help="serial console log (default IMAGE.boot-test.log)")
+    p.add_argument(
+        "--expect-site", action="store_true",
+        help="the image is provisioned: check that first boot applied its site file and "
+        "removed the secrets from the boot partition",
+    )  # fmt: skip
+    p.add_argument(
+        "--gpio-check", action="store_true",
+        help="also run image-build/gpio_check.py in the guest (the gpiod pin factory on "
+        "virt's PL061 GPIO chip, as the jukebox user)",
+    )  # fmt: skip
     return p
 
 
@@ -88,7 +125,7 @@ def main(argv: Sequence[str]) -> int:
     say("")
     for note in result.notes:
         say(f"  {note}")
-    if result.fatal or result.ready_after is None or result.started_after is None:
+    if result.fatal or not result.complete:
         missing = [
             what
             for what, seen in (
@@ -96,11 +133,14 @@ def main(argv: Sequence[str]) -> int:
                 ('the daemon\'s "kiosk … ready"', result.ready_after),
             )
             if seen is None
-        ]
+        ] + list(result.expected)
         why = result.fatal or f"not seen within {args.timeout:.0f} s: {' and '.join(missing)}"
         say(f"FAIL: {why}")
         return 1
     uptime = f", guest uptime {result.uptime:.1f} s" if result.uptime is not None else ""
+    assert result.ready_after is not None and result.started_after is not None
+    for what, after in result.seen.items():
+        say(f"  ok: {what}" + (f" ({after:.1f} s)" if after is not None else ""))
     say(
         f"PASS: jukebox.service READY {max(result.ready_after, result.started_after):.1f} s "
         f"after starting QEMU{uptime} (kiosk {result.device_id})"
@@ -127,25 +167,81 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
         steps.note(f"{kernel.name}, {initrd.name} ({initrd.stat().st_size >> 20} MiB)")
         steps.note(f"cmdline: {cmdline}")
 
+        if args.expect_site:
+            site_secrets(image)  # refuses an image that holds no site file
         steps.step("A scratch copy of the disk, 512 MiB larger (the data partition grows)")
         disk = work / "disk.img"
         run(["cp", "--sparse=always", image, disk], what="copying the image")
         with disk.open("r+b") as f:
             f.truncate(image.stat().st_size + GROW_BY)
+        result = BootResult()
+        if args.expect_site:
+            result.expected.update(SITE_APPLIED)
+        if args.gpio_check:
+            mtools(["mcopy", "-o", "-i", fat_drive(disk), str(GPIO_CHECK),
+                    f"::/{GPIO_CHECK_ON_FAT}"], what="adding gpio_check.py")  # fmt: skip
+            cmdline += " " + gpio_check_cmdline()
+            result.expected.update(GPIO_PASSED)
+            steps.note(f"{GPIO_CHECK.name} runs in the guest after boot")
 
         steps.step(f"Booting in QEMU (virt, {args.cpu}, {args.memory} MiB, no network)")
         command = qemu_command(kernel, initrd, cmdline, disk, args.cpu, args.memory)
         steps.note(f"serial console → {log}")
-        return watch(command, log, args.timeout, steps)
+        watch(command, log, args.timeout, steps, result)
+        if args.expect_site and result.complete and not result.fatal:
+            left = site_secrets(disk)
+            if left:
+                result.fatal = f"the boot partition still holds {', '.join(left)} after first boot"
+            else:
+                result.seen["no secret left in the boot partition's site.toml"] = None
+        return result
 
 
-def extract_boot_files(image: Path, work: Path) -> tuple[Path, Path, str]:
+def fat_drive(image: Path) -> str:
+    """mtools' name for the image's FAT partition: the file and the partition's byte offset."""
     table = json.loads(run(["sfdisk", "--json", image], what="reading the partition table"))
     partitions = table["partitiontable"]["partitions"]
     fat = [p for p in partitions if p["type"].lower() in ("c", "b", "e")]
     if not fat:
         raise BuildError(f"{image}: no FAT partition in {partitions}")
-    drive = f"{image}@@{fat[0]['start'] * 512}"
+    return f"{image}@@{fat[0]['start'] * 512}"
+
+
+def site_secrets(image: Path) -> list[str]:
+    """The secret keys the image's boot-partition site.toml holds (a missing file: error)."""
+    text = mtools(["mtype", "-i", fat_drive(image), f"::/{SITE_FILE_ON_FAT}"],
+                  what=f"reading {SITE_FILE_ON_FAT} (is {image.name} provisioned?)")  # fmt: skip
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BuildError(f"{image}: {SITE_FILE_ON_FAT} is not valid TOML: {exc}") from None
+    return [key for key in SECRET_KEYS if _lookup(document, key) is not None]
+
+
+def _lookup(document: dict[str, object], dotted: str) -> object:
+    value: object = document
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def gpio_check_cmdline() -> str:
+    """systemd runs the check once the guest is up (systemd-run-generator), whatever its end.
+
+    systemd.run= alone would boot kernel-command-line.target instead of the default target,
+    without the kiosk: the kiosk's target is named, and the check added to it."""
+    python = "/opt/jukebox/venv/bin/python"
+    return (
+        f'systemd.run="{python} /boot/firmware/{GPIO_CHECK_ON_FAT}" '
+        "systemd.run_success_action=none systemd.run_failure_action=none "
+        "systemd.unit=multi-user.target systemd.wants=kernel-command-line.service"
+    )
+
+
+def extract_boot_files(image: Path, work: Path) -> tuple[Path, Path, str]:
+    drive = fat_drive(image)
     names = mtools(["mdir", "-b", "-i", drive, "::/"], what="listing the boot partition")
     files = [Path(n.strip()).name for n in names.splitlines()]
     kernels = sorted(f for f in files if f.startswith("vmlinuz-"))
@@ -200,8 +296,9 @@ def qemu_command(
     ]  # fmt: skip
 
 
-def watch(command: list[str], log: Path, timeout: float, steps: Steps) -> BootResult:
-    result = BootResult()
+def watch(
+    command: list[str], log: Path, timeout: float, steps: Steps, result: BootResult
+) -> BootResult:
     started = time.monotonic()
     process = subprocess.Popen(
         command,
@@ -248,7 +345,11 @@ def examine(line: str, now: float, result: BootResult, steps: Steps) -> bool:
     elif any(p.search(plain) for p in WORTH_SHOWING):
         result.notes.append(plain.strip())
         steps.note(f"+{clock(now)} {plain.strip()}")
-    return result.started_after is not None and result.ready_after is not None
+    for what, pattern in list(result.expected.items()):
+        if pattern.search(plain):
+            result.seen[what] = now
+            del result.expected[what]
+    return result.complete
 
 
 if __name__ == "__main__":

@@ -61,6 +61,13 @@ PACKAGES = (
     "python3-venv",
     "libmpv2",
 )
+# mmdebstrap's merged-usr hook makes the /usr symlinks itself and installs usr-is-merged:
+# otherwise the essential packages' init-system-helpers brings usrmerge, and with it Perl
+# (~30 MB), only to merge a /usr that is merged already.
+MERGED_USR_HOOKS = Path("/usr/share/mmdebstrap/hooks/merged-usr")
+
+UNUSED_FILE_SYSTEMS = """9p afs btrfs ceph coda dlm f2fs gfs2 jffs2 jfs nfs nfsd nilfs2 ocfs2
+    orangefs reiserfs smb ubifs xfs"""
 
 # Never unpacked: documentation, translations, and what libmpv2's OpenGL dependencies drag in
 # (Mesa's drivers and LLVM, ~150 MB) although a kiosk without a screen never makes a GL
@@ -76,6 +83,9 @@ DPKG_EXCLUDES = (
     "/usr/lib/aarch64-linux-gnu/libz3.*",
     "/usr/lib/aarch64-linux-gnu/libvulkan_*",
     "/usr/share/vulkan/icd.d/*",
+    "/usr/share/X11/*",  # X keyboard maps and locales, for windows the kiosk never opens
+    # Device trees of every other arm64 board (~26 MB); raspi-firmware copies broadcom's.
+    "/usr/lib/linux-image-*/*",
     # Kernel modules for hardware no Pi kiosk has (cameras and TV tuners, PC graphics cards,
     # InfiniBand, industrial sensors, PCI Ethernet cards): ~90 MB.
     "/lib/modules/*/kernel/drivers/media/*",
@@ -86,10 +96,26 @@ DPKG_EXCLUDES = (
     "/lib/modules/*/kernel/drivers/infiniband/*",
     "/lib/modules/*/kernel/drivers/iio/*",
     "/lib/modules/*/kernel/drivers/net/ethernet/*",
+    # ... and (~75 MB) Wi-Fi chips other than the Pi's own, SCSI host adapters (USB storage
+    # keeps sd_mod), sound cards on PCI, RAID and device mapper, SCSI targets, USB gadget
+    # mode, CAN buses, the firewall, and file systems a kiosk never mounts.
+    "/lib/modules/*/kernel/drivers/net/wireless/*",
+    "/lib/modules/*/kernel/drivers/scsi/*/*",
+    "/lib/modules/*/kernel/sound/pci/*",
+    "/lib/modules/*/kernel/drivers/md/*",
+    "/lib/modules/*/kernel/drivers/target/*",
+    "/lib/modules/*/kernel/drivers/usb/gadget/*",
+    "/lib/modules/*/kernel/drivers/net/can/*",
+    "/lib/modules/*/kernel/net/netfilter/*",
+    "/lib/modules/*/kernel/net/ipv4/netfilter/*",
+    "/lib/modules/*/kernel/net/ipv6/netfilter/*",
+    *(f"/lib/modules/*/kernel/fs/{fs}/*" for fs in UNUSED_FILE_SYSTEMS.split()),
 )
 DPKG_INCLUDES = (
     "/usr/share/doc/*/copyright",
     "/lib/modules/*/kernel/drivers/net/ethernet/broadcom/*",  # the Pi 4's own Ethernet
+    "/lib/modules/*/kernel/drivers/net/wireless/broadcom/*",  # the Pi's own Wi-Fi (brcmfmac)
+    "/usr/lib/linux-image-*/broadcom/*",  # the Pi's device trees
 )
 
 ENABLE = (
@@ -115,6 +141,11 @@ MASK = (
 EXTRA_GROUPS = ("gpio", "i2c", "spi")
 USER = "jukebox"
 VENV = "/opt/jukebox/venv"
+# Installed with the project: the buttons' pin factory on the GPIO character device
+# (device/buttons/gpiod_pins.py; Debian's kernel has no /dev/gpiomem for gpiozero's own).
+IMAGE_REQUIREMENTS = ("gpiod>=2.1",)
+# Needed to install the virtualenv, not to run it (~26 MB).
+VENV_BUILD_ONLY = ("pip", "setuptools")
 CONFIG = "/etc/jukebox/jukebox.toml"
 CUSTOMIZE_STEPS = 5
 HOOK_MARK = "@jukebox@ "
@@ -158,6 +189,8 @@ def mmdebstrap_command(root: Path, settings_file: Path, apt_cache: Path | None) 
         "--dpkgopt=force-unsafe-io",
         f"--include={','.join(PACKAGES)}",
     ]
+    if MERGED_USR_HOOKS.is_dir():
+        command.append(f"--hook-dir={MERGED_USR_HOOKS}")
     for pattern in DPKG_EXCLUDES:
         command.append(f"--dpkgopt=path-exclude={pattern}")
     for pattern in DPKG_INCLUDES:
@@ -264,7 +297,9 @@ def install_units(root: Path, units: list[Path]) -> None:
         shutil.copyfile(unit, system / unit.name)
         os.chmod(system / unit.name, 0o644)
     systemctl = ["systemctl", f"--root={root}"]
-    run([*systemctl, "enable", *ENABLE, *(u.name for u in units)], what="enabling units")
+    # Templates (jukebox-stick@.service) are started by udev rules, never enabled.
+    enabled = [u.name for u in units if "@." not in u.name]
+    run([*systemctl, "enable", *ENABLE, *enabled], what="enabling units")
     for device, wanted in DEVICE_WANTS.items():
         wants = system / f"{device}.wants"
         wants.mkdir(exist_ok=True)
@@ -303,7 +338,7 @@ def install_project(root: Path, wheel: Path, docs: list[str], pip_cache: str | N
             root, f"{VENV}/bin/pip", "install", "--only-binary=:all:", "--no-input",
             "--progress-bar=off", "--disable-pip-version-check",
             "--cert=/tmp/jukebox-wheels/ca.crt",
-            f"/tmp/jukebox-wheels/{wheel.name}",
+            f"/tmp/jukebox-wheels/{wheel.name}", *IMAGE_REQUIREMENTS,
             what="installing the project and its dependencies (arm64 wheels only)",
             **index,
         )  # fmt: skip
@@ -320,12 +355,14 @@ def install_project(root: Path, wheel: Path, docs: list[str], pip_cache: str | N
     for doc in docs:
         shutil.copyfile(doc, doc_dir / Path(doc).name)
     frozen = chroot(root, f"{VENV}/bin/pip", "freeze", "--all", what="listing the virtualenv")
-    wanted = ("jukebox", "python-mpv", "gpiozero", "luma.oled", "cryptography", "pillow")
+    wanted = ("jukebox", "python-mpv", "gpiozero", "gpiod", "luma.oled", "cryptography", "pillow")
     found = [
         line
         for line in frozen.split()
         if line.split("==")[0].lower().replace("_", "-") in {w.replace("_", "-") for w in wanted}
     ]
+    chroot(root, f"{VENV}/bin/python", "-m", "pip", "uninstall", "--yes", "--quiet",
+           *VENV_BUILD_ONLY, what="removing pip and setuptools from the virtualenv")  # fmt: skip
     return ", ".join(found)
 
 
@@ -364,7 +401,21 @@ def finish(root: Path) -> None:
         for item in (root / leftover).glob("*"):
             if item.is_file() or item.is_symlink():
                 item.unlink()
+    drop_boot_copies(root)
     mark_updated(root)
+
+
+def drop_boot_copies(root: Path) -> None:
+    """The kernel and initrd are booted from the FAT partition (raspi-firmware's copies); the
+    root's own copies in /boot (~40 MB) serve only to make those, which a read-only root never
+    does again. A kernel upgrade (root remounted read-write) installs its own anew."""
+    for pattern in ("vmlinuz-*", "initrd.img-*", "System.map-*"):
+        for item in (root / "boot").glob(pattern):
+            item.unlink()
+    for link in ("vmlinuz", "vmlinuz.old", "initrd.img", "initrd.img.old"):
+        target = root / link
+        if target.is_symlink() and not target.exists():
+            target.unlink()
 
 
 def mark_updated(root: Path) -> None:

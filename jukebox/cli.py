@@ -11,6 +11,7 @@ from device import FIRMWARE_VERSION
 
 def build_parser() -> argparse.ArgumentParser:
     from device import cli as device_cli
+    from device.stick import cli as stick_cli
     from provisioning import cli as provisioning_cli
     from tenant import cli as tenant_cli
 
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     device_cli.add_commands(commands)
     tenant_cli.add_commands(commands)
     provisioning_cli.add_commands(commands)
+    stick_cli.add_commands(commands)
     return parser
 
 

@@ -178,6 +178,31 @@ def _record_error(state_dir: Path, error: str) -> None:
         log.error("cannot record the error in %s: %s", state_dir / FIRSTBOOT_ERROR_FILE, exc)
 
 
+def _write_site_state(state_dir: Path, config: SiteConfig, network: str | None) -> _StateWriter:
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    state = _StateWriter(state_dir)
+    if network is None:
+        state.remove(NETWORK_FILE)
+    else:  # root's alone: wpa_supplicant reads it, the daemon has no use for it
+        state.put(NETWORK_FILE, network.encode("utf-8"), 0o600, own=False)
+    if config.enrollment_token:
+        state.put(ENROLLMENT_TOKEN_FILE, f"{config.enrollment_token}\n".encode(), 0o600)
+    state.put(STATE_SITE_FILE, state_site_text(config).encode("utf-8"), 0o644)
+    return state
+
+
+def check_site_config(config: SiteConfig, state_dir: Path, source: str) -> None:
+    """Raise SiteConfigError if applying `config` would fail (a Wi-Fi passphrase is due)."""
+    _network(state_dir, config, source)
+
+
+def apply_site_config(config: SiteConfig, state_dir: Path, source: str) -> tuple[Path, ...]:
+    """Apply a validated configuration that does not come from the boot partition (the
+    technician's USB stick): the same state files as first boot; returns those written."""
+    network = _network(state_dir, config, source)
+    return tuple(_write_site_state(state_dir, config, network).written)
+
+
 def apply_boot_config(
     boot_dir: Path, state_dir: Path, *, now: datetime | None = None
 ) -> FirstbootResult:
@@ -193,15 +218,7 @@ def apply_boot_config(
     except SiteConfigError as exc:
         _record_error(state_dir, str(exc))
         raise
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    state = _StateWriter(state_dir)
-    if network is None:
-        state.remove(NETWORK_FILE)
-    else:  # root's alone: wpa_supplicant reads it, the daemon has no use for it
-        state.put(NETWORK_FILE, network.encode("utf-8"), 0o600, own=False)
-    if config.enrollment_token:
-        state.put(ENROLLMENT_TOKEN_FILE, f"{config.enrollment_token}\n".encode(), 0o600)
-    state.put(STATE_SITE_FILE, state_site_text(config).encode("utf-8"), 0o644)
+    state = _write_site_state(state_dir, config, network)
     state.remove(FIRSTBOOT_ERROR_FILE)
     moved = config.secret_keys
     if moved:  # only now that the secrets are safely on the device

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tenant.console import err, out
+from tenant.fleet_cli import add_fleet_commands
 from tenant.tables import duration, format_table
 
 if TYPE_CHECKING:
@@ -81,6 +82,18 @@ def add_admin_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     revoke = sub.add_parser("revoke", help="revoke a kiosk (it can be claimed again)")
     revoke.add_argument("device")
     revoke.set_defaults(action=cmd_revoke)
+
+    add_fleet_commands(sub)  # push, status, plays, command (tenant/fleet_cli.py)
+
+    pack = sub.add_parser(
+        "pack", help="write a signed content pack of playlists for a technician's USB stick"
+    )
+    pack.add_argument("playlists", nargs="+", metavar="PLAYLIST")
+    pack.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="DIR",
+        help="where to write jukebox/pack/ (e.g. the stick's root)",
+    )  # fmt: skip
+    pack.set_defaults(action=cmd_pack)
 
 
 def run_admin(args: argparse.Namespace) -> int:
@@ -245,4 +258,16 @@ def cmd_devices(client: AdminClient, _args: argparse.Namespace) -> int:
 def cmd_revoke(client: AdminClient, args: argparse.Namespace) -> int:
     revoked = client.revoke(args.device)
     out(f"revoked {revoked['device_id']}")
+    return 0
+
+
+def cmd_pack(client: AdminClient, args: argparse.Namespace) -> int:
+    from tenant.pack_writer import write_pack
+
+    written = write_pack(client, args.playlists, args.output, progress=out)
+    out(
+        f"content pack in {written.folder}: {len(args.playlists)} playlist(s), "
+        f"{written.files} file(s), {written.bytes / 1e6:.1f} MB ({written.fetched} downloaded)"
+    )
+    out("copy the jukebox/ folder to the root of a USB stick and plug it into the kiosk")
     return 0

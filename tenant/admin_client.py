@@ -196,6 +196,35 @@ class AdminClient:
     def playlist(self, playlist_id: str) -> Json:
         return self._json("GET", f"/playlists/{playlist_id}")
 
+    # ------------------------------------------------------------------ content packs
+
+    def pack(self, playlist_ids: Sequence[str]) -> Json:
+        """The signed manifest of a content pack and the media it needs (tenant/packs.py)."""
+        return self._json("POST", "/packs", json={"playlists": list(playlist_ids)})
+
+    def download_media(self, sha256: str, size: int, dest: Path) -> None:
+        """Fetch a media file to `dest` (via a temporary name), checking its size and hash."""
+        temp = dest.with_name(f".{dest.name}.partial")
+        digest = hashlib.sha256()
+        received = 0
+        response = self._send("GET", f"/media/{sha256}", stream=True, timeout=600)
+        with response:
+            if response.status_code >= 400:
+                self._check(response)
+            with open(temp, "wb") as f:
+                for chunk in response.iter_content(chunk_size=1 << 20):
+                    received += len(chunk)
+                    if received > size:
+                        break
+                    digest.update(chunk)
+                    f.write(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+        if received != size or digest.hexdigest() != sha256:
+            temp.unlink(missing_ok=True)
+            raise AdminError(f"media {sha256}: the tenant sent other bytes than it announced")
+        os.replace(temp, dest)
+
     # ------------------------------------------------------------------ devices
 
     def claim(self, code: str, site: str, name: str | None = None) -> Json:
@@ -206,6 +235,37 @@ class AdminClient:
 
     def revoke(self, device_id: str) -> Json:
         return self._json("POST", f"/devices/{device_id}/revoke")
+
+    # ------------------------------------------------------------------ remote administration
+
+    def push(self, body: Json) -> list[Json]:
+        """Publish desired states (body as `POST /admin/push`); the devices pushed to."""
+        devices = self._json("POST", "/push", json=body).get("devices")
+        if not isinstance(devices, list):
+            raise AdminError(f"unexpected answer to POST /push: {devices!r}")
+        return devices
+
+    def status(self, device_ids: Sequence[str] = ()) -> list[Json]:
+        """Every active kiosk (or those named) as the ingester last heard it."""
+        return self._list("GET", "/status", params={"device": list(device_ids)})
+
+    def send_command(self, device_id: str, command: str, **args: int) -> Json:
+        return self._json(
+            "POST", f"/devices/{device_id}/commands", json={"command": command, **args}
+        )
+
+    def command(self, device_id: str, request_id: str) -> Json:
+        return self._json("GET", f"/devices/{device_id}/commands/{request_id}")
+
+    def rules(self) -> Json:
+        return self._json("GET", "/rules")
+
+    def set_rules(self, counted_stream_s: float | None) -> Json:
+        return self._json("PUT", "/rules", json={"counted_stream_s": counted_stream_s})
+
+    def plays(self, by: str, start: str | None = None, end: str | None = None) -> Json:
+        params = {"by": by, "from": start, "to": end}
+        return self._json("GET", "/plays", params={k: v for k, v in params.items() if v})
 
     # ------------------------------------------------------------------ plumbing
 
@@ -244,8 +304,8 @@ class AdminClient:
             raise AdminError(f"unexpected answer to {method} {path}: {result!r}")
         return result
 
-    def _list(self, method: str, path: str) -> list[Json]:
-        result = self._check(self._send(method, path))
+    def _list(self, method: str, path: str, **kwargs: Any) -> list[Json]:
+        result = self._check(self._send(method, path, **kwargs))
         if not isinstance(result, list):
             raise AdminError(f"unexpected answer to {method} {path}: {result!r}")
         return result

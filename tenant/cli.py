@@ -50,6 +50,46 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     serve.set_defaults(handler=cmd_serve)
 
+    ingest = sub.add_parser(
+        "ingest", help="store what kiosks publish over MQTT (plays, status); several may run"
+    )
+    ingest.add_argument(
+        "--data", "--data-dir", dest="data", type=Path, required=True,
+        help="the service's data directory (its broker.json names the broker)",
+    )  # fmt: skip
+    ingest.add_argument(
+        "--database-url", help=f"SQLAlchemy URL (or ${ENV_DATABASE_URL}; default: SQLite in --data)"
+    )
+    ingest.add_argument(
+        "--client-id",
+        help="MQTT client id, stable across restarts and different for each ingester "
+        "(default: jk-ingest-HOSTNAME)",
+    )
+    ingest.set_defaults(handler=cmd_ingest)
+
+    broker = sub.add_parser(
+        "broker-setup",
+        help="write a mosquitto setup (config, accounts, TLS) and tell the service how to reach it",
+    )
+    broker.add_argument("--data", type=Path, required=True, help="the service's data directory")
+    broker.add_argument("--output", type=Path, required=True, help="the broker's folder")
+    broker.add_argument("--port", type=int, default=8883, help="the broker's port (default 8883)")
+    broker.add_argument("--bind", default="0.0.0.0", help="listen address (default 0.0.0.0)")
+    broker.add_argument(
+        "--host", default="127.0.0.1", help="how the service reaches the broker (127.0.0.1)"
+    )
+    broker.add_argument(
+        "--tls-host",
+        action="append",
+        default=[],
+        help="make a private CA and a certificate for this name or address (repeatable; "
+        "demos and tests: production uses real certificates)",
+    )
+    broker.add_argument(
+        "--user", help="the account mosquitto runs as when started as root (default: mosquitto)"
+    )
+    broker.set_defaults(handler=cmd_broker_setup)
+
     openapi = sub.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, help="default: docs/tenant-openapi.json")
     openapi.set_defaults(handler=cmd_openapi)
@@ -89,13 +129,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     import uvicorn
 
+    from tenant.broker.settings import BrokerSettingsError
     from tenant.service import create_app
     from tenant.settings import TenantSettings
 
     settings = TenantSettings(public_urls=tuple(args.public_url))
-    app = create_app(
-        args.data, args.database_url or os.environ.get(ENV_DATABASE_URL), settings=settings
-    )
+    try:
+        app = create_app(
+            args.data, args.database_url or os.environ.get(ENV_DATABASE_URL), settings=settings
+        )
+    except BrokerSettingsError as exc:
+        err(f"jukebox tenant serve: {exc}")
+        return 1
     uvicorn.run(
         app,
         host=args.host,
@@ -108,9 +153,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tenant.broker.settings import BrokerSettingsError
+    from tenant.ingest.run import default_client_id, run_ingester
+
+    try:
+        return run_ingester(
+            args.data,
+            args.database_url or os.environ.get(ENV_DATABASE_URL),
+            args.client_id or default_client_id(),
+        )
+    except (FileNotFoundError, BrokerSettingsError) as exc:
+        err(f"jukebox tenant ingest: {exc}")
+        return 1
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from tenant.openapi import DOC_PATH, write_openapi
 
     path = write_openapi(args.output or DOC_PATH)
     out(f"wrote {path}")
+    return 0
+
+
+def cmd_broker_setup(args: argparse.Namespace) -> int:
+    from tenant.broker.process import BrokerError
+    from tenant.broker.setup import write_broker_setup
+
+    try:
+        setup = write_broker_setup(
+            args.output,
+            port=args.port,
+            bind=args.bind,
+            service_host=args.host,
+            tls_hostnames=args.tls_host or None,
+            data_dir=args.data,
+            user=args.user,
+        )
+    except (BrokerError, ValueError, OSError) as exc:
+        err(f"jukebox tenant broker-setup: {exc}")
+        return 1
+    out(f"broker setup in {setup.folder}: run it with  mosquitto -c {setup.config_file}")
+    out(f"the service and ingesters reach it at {setup.settings.host}:{setup.settings.port}")
+    if setup.tls is not None:
+        out(f"kiosks verify it with the CA {setup.tls.ca_file} (tenant.ca_file)")
     return 0

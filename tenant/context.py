@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from device.content.cache import MediaCache
 from tenant.credentials import load_service_secret
 from tenant.settings import TenantSettings
 from tenant.store import TenantStore, default_database_url
+
+if TYPE_CHECKING:  # paho is imported only by a service that has a broker
+    from tenant.broker.control import BrokerControl
 
 
 @dataclass(frozen=True)
@@ -18,10 +22,14 @@ class ServiceContext:
     media: MediaCache
     settings: TenantSettings
     secret: bytes  # HMAC key for derived credentials (tenant.credentials)
+    broker: BrokerControl | None = None  # None: no broker.json, devices get no MQTT accounts
 
 
 def open_context(
-    data_dir: Path, database_url: str | None = None, settings: TenantSettings | None = None
+    data_dir: Path,
+    database_url: str | None = None,
+    settings: TenantSettings | None = None,
+    broker: BrokerControl | None = None,
 ) -> ServiceContext:
     """Store, media and secret of a data directory (created if missing)."""
     data_dir = Path(data_dir).absolute()
@@ -32,4 +40,5 @@ def open_context(
         media=MediaCache(data_dir),
         settings=settings or TenantSettings(),
         secret=load_service_secret(data_dir),
+        broker=broker,
     )

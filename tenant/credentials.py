@@ -56,7 +56,12 @@ def new_nonce() -> str:
 
 def load_service_secret(data_dir: Path) -> bytes:
     """The service's HMAC key, created (0600) on first use."""
-    path = data_dir / SECRET_FILE
+    return load_secret_file(data_dir / SECRET_FILE)
+
+
+def load_secret_file(path: Path) -> bytes:
+    """32 random bytes kept as hex in `path`, created (0600) on first use, race-free."""
+    data_dir = path.parent
     try:
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:

@@ -18,16 +18,22 @@ from tenant.assertions import (
     encode_public_key,
     verify_assertion,
 )
+from tenant.broker.accounts import (
+    device_password,
+    device_username,
+    ensure_account,
+    remove_account,
+)
 from tenant.context import ServiceContext
 from tenant.credentials import (
     hash_secret,
-    mqtt_password,
     new_access_token,
     new_claim_code,
     new_nonce,
     normalise_claim_code,
 )
 from tenant.errors import ApiError
+from tenant.packs import public_signing_key
 from tenant.store import ACTIVE, PENDING, REVOKED, Device, Tenant
 
 log = logging.getLogger(__name__)
@@ -156,18 +162,23 @@ def token(ctx: ServiceContext, tenant: Tenant, assertion: str, audiences: set[st
         hash_secret(access), tenant.slug, device_id, now_ms, now_ms + ttl_ms
     )
     ctx.store.update_device(tenant.slug, device_id, last_contact_ms=now_ms)
+    ensure_account(ctx, device)  # cheap once done in this broker session
     return {
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": int(settings.access_token_ttl_s),
         "device": {"device_id": device_id, "site": device.site, "name": device.name},
-        "tenant": {"id": tenant.slug, "name": tenant.name},
+        "tenant": {
+            "id": tenant.slug,
+            "name": tenant.name,
+            "signing_key": public_signing_key(ctx.data_dir, tenant.slug),
+        },
         "mqtt": {
             "host": tenant.mqtt_host,
             "port": tenant.mqtt_port,
             "tls": tenant.mqtt_tls,
-            "username": device_id,
-            "password": mqtt_password(ctx.secret, tenant.slug, device_id, device.mqtt_nonce or ""),
+            "username": device_username(device_id),
+            "password": device_password(ctx, device),
         },
     }
 
@@ -208,6 +219,7 @@ def claim(ctx: ServiceContext, tenant: Tenant, code: str, site: str, name: str |
     if device is None:
         raise ApiError(404, "not_found", f"unknown or expired claim code {code!r}")
     log.info("tenant %s: device %s claimed for site %r", tenant.slug, device.device_id, site)
+    ensure_account(ctx, device)
     return {"device_id": device.device_id, "site": device.site, "name": device.name}
 
 
@@ -215,4 +227,5 @@ def revoke(ctx: ServiceContext, tenant: Tenant, device_id: str) -> Json:
     if not ctx.store.revoke(tenant.slug, device_id, ctx.settings.now_ms()):
         raise ApiError(404, "not_found", f"no device {device_id!r} in tenant {tenant.slug!r}")
     log.info("tenant %s: device %s revoked", tenant.slug, device_id)
+    remove_account(ctx, tenant.slug, device_id)
     return {"device_id": device_id, "status": REVOKED}

@@ -6,15 +6,20 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from device import FIRMWARE_VERSION
-from tenant.api import admin, device, enrollment
+from tenant.api import admin, device, enrollment, fleet, packs
+from tenant.broker.settings import load_broker_settings
 from tenant.context import open_context
 from tenant.errors import install_error_handlers
 from tenant.limits import BodyLimit
 from tenant.settings import TenantSettings
+
+if TYPE_CHECKING:
+    from tenant.broker.control import BrokerControl
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +32,15 @@ def create_app(
 ) -> FastAPI:
     """The service over `data_dir` (media in data_dir/media, SQLite data_dir/tenant.sqlite3
     unless `database_url` names another database)."""
-    ctx = open_context(data_dir, database_url, settings)
+    ctx = open_context(data_dir, database_url, settings, broker=connect_broker(data_dir))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            if ctx.broker is not None:
+                ctx.broker.close()
             ctx.store.close()
 
     app = FastAPI(
@@ -49,6 +56,8 @@ def create_app(
     app.include_router(enrollment.router)
     app.include_router(device.router)
     app.include_router(admin.router)
+    app.include_router(fleet.router)
+    app.include_router(packs.router)
 
     @app.get("/healthz", tags=["service"], include_in_schema=True)
     def healthz() -> dict[str, str]:
@@ -57,3 +66,14 @@ def create_app(
 
     log.info("tenant service over %s", ctx.data_dir)
     return app
+
+
+def connect_broker(data_dir: Path) -> BrokerControl | None:
+    """The broker connection when data_dir/broker.json exists (made in the background)."""
+    settings = load_broker_settings(Path(data_dir))
+    if settings is None:
+        log.info("no %s: devices get no broker accounts", Path(data_dir) / "broker.json")
+        return None
+    from tenant.broker.control import BrokerControl
+
+    return BrokerControl(settings)

@@ -23,6 +23,9 @@ class TenantSettings:
     max_json_body: int = 256 * 1024
     max_media_size: int = 2 * 1024**3
     last_contact_resolution_s: float = 10.0
+    # A play counts as a stream when listened to for at least this long (the tenant's rule,
+    # applied in `jukebox admin plays`; devices report every play with its listened time).
+    counted_stream_s: float = 30.0
     clock: Callable[[], float] = field(default=time.time, compare=False)
 
     def now_ms(self) -> int:

@@ -14,6 +14,8 @@ from device.demo.tracks import TrackSpec, synthesise_track
 from device.domain import Library, Playlist, PlaylistId, Track, TrackId
 from device.journal.outbox import PlayJournal
 from device.journal.report import JournalIdentity
+from tenant.broker.process import MosquittoProcess
+from tests.support.broker import SecuredBroker, anonymous_broker, secured_broker
 
 IDENTITY = JournalIdentity(
     tenant="mediatheques-sud",
@@ -66,3 +68,24 @@ def make_library(media: Path, *lists: tuple[str, int]) -> Library:
             Playlist(PlaylistId(list_id), list_id.title(), f"Note of {list_id}", "rev1", tracks)
         )
     return Library(tuple(playlists), featured=PlaylistId(lists[0][0]))
+
+
+@pytest.fixture
+def mqtt_broker(tmp_path: Path) -> Iterator[MosquittoProcess]:
+    """A real mosquitto on a free port that lets anyone do anything."""
+    with anonymous_broker(tmp_path / "mosquitto") as broker:
+        yield broker
+
+
+@pytest.fixture
+def dynsec_broker(tmp_path: Path) -> Iterator[SecuredBroker]:
+    """A real mosquitto with dynamic security: service and ingester accounts, default deny."""
+    with secured_broker(tmp_path / "mosquitto") as broker:
+        yield broker
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[SecuredBroker]:
+    """As dynsec_broker, over TLS with a CA made for the test (broker.settings.ca_file)."""
+    with secured_broker(tmp_path / "mosquitto", tls=True) as broker:
+        yield broker

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from device.display.model import Screen
 from device.domain import PlayItem
+from device.ports import AudioOutput
 
 
 @dataclass
@@ -37,6 +38,8 @@ class FakePlayer:
     queued: PlayItem | None = None
     paused: bool = False
     volume: int | None = None
+    output: str = "auto"
+    available: tuple[AudioOutput, ...] = (AudioOutput("auto", "Autoselect device"),)
 
     def play(self, item: PlayItem) -> None:
         self.calls.append(("play", item))
@@ -61,6 +64,13 @@ class FakePlayer:
     def set_volume(self, percent: int) -> None:
         self.calls.append(("volume", percent))
         self.volume = percent
+
+    def outputs(self) -> tuple[AudioOutput, ...]:
+        return self.available
+
+    def set_output(self, name: str) -> None:
+        self.calls.append(("output", name))
+        self.output = name
 
     def close(self) -> None:
         self.calls.append(("close", None))

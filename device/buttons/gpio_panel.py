@@ -2,8 +2,9 @@
 
 gpiozero's callbacks run on its pin threads; they only stamp the edge with the monotonic
 clock and post an event. Gestures (hold, combinations) are decided by the core, where they
-are deterministic and testable. The pin factory is chosen once at start: the real one on a
-Pi, gpiozero's MockFactory in simulation and tests.
+are deterministic and testable. The pin factory is either given (gpiozero's MockFactory in
+simulation and tests) or opened by `open_pin_factory` (device/buttons/pin_factory.py) when the
+buttons attach, so a GPIO chip that appears late is found by the same retry.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from device.config import ButtonConfig, RotaryConfig
@@ -27,10 +29,13 @@ class GpioPanel:
         buttons: tuple[ButtonConfig, ...],
         rotary: RotaryConfig | None,
         pin_factory: Any = None,
+        *,
+        open_pin_factory: Callable[[], Any] | None = None,
     ) -> None:
         self.buttons = buttons
         self.rotary = rotary
         self.pin_factory = pin_factory
+        self._open_pin_factory = open_pin_factory
         self._devices: list[Any] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -61,13 +66,18 @@ class GpioPanel:
         with self._lock:
             if self._devices:
                 return True
+            if not self.buttons and self.rotary is None:
+                return True  # nothing to attach: no pin factory to open either
             try:
+                if self.pin_factory is None and self._open_pin_factory is not None:
+                    self.pin_factory = self._open_pin_factory()
                 self._attach_locked(sink, Button, RotaryEncoder)
             except (GPIOZeroError, OSError, RuntimeError) as exc:
                 # No GPIO chip (a laptop, a broken board): the kiosk still plays and says why.
                 for device in self._devices:
                     device.close()
                 self._devices.clear()
+                self._close_opened_factory()
                 problem = f"buttons unavailable: {exc}"
                 if problem != self.problem:
                     log.error("%s (retrying in the background)", problem)
@@ -101,6 +111,13 @@ class GpioPanel:
             for device in self._devices:
                 device.close()
             self._devices.clear()
+            self._close_opened_factory()
+
+    def _close_opened_factory(self) -> None:
+        """A factory this panel opened is closed with it (and opened afresh on a retry)."""
+        if self._open_pin_factory is not None and self.pin_factory is not None:
+            self.pin_factory.close()
+            self.pin_factory = None
 
 
 def _edge(sink: EventSink, kind: type[ButtonDown] | type[ButtonUp], name: str) -> Any:

@@ -12,20 +12,26 @@ import logging
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, tzinfo
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from device.config import KioskConfig
 from device.core.accounting import Play, PlayAccounting
+from device.core.desired import ALWAYS_OPEN, Calendar, DesiredState, calendar_for, default_playlist
 from device.core.gestures import GestureDecoder
+from device.core.outputs import OutputChoice, choose_output
 from device.core.volume import VolumeRules
 from device.display.model import (
     AttractScreen,
     BootScreen,
     ClaimScreen,
     ErrorScreen,
+    IdentifyScreen,
     NowPlayingScreen,
     RevokedScreen,
     Screen,
+    StickScreen,
     TechnicianScreen,
     VolumeScreen,
 )
@@ -43,14 +49,21 @@ from device.domain import (
 from device.events import (
     ButtonDown,
     ButtonUp,
+    DesiredStateReceived,
     EnrollmentChanged,
     Event,
+    IdentifyRequested,
     LibraryUpdated,
     PlaybackEnded,
     PlaybackProgress,
     PlaybackStarted,
     Rotated,
     Shutdown,
+    SoundCard,
+    SoundCardsChanged,
+    StickReport,
+    StorageAttached,
+    StorageDetached,
     SyncProgress,
 )
 from device.journal.outbox import PlayJournal
@@ -61,7 +74,10 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 8.0  # an item mpv has not started by then is treated as failed
 RESTART_THRESHOLD_MS = 3000  # "previous" after this far into a track restarts it
 ERROR_TOAST_S = 3.0
+STICK_TOAST_S = 10.0  # a technician reads it standing at the kiosk
 MAX_WAIT_S = 5.0  # the loop wakes at least this often (the systemd watchdog rides on it)
+CALENDAR_CHECK_S = 5.0  # opening hours and schedule are minute-grained: a cheap re-check
+DEFAULT_STARTS = (StartedBy.AUTOPLAY, StartedBy.SCHEDULE)  # plays nobody asked for
 ATTRACT_OFFSETS = ((0, 0), (2, 1), (4, 2), (2, 3), (0, 2), (-2, 1), (-2, -1), (0, -2))
 
 
@@ -89,6 +105,8 @@ class KioskStatus:
     tenant_state: str | None = None
     claim_code: str | None = None
     sync_state: str | None = None
+    playlists: int = 0  # in the library now
+    tracks: int = 0  # of those, available (verified in the cache)
 
 
 @dataclass
@@ -111,11 +129,16 @@ class Kiosk:
     library: Library = EMPTY_LIBRARY
     context: KioskContext = field(default_factory=KioskContext)
     events: queue.Queue[Event] = field(default_factory=queue.Queue)
+    timezone: tzinfo | None = None  # of opening hours and schedule; None: the system's
 
     def __post_init__(self) -> None:
         self.gestures = GestureDecoder(self.config.buttons, self.config.combos)
         self.rules = VolumeRules.from_config(self.config.audio)
         self.volume = self.rules.default
+        self.desired: DesiredState | None = None  # the tenant's, through device/remote
+        self.calendar: Calendar = ALWAYS_OPEN
+        self._calendar_due = float("-inf")
+        self.identify_until: float | None = None
         self.mode = Mode.IDLE
         self.selected: PlaylistId | None = None
         self.current: Play | None = None
@@ -143,6 +166,8 @@ class Kiosk:
         self.enrollment: EnrollmentChanged | None = None
         self.sync: SyncProgress | None = None
         self.on_tick: Callable[[], None] | None = None  # e.g. the systemd watchdog keep-alive
+        fallback = self.config.audio.output
+        self.audio_output = OutputChoice(fallback, f"built-in ({fallback})")
 
     # ------------------------------------------------------------------ thread edge
 
@@ -178,8 +203,9 @@ class Kiosk:
         self.running = True
         self.player.set_volume(self.volume)
         self.selected = self._featured_id()
-        if self.config.playback.autoplay and self._featured_playlist() is not None:
-            self._start_playlist(self._featured_playlist(), StartedBy.AUTOPLAY)
+        featured, started_by = self._default()
+        if self._may_autoplay() and featured is not None:
+            self._start_playlist(featured, started_by)
         self._refresh()
 
     def finish(self) -> None:
@@ -227,6 +253,19 @@ class Kiosk:
                 self._on_enrollment(event)
             case SyncProgress():
                 self.sync = event
+            case SoundCardsChanged(cards=cards):
+                self._on_sound_cards(cards)
+            case StickReport():
+                self._on_stick(event)
+            case DesiredStateReceived(state=state):
+                self._on_desired(state)
+            case IdentifyRequested(seconds=seconds):
+                log.info("identify requested: showing the name for %.0f s", seconds)
+                self.identify_until = self.clock.monotonic() + seconds
+                if self.asleep:
+                    self._wake()
+            case StorageAttached() | StorageDetached():
+                log.info("storage: %r", event)
             case Shutdown(reason=reason):
                 log.info("shutting down: %s", reason)
                 self.running = False
@@ -272,6 +311,10 @@ class Kiosk:
         candidates = [self.gestures.next_deadline()]
         if self.overlay is not None:
             candidates.append(self.overlay_until)
+        if self.identify_until is not None:
+            candidates.append(self.identify_until)
+        if self.desired is not None and self.desired.uses_clock:
+            candidates.append(self._calendar_due)
         if self.visitor_present:
             candidates.append(self.last_activity + self.config.visitor.idle_timeout_s)
         if self.current is not None and not self.current.journaled:
@@ -292,6 +335,10 @@ class Kiosk:
             self.act(action)
         if self.overlay is not None and now >= self.overlay_until:
             self.overlay = None
+        if self.identify_until is not None and now >= self.identify_until:
+            self.identify_until = None
+        if now >= self._calendar_due:
+            self._check_calendar()
         timeout = self.config.visitor.idle_timeout_s
         if self.visitor_present and now >= self.last_activity + timeout:
             self._visitor_gone()
@@ -378,8 +425,9 @@ class Kiosk:
         current = self.current
         if self.mode is Mode.PLAYING and current is not None:
             if (
-                current.started_by is StartedBy.AUTOPLAY
+                current.started_by in DEFAULT_STARTS
                 and current.playlist.id == self._featured_id()
+                and self._may_autoplay()
             ):
                 return  # already the public default
             self.reset_pending = True
@@ -391,9 +439,9 @@ class Kiosk:
     def _reset_to_featured(self) -> None:
         self.selected = self._featured_id()
         self._go_idle(keep_selection=True)
-        featured = self._featured_playlist()
-        if self.config.playback.autoplay and featured is not None:
-            self._start_playlist(featured, StartedBy.AUTOPLAY)
+        featured, started_by = self._default()
+        if self._may_autoplay() and featured is not None:
+            self._start_playlist(featured, started_by)
 
     # ------------------------------------------------------------------ playback
 
@@ -542,8 +590,12 @@ class Kiosk:
 
     def _on_library(self, library: Library) -> None:
         """A new library applies at once when idle; while playing, the current play goes on."""
+        before = self._defaults_key()
         self.library = library
         self.content_loaded = True
+        self.status = replace(
+            self.status, playlists=len(library.playlists), tracks=library.available_tracks
+        )
         if self.library.find(self.selected) is None:
             self.selected = self._featured_id()
         log.info(
@@ -552,6 +604,29 @@ class Kiosk:
             library.available_tracks,
             library.total_tracks,
         )
+        if self.desired is not None:
+            self._defaults_changed(before)  # a pushed or scheduled playlist may have arrived
+
+    # ------------------------------------------------------------------ usb
+
+    def _on_sound_cards(self, cards: tuple[SoundCard, ...]) -> None:
+        """Move the sound to the best preferred card present, or back to the built-in output.
+
+        Only the output changes: the play goes on with the same journal entry and its
+        listened time keeps counting from mpv's progress.
+        """
+        audio = self.config.audio
+        choice = choose_output(audio.preferred_outputs, cards, self.player.outputs(), audio.output)
+        if choice.device != self.audio_output.device:
+            log.info("audio output now %s (%s)", choice.label, choice.device)
+            self.player.set_output(choice.device)
+        self.audio_output = choice
+
+    def _on_stick(self, report: StickReport) -> None:
+        self.overlay = StickScreen(report.ok, report.title, report.lines)
+        self.overlay_until = self.clock.monotonic() + STICK_TOAST_S
+        if not report.ok:
+            self._note_error(f"stick: {report.title}: {'; '.join(report.lines)}")
 
     # ------------------------------------------------------------------ screen
 
@@ -571,11 +646,90 @@ class Kiosk:
         self._errors = [*self._errors[-9:], message]
 
     def _featured_id(self) -> PlaylistId | None:
-        playlist = self.library.featured_playlist()
+        playlist = self._featured_playlist()
         return playlist.id if playlist else None
 
     def _featured_playlist(self) -> Playlist | None:
-        return self.library.featured_playlist()
+        return self._default()[0]
+
+    def _default(self) -> tuple[Playlist | None, StartedBy]:
+        """The public default: scheduled, else pushed featured, else the document's featured."""
+        return default_playlist(self.library, self.desired, self.calendar)
+
+    def _may_autoplay(self) -> bool:
+        """Autoplay (configured) only while open; visitors may press play at any time."""
+        return self.config.playback.autoplay and self.calendar.is_open
+
+    # ------------------------------------------------------------------ remote administration
+
+    def _on_desired(self, state: DesiredState) -> None:
+        """The tenant's settings take over at once: limits clamp the volume now, a new default
+        playlist starts when nobody is listening (device/core/desired.py has the rules)."""
+        if state == self.desired:
+            return  # the same state posted again (saved state at boot): nothing to redo
+        before = self._defaults_key()
+        self.desired = state
+        rules = VolumeRules.from_config(self.config.audio)
+        if state.volume is not None:
+            rules = rules.limited(state.volume.minimum, state.volume.maximum)
+        self.rules = rules
+        self._set_volume(self.volume)
+        self.calendar = self._calendar_now()
+        self._calendar_due = self.clock.monotonic() + CALENDAR_CHECK_S
+        log.info(
+            "desired state %d applied: volume %d-%d, %s",
+            state.version,
+            rules.minimum,
+            rules.maximum,
+            describe_calendar(self.calendar),
+        )
+        self._defaults_changed(before)
+
+    def _calendar_now(self) -> Calendar:
+        local = None
+        desired = self.desired
+        if desired is not None and desired.uses_clock and self.clock.is_synced():
+            zone = ZoneInfo(desired.timezone) if desired.timezone else self.timezone
+            local = datetime.fromtimestamp(self.clock.wall_time_ms() / 1000, zone)
+        return calendar_for(self.desired, local)
+
+    def _check_calendar(self) -> None:
+        self._calendar_due = self.clock.monotonic() + CALENDAR_CHECK_S
+        calendar = self._calendar_now()
+        if calendar != self.calendar:
+            before = self._defaults_key()
+            self.calendar = calendar
+            log.info("calendar: %s", describe_calendar(calendar))
+            self._defaults_changed(before)
+
+    def _defaults_key(self) -> tuple[PlaylistId | None, StartedBy, bool]:
+        featured, started_by = self._default()
+        return (featured.id if featured else None, started_by, self._may_autoplay())
+
+    def _defaults_changed(self, before: tuple[PlaylistId | None, StartedBy, bool]) -> None:
+        """Follow new public defaults when nobody is listening; a visitor's choice stands.
+
+        Idle: select (and autoplay) the new default. Playing what autoplay chose: stop now if
+        autoplay may no longer run (closing time), else switch at the end of the track.
+        """
+        if not self.running:
+            return  # applied before start (the saved state at boot): start() autoplays right
+        if self._defaults_key() == before or self.visitor_present or self.revoked:
+            return
+        current = self.current
+        if self.mode is Mode.IDLE:
+            self._reset_to_featured()
+        elif self.mode is Mode.PLAYING and current is not None:
+            if current.started_by not in DEFAULT_STARTS:
+                return
+            if not self._may_autoplay():
+                log.info("outside opening hours: autoplay stops")
+                self.reset_pending = False
+                self._end_current(EndReason.STOPPED)
+                self._go_idle()
+            elif current.playlist.id != self._featured_id():
+                self.reset_pending = True  # the new default starts after this track
+                self._set_preload(None)
 
     def _selected_playlist(self) -> Playlist | None:
         return self.library.find(self.selected) or self._featured_playlist()
@@ -583,6 +737,8 @@ class Kiosk:
     def screen(self) -> Screen:
         if self.technician:
             return TechnicianScreen(self.technician_rows())
+        if self.identify_until is not None:
+            return IdentifyScreen(self.config.device.name, self.context.device_id)
         if self.overlay is not None:
             return self.overlay
         enrollment = self.enrollment
@@ -633,6 +789,9 @@ class Kiosk:
             rows.append(("Tenant", f"{self.enrollment.state} {self.enrollment.detail}".strip()))
         if self.sync is not None:
             rows.append(("Sync", describe_sync(self.sync)))
+        if self.desired is not None:
+            rows.append(("Remote", f"v{self.desired.version}, {describe_calendar(self.calendar)}"))
+        rows.append(("Audio", self.audio_output.label))
         rows += [("Problem", problem) for problem in self.context.problems()]
         if self._errors:
             rows.append(("Last error", self._errors[-1]))
@@ -662,6 +821,13 @@ class Kiosk:
             claim_code=self.enrollment.claim_code if self.enrollment else None,
             sync_state=describe_sync(self.sync) if self.sync else None,
         )
+
+
+def describe_calendar(calendar: Calendar) -> str:
+    if calendar.clock_unsynced:
+        return "clock not synced: hours and schedule ignored"
+    state = "open" if calendar.is_open else "closed"
+    return f"{state}, schedule {calendar.scheduled}" if calendar.scheduled else state
 
 
 def describe_sync(sync: SyncProgress) -> str:

@@ -26,3 +26,7 @@ class VolumeRules:
 
     def down(self, volume: int, steps: int = 1) -> int:
         return self.clamp(volume - self.step * steps)
+
+    def limited(self, minimum: int, maximum: int) -> VolumeRules:
+        """These rules under the tenant's limits; the default moves inside them if needed."""
+        return VolumeRules(max(minimum, min(maximum, self.default)), minimum, maximum, self.step)

@@ -73,6 +73,23 @@ class RevokedScreen:
     claim_code: str | None = None
 
 
+@dataclass(frozen=True)
+class StickScreen:
+    """What a technician's USB stick did, or why it changed nothing (`ok` False)."""
+
+    ok: bool
+    title: str
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IdentifyScreen:
+    """Asked for remotely: the kiosk's name, flashing, so staff can tell which box it is."""
+
+    name: str
+    device_id: str
+
+
 Screen = (
     BootScreen
     | NowPlayingScreen
@@ -82,4 +99,6 @@ Screen = (
     | TechnicianScreen
     | ClaimScreen
     | RevokedScreen
+    | IdentifyScreen
+    | StickScreen
 )

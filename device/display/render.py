@@ -25,9 +25,11 @@ from device.display.model import (
     BootScreen,
     ClaimScreen,
     ErrorScreen,
+    IdentifyScreen,
     NowPlayingScreen,
     RevokedScreen,
     Screen,
+    StickScreen,
     TechnicianScreen,
     VolumeScreen,
 )
@@ -41,6 +43,7 @@ MARQUEE_GAP_CELLS = 4
 ATTRACT_PAGE_S = 6.0  # slow: a visitor reads three lines in well under that
 ATTRACT_MAX_PAGES = 5
 TECHNICIAN_PAGE_S = 4.0
+IDENTIFY_FLASH_S = 0.5  # light and dark halves: visible across a room, slow enough to read
 ATTRACT_MARGIN = 2  # room for the burn-in shift without clipping text
 
 ON = 255
@@ -490,6 +493,42 @@ def _revoked(image: Image.Image, s: RevokedScreen) -> None:
         _text(draw, (_centered(w, code, small), h - small.lh), code, small)
 
 
+def _stick(image: Image.Image, s: StickScreen) -> None:
+    """A stick's outcome: a warning sign when it was refused, one line per thing it did."""
+    bold, _body, small = _fonts()
+    w, h = image.size
+    draw = ImageDraw.Draw(image)
+    left = 0
+    if not s.ok:
+        _bitmap(draw, 0, 1, WARNING)
+        left = 19
+    _text(draw, (left, 2), ellipsize(clean(s.title), bold, w - left), bold)
+    top = 17
+    rows = (h - top) // small.lh
+    lines = [ln for raw in s.lines for ln in wrap(clean(raw), small, w)]
+    for i, line in enumerate(lines[:rows]):
+        _text(draw, (0, top + i * small.lh), line, small)
+
+
+def _identify(image: Image.Image, s: IdentifyScreen, elapsed_s: float) -> None:
+    """The kiosk's name as large as it fits, its id below; every other half-second inverted."""
+    bold, _body, small = _fonts()
+    w, h = image.size
+    draw = ImageDraw.Draw(image)
+    prompt = "This kiosk is"
+    _text(draw, (_centered(w, prompt, small), 1), prompt, small)
+    name = clean(s.name) or "jukebox"
+    if bold.width(name) * 2 <= w:
+        _big_text(image, (_centered(w, name, bold) - bold.width(name) // 2, 16), name, bold, 2)
+    else:
+        for i, line in enumerate(wrap(name, bold, w, max_lines=2)):
+            _text(draw, (_centered(w, line, bold), 16 + i * bold.lh), line, bold)
+    device_id = ellipsize(clean(s.device_id), small, w)
+    _text(draw, (_centered(w, device_id, small), h - small.lh - 1), device_id, small)
+    if int(max(0.0, elapsed_s) // IDENTIFY_FLASH_S) % 2:
+        image.paste(image.point(lambda v: 255 - v))
+
+
 @functools.lru_cache(maxsize=8)
 def _technician_pages(rows: tuple[tuple[str, str], ...], size: tuple[int, int]) -> list[list[str]]:
     """Lay rows out as lines "label   value"; a value too long goes on its own lines."""
@@ -560,6 +599,10 @@ def render(screen: Screen, size: tuple[int, int] = SIZE, elapsed_s: float = 0.0)
             _claim(image, screen)
         case RevokedScreen():
             _revoked(image, screen)
+        case StickScreen():
+            _stick(image, screen)
+        case IdentifyScreen():
+            _identify(image, screen, elapsed_s)
     return image
 
 
@@ -589,6 +632,8 @@ def next_change_s(
         case TechnicianScreen():
             pages = len(_technician_pages(screen.rows, size))
             return _next_page_s(pages, TECHNICIAN_PAGE_S, elapsed_s)
+        case IdentifyScreen():
+            return _next_page_s(2, IDENTIFY_FLASH_S, elapsed_s)
         case _:
             return None
 

@@ -72,6 +72,8 @@ class Credentials:
     site: str
     device_name: str
     mqtt: MqttCredentials | None  # None only if the tenant runs no broker
+    # The tenant's Ed25519 key for content packs (base64url); "" in files written before it.
+    signing_key: str = ""
 
     def save(self, state_dir: Path) -> Path:
         """Write them to `state_dir/tenant-credentials.json` (0600, atomically)."""
@@ -94,6 +96,7 @@ class Credentials:
             site=_text(data, "site"),
             device_name=_text(data, "device_name"),
             mqtt=None if data.get("mqtt") is None else MqttCredentials.from_json(data["mqtt"]),
+            signing_key=_text(data, "signing_key", optional=True),
         )
 
 

@@ -309,6 +309,7 @@ class Enrollment:
             site=grant.site,
             device_name=grant.device_name,
             mqtt=grant.mqtt,
+            signing_key=grant.signing_key,
         )
         with self._changed:
             if credentials != self._credentials:

@@ -372,6 +372,18 @@ class PlayJournal:
             ).fetchall()
         return [_report(row) for row in rows]
 
+    def finished_after(self, seq: int, limit: int) -> list[PlayReport]:
+        """Finalised plays with a ``seq`` above `seq`, oldest first: the publisher's next batch.
+
+        One range scan of the primary key, so polling it every second costs next to nothing.
+        """
+        with self._reading("list finished plays") as conn:
+            rows = conn.execute(
+                f"{_SELECT} WHERE seq > ? AND end_reason IS NOT NULL ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        return [_report(row) for row in rows]
+
     def play(self, event_id: EventId) -> PlayReport | None:
         with self._reading("read a play") as conn:
             row = conn.execute(f"{_SELECT} WHERE event_id = ?", (event_id,)).fetchone()

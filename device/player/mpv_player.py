@@ -44,6 +44,7 @@ from device.events import (
     PlaybackStarted,
 )
 from device.player.safety import RefusedMedia, verify_media_path
+from device.ports import AudioOutput
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,42 @@ class MpvPlayer:
         except Exception:
             return None
         return float(value) if isinstance(value, int | float) else None
+
+    def outputs(self) -> tuple[AudioOutput, ...]:
+        """mpv's audio-device-list as it is now (ALSA is asked again at every read)."""
+        if self._closed:
+            return ()
+        try:
+            listed = self._mpv.audio_device_list or []
+        except Exception:
+            log.exception("mpv could not list its audio devices")
+            return ()
+        return tuple(
+            AudioOutput(str(d.get("name", "")), str(d.get("description", "")))
+            for d in listed
+            if isinstance(d, dict) and d.get("name")
+        )
+
+    def set_output(self, name: str) -> None:
+        """Switch mpv's audio-device; mpv reopens its output and playback carries on where it
+        was (same entry, same position), so the current play is neither stopped nor restarted."""
+        if self.output == name:
+            return
+        log.info("audio output: %s", name)
+        with self._lock:
+            self._audio_failed = False
+        self._set("audio-device", name)
+
+    @property
+    def output(self) -> str | None:
+        """The audio-device mpv uses now, read back; None once closed."""
+        if self._closed:
+            return None
+        try:
+            value = self._mpv.audio_device
+        except Exception:
+            return None
+        return str(value) if value is not None else None
 
     def close(self) -> None:
         """Shut mpv down and wait for its event thread; safe to call twice."""

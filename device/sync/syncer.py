@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 
 PLAYLISTS_PATH = "/v1/device/playlists"
 DOWNLOADS_DIR = "downloads"
+STOP_POLL_S = 0.5  # while waiting for a wake-up, how often `stop` is looked at
 WINDOW_RECHECK_S = 60.0  # the wall clock may jump (NTP): re-check windows at least this often
 DISK_RESERVE_BYTES = 32 << 20  # left free for the journal and the logs
 
@@ -185,6 +186,7 @@ class Syncer:
         self._progress = _Progress(sink, progress_every_s)
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._active = load_active(self.state_dir)
         self._latest: PlaylistsDocument | None = self._active.document if self._active else None
         self._etag = self._active.etag if self._active else None
@@ -208,6 +210,21 @@ class Syncer:
         """The ETag of the newest valid document received (sent as If-None-Match)."""
         return self._etag
 
+    def playlists_present(self) -> frozenset[PlaylistId]:
+        """The active document's playlists whose every file is in the cache (any window)."""
+        active = self._active
+        if active is None:
+            return frozenset()
+        return frozenset(
+            p.id
+            for p in active.document.playlists
+            if all(self.cache.path_for(t.sha256) is not None for t in p.tracks)
+        )
+
+    def wake(self) -> None:
+        """Run the next pass now (a remote `resync`, a new desired state); never blocks."""
+        self._wake.set()
+
     # ------------------------------------------------------------------ the loop
 
     def run(self, stop: threading.Event) -> None:
@@ -228,14 +245,28 @@ class Syncer:
         log.info("content sync stopped")
 
     def _wait(self, stop: threading.Event, delay_s: float) -> None:
-        """Sleep `delay_s`, waking when a validity window opens or closes."""
+        """Sleep `delay_s`, waking when a validity window opens or closes, or on `wake()`."""
         deadline = time.monotonic() + delay_s
         while not stop.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            stop.wait(min(remaining, self._until_next_boundary(), WINDOW_RECHECK_S))
+            if self._woken(stop, min(remaining, self._until_next_boundary(), WINDOW_RECHECK_S)):
+                log.info("content sync asked for now")
+                return
             self.check_windows()
+
+    def _woken(self, stop: threading.Event, seconds: float) -> bool:
+        """Sleep up to `seconds`; True as soon as `wake()` is called."""
+        end = time.monotonic() + seconds
+        while not stop.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            if self._wake.wait(min(left, STOP_POLL_S)):
+                self._wake.clear()
+                return True
+        return False
 
     def _until_next_boundary(self) -> float:
         if self._active is None:

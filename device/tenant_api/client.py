@@ -66,6 +66,7 @@ class TokenGrant:
     tenant_id: str
     tenant_name: str
     mqtt: MqttCredentials | None
+    signing_key: str = ""  # the tenant's content-pack key (base64url); "" from older tenants
 
 
 class TenantClient:
@@ -171,6 +172,7 @@ class TenantClient:
                     tenant_id=_string(tenant, "id"),
                     tenant_name=_string(tenant, "name", True),
                     mqtt=None if mqtt is None else MqttCredentials.from_json(mqtt),
+                    signing_key=_string(tenant, "signing_key", True),
                 )
             except ValueError as exc:
                 raise _malformed(response, exc) from exc

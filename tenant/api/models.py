@@ -46,6 +46,10 @@ class TokenDevice(BaseModel):
 class TokenTenant(BaseModel):
     id: str
     name: str
+    signing_key: str = Field(
+        description="the tenant's Ed25519 public key (base64url, raw 32 bytes) that signs "
+        "content packs (docs/usb.md)"
+    )
 
 
 class MqttCredentials(BaseModel):
@@ -188,3 +192,21 @@ class MediaAnswer(BaseModel):
     sha256: str
     size: int
     stored: bool = Field(description="true when this upload stored it, false if already there")
+
+
+class PackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    playlists: list[str] = Field(min_length=1, max_length=100)
+
+
+class PackMedia(BaseModel):
+    sha256: str
+    size: int
+
+
+class PackAnswer(BaseModel):
+    manifest: str = Field(description="manifest.json, base64 (the exact bytes that were signed)")
+    signature: str = Field(description="manifest.sig: the Ed25519 signature, base64url")
+    signing_key: str
+    media: list[PackMedia]

@@ -8,12 +8,18 @@ SQLAlchemy URL) without a code change. Methods take plain values and return froz
 from __future__ import annotations
 
 from tenant.store.catalogue import CatalogueQueries
+from tenant.store.fleet import FleetQueries
 from tenant.store.identity import IdentityQueries
+from tenant.store.plays import GROUPINGS, GroupBy, PlayQueries, StoredPlays
 from tenant.store.records import (
     ACTIVE,
     PENDING,
     REVOKED,
+    Command,
+    DesiredState,
     Device,
+    DeviceStatus,
+    PlayGroup,
     Playlist,
     Tenant,
     Track,
@@ -22,10 +28,17 @@ from tenant.store.records import (
 
 __all__ = [
     "ACTIVE",
+    "GROUPINGS",
     "PENDING",
     "REVOKED",
+    "Command",
+    "DesiredState",
     "Device",
+    "DeviceStatus",
+    "GroupBy",
+    "PlayGroup",
     "Playlist",
+    "StoredPlays",
     "Tenant",
     "TenantStore",
     "Track",
@@ -33,5 +46,5 @@ __all__ = [
 ]
 
 
-class TenantStore(IdentityQueries, CatalogueQueries):
+class TenantStore(IdentityQueries, CatalogueQueries, PlayQueries, FleetQueries):
     """All persistent state but the media bytes (those are in the MediaCache)."""

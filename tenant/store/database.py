@@ -48,6 +48,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: each commit is on disk before it returns. The ingester acks plays after the
+        # commit and the kiosk then deletes them, so an ack must survive a power cut; WAL with
+        # NORMAL may lose the last commits then. Group commit pays this fsync once per group.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")

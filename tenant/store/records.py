@@ -75,6 +75,59 @@ class Playlist:
     devices: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class DeviceStatus:
+    """What the ingester last heard from a device on the broker (None: never heard)."""
+
+    tenant: str
+    device_id: str
+    online: bool | None = None
+    since_ms: int | None = None
+    reason: str | None = None
+    boot_id: str | None = None
+    status_ms: int | None = None
+    heartbeat: str | None = None  # JSON
+    heartbeat_ms: int | None = None
+    reported_version: int | None = None
+    reported_status: str | None = None
+    reported_problem: str | None = None
+    reported_missing: str | None = None  # JSON list
+    reported_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    tenant: str
+    device_id: str
+    version: int
+    document: str  # JSON, the payload without its version
+    pushed_ms: int
+
+
+@dataclass(frozen=True)
+class Command:
+    tenant: str
+    device_id: str
+    request_id: str
+    command: str | None
+    requested_ms: int | None
+    ok: bool | None
+    error: str | None
+    result: str | None  # JSON object
+    result_ms: int | None
+
+
+@dataclass(frozen=True)
+class PlayGroup:
+    """Plays of one track, artist, site, device or day."""
+
+    key: str
+    label: str
+    plays: int
+    counted: int  # listened at least the tenant's counted-stream threshold
+    listened_ms: int
+
+
 R = TypeVar("R")
 
 

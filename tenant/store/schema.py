@@ -152,3 +152,87 @@ assignments = Table(
     Column("target", String(TEXT), primary_key=True),
     Index("assignments_target", "tenant", "kind", "target"),
 )
+
+# ---------------------------------------------------------------------- MQTT (tenant/ingest)
+
+plays = Table(
+    "plays",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("event_id", String(64), primary_key=True),  # the device's uuid4: idempotency key
+    Column("device_id", String(SLUG), nullable=False),
+    Column("site", String(TEXT), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("firmware_version", String(64), nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("playlist_id", String(SLUG), nullable=False),
+    Column("playlist_revision", String(64), nullable=False),
+    Column("track_id", String(SLUG), nullable=False),
+    Column("isrc", String(12)),
+    Column("track_duration_ms", BigInteger),
+    Column("started_by", String(16), nullable=False),
+    Column("started_wall_ms", BigInteger, nullable=False),
+    Column("clock_synced", Boolean, nullable=False),
+    Column("started_uptime_ms", BigInteger, nullable=False),
+    Column("listened_ms", BigInteger, nullable=False),
+    Column("end_reason", String(16), nullable=False),
+    Column("ended_wall_ms", BigInteger),
+    Column("error", String(500)),
+    Column("received_ms", BigInteger, nullable=False),  # the tenant's clock
+    # When it was played, for reports: started_wall_ms when the device's clock was synced,
+    # else the time the tenant received it (an upper bound).
+    Column("played_ms", BigInteger, nullable=False),
+    Index("plays_played", "tenant", "played_ms"),
+    Index("plays_device_seq", "tenant", "device_id", "seq"),
+)
+
+device_status = Table(
+    "device_status",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("device_id", String(SLUG), primary_key=True),
+    Column("online", Boolean),  # None: never seen on the broker
+    Column("since_ms", BigInteger),  # when `online` (or the boot) last changed
+    Column("reason", String(200)),  # why offline: lost, shutdown, revoked
+    Column("boot_id", String(64)),
+    Column("status_ms", BigInteger),
+    Column("heartbeat", Text),  # the last heartbeat payload (JSON)
+    Column("heartbeat_ms", BigInteger),
+    Column("reported_version", BigInteger),
+    Column("reported_status", String(16)),  # applied, syncing, rejected
+    Column("reported_problem", String(500)),
+    Column("reported_missing", Text),  # JSON list of playlist ids
+    Column("reported_ms", BigInteger),
+)
+
+desired_states = Table(
+    "desired_states",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("device_id", String(SLUG), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("document", Text, nullable=False),  # the desired-state payload without its version
+    Column("pushed_ms", BigInteger, nullable=False),
+)
+
+commands = Table(
+    "commands",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("device_id", String(SLUG), primary_key=True),
+    Column("request_id", String(64), primary_key=True),
+    Column("command", String(64)),
+    Column("requested_ms", BigInteger),  # None: a result for a request this tenant did not send
+    Column("ok", Boolean),  # None until the result arrives
+    Column("error", String(1000)),
+    Column("result", Text),  # JSON object
+    Column("result_ms", BigInteger),
+)
+
+tenant_rules = Table(
+    "tenant_rules",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    # A play counts as a stream from this many ms listened (None: the service's default).
+    Column("counted_stream_ms", BigInteger),
+)

@@ -26,13 +26,16 @@ from device.display.model import (
     BootScreen,
     ClaimScreen,
     ErrorScreen,
+    IdentifyScreen,
     NowPlayingScreen,
     RevokedScreen,
     Screen,
+    StickScreen,
     TechnicianScreen,
     VolumeScreen,
 )
 from device.display.render import (
+    IDENTIFY_FLASH_S,
     MARQUEE_GAP_CELLS,
     MARQUEE_PAUSE_S,
     MARQUEE_SPEED_PX_S,
@@ -124,6 +127,32 @@ CASES: dict[str, tuple[Screen, float]] = {
     "claim": (ClaimScreen("Médiathèques du Sud", "KQ7M-X4PD"), 0.0),
     "revoked": (RevokedScreen("Médiathèques du Sud"), 0.0),
     "revoked_reclaim": (RevokedScreen("Médiathèques du Sud", "HT3R-9WNA"), 0.0),
+    "stick_done": (
+        StickScreen(
+            True,
+            "Remove the stick",
+            (
+                "Site: carre-d-art, Hall",
+                "Pack: 2 playlist(s), 14 file(s)",
+                "Diagnostics in jukebox/diagnostics/jk-7f3a2c910b4e-20261129T104500Z",
+            ),
+        ),
+        0.0,
+    ),
+    "stick_refused": (
+        StickScreen(
+            False,
+            "Stick refused",
+            ("pack refused: media/3f9a…: content hashes to 0c1d…", "Nothing changed"),
+        ),
+        0.0,
+    ),
+    "identify": (IdentifyScreen("Salle 2", "jk-7f3a2c910b4e4d6a9c1e"), 0.0),
+    "identify_flash": (IdentifyScreen("Salle 2", "jk-7f3a2c910b4e4d6a9c1e"), 0.6),
+    "identify_long_name": (
+        IdentifyScreen("Médiathèque José Cabanis, 2e étage", "jk-7f3a2c910b4e4d6a9c1e"),
+        0.0,
+    ),
 }
 
 
@@ -227,6 +256,16 @@ def test_burn_in_shifts_of_a_few_pixels_clip_nothing(offset: tuple[int, int]) ->
         assert render(replace(screen, offset=offset)).histogram()[-1] == lit
 
 
+def test_identify_flashes_by_inverting_the_whole_picture() -> None:
+    screen = IdentifyScreen("Salle 2", "jk-7f3a2c910b4e4d6a9c1e")
+    lit = render(screen)
+    dark = render(screen, elapsed_s=IDENTIFY_FLASH_S)
+    assert dark == lit.point(lambda v: 255 - v)
+    assert render(screen, elapsed_s=2 * IDENTIFY_FLASH_S) == lit
+    assert is_animated(screen)
+    assert next_change_s(screen, elapsed_s=0.1) == IDENTIFY_FLASH_S
+
+
 def test_paused_screen_differs_from_playing_screen() -> None:
     paused = replace(HYPERBALLAD, paused=True)
     assert render(paused) != render(HYPERBALLAD)
@@ -284,6 +323,7 @@ def screens_with(text: str) -> list[Screen]:
         ErrorScreen(text, text),
         TechnicianScreen(((text, text),) * 30),
         TechnicianScreen(()),
+        IdentifyScreen(text, text),
     ]
 
 

@@ -17,6 +17,7 @@ from device.identity.credentials import CREDENTIALS_FILE, load_credentials
 from device.tenant_api.backoff import Backoff
 from device.tenant_api.errors import DeviceRevoked
 from tenant.admin_client import AdminError
+from tenant.packs import public_signing_key
 from tests.identity.conftest import SLUG, WAIT_S, MakeKiosk, StartTenant
 from tests.support.tenant import RunningTenant
 
@@ -50,6 +51,8 @@ def test_a_new_kiosk_shows_a_claim_code_then_becomes_active_once_claimed(
     assert stored.mqtt.username == kiosk.key.device_id and stored.mqtt.password
     assert stored.mqtt.password not in caplog.text
     assert stored.mqtt.password not in json.dumps([str(e) for e in kiosk.events])
+    # The key that signs this tenant's content packs (device/stick/pack.py), learnt at the claim.
+    assert stored.signing_key == public_signing_key(tenant.data_dir, SLUG)
 
     with kiosk.enrollment.session.get("/v1/device/playlists") as response:
         assert response.status_code == 200

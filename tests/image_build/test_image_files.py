@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import subprocess
 from pathlib import Path
@@ -23,6 +24,7 @@ def test_the_default_configuration_is_the_kiosk_hardware_without_a_tenant() -> N
     assert config.rotary is not None and (config.rotary.pin_a, config.rotary.pin_b) == (5, 6)
     assert config.tenant is None
     assert str(config.device.state_dir) == "/var/lib/jukebox"
+    assert (config.gpio.pin_factory, config.gpio.chip) == ("gpiod", "auto")  # no /dev/gpiomem
 
 
 @pytest.mark.parametrize(
@@ -76,6 +78,8 @@ def test_mmdebstrap_installs_a_lean_bookworm_and_calls_back_into_the_build(
     for package in ("linux-image-arm64", "raspi-firmware", "firmware-brcm80211", "libmpv2"):
         assert package in included.split(",")
     assert "bookworm" in command and str(tmp_path / "root") in command
+    if rootfs.MERGED_USR_HOOKS.is_dir():  # no usrmerge, so no Perl
+        assert f"--hook-dir={rootfs.MERGED_USR_HOOKS}" in command
     hooks = [a for a in command if a.startswith("--customize-hook=")]
     assert hooks and "rootfs.py customize" in hooks[-1]
     assert rootfs.mmdebstrap_env()["INITRD"] == "No"  # the one initramfs comes at the end
@@ -87,3 +91,67 @@ def test_the_project_units_are_what_the_build_installs() -> None:
     for unit in units:
         assert "/opt/jukebox/venv/bin/jukebox" in unit.read_text()  # rootfs.VENV
     assert rootfs.VENV == "/opt/jukebox/venv"
+
+
+def dpkg_unpacks(path: str) -> bool:
+    """dpkg's rule: the last --path-exclude/--path-include pattern matching `path` decides
+    (fnmatch, where * also matches /); includes come after excludes in the command."""
+    verdict = True
+    for pattern in rootfs.DPKG_EXCLUDES:
+        if fnmatch.fnmatchcase(path, pattern):
+            verdict = False
+    for pattern in rootfs.DPKG_INCLUDES:
+        if fnmatch.fnmatchcase(path, pattern):
+            verdict = True
+    return verdict
+
+
+KERNEL = "/lib/modules/6.1.0-57-arm64/kernel"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{KERNEL}/drivers/mmc/host/sdhci-iproc.ko",  # the SD card, and what it waits for
+        f"{KERNEL}/drivers/regulator/gpio-regulator.ko",
+        f"{KERNEL}/drivers/gpio/gpio-raspberrypi-exp.ko",
+        f"{KERNEL}/drivers/pinctrl/bcm/pinctrl-bcm2835.ko",
+        f"{KERNEL}/drivers/dma/bcm2835-dma.ko",
+        f"{KERNEL}/fs/ext4/ext4.ko",
+        f"{KERNEL}/fs/fat/vfat.ko",
+        f"{KERNEL}/fs/nls/nls_cp437.ko",
+        f"{KERNEL}/fs/exfat/exfat.ko",  # technicians' USB sticks (docs/usb.md)
+        f"{KERNEL}/drivers/usb/storage/uas.ko",
+        f"{KERNEL}/drivers/scsi/sd_mod.ko",  # USB sticks
+        f"{KERNEL}/drivers/usb/storage/usb-storage.ko",
+        f"{KERNEL}/drivers/net/wireless/broadcom/brcm80211/brcmfmac/brcmfmac.ko",
+        f"{KERNEL}/drivers/net/ethernet/broadcom/genet/genet.ko",
+        f"{KERNEL}/drivers/staging/vc04_services/bcm2835-audio/snd-bcm2835.ko",
+        f"{KERNEL}/drivers/i2c/busses/i2c-bcm2835.ko",
+        f"{KERNEL}/sound/usb/snd-usb-audio.ko",
+        "/usr/lib/linux-image-6.1.0-57-arm64/broadcom/bcm2711-rpi-4-b.dtb",
+        "/usr/lib/linux-image-6.1.0-57-arm64/broadcom/bcm2837-rpi-zero-2-w.dtb",
+        "/usr/lib/aarch64-linux-gnu/libGL.so.1.7.0",
+        "/usr/share/doc/libmpv2/copyright",
+    ],
+)
+def test_what_a_pi_kiosk_boots_and_plays_with_is_unpacked(path: str) -> None:
+    assert dpkg_unpacks(path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{KERNEL}/drivers/net/wireless/realtek/rtw88/rtw88_core.ko",
+        f"{KERNEL}/drivers/scsi/lpfc/lpfc.ko",
+        f"{KERNEL}/fs/btrfs/btrfs.ko",
+        f"{KERNEL}/net/netfilter/nf_tables.ko",
+        f"{KERNEL}/sound/pci/hda/snd-hda-intel.ko",
+        "/usr/lib/linux-image-6.1.0-57-arm64/qcom/sc8280xp-lenovo-thinkpad-x13s.dtb",
+        "/usr/lib/aarch64-linux-gnu/dri/vc4_dri.so",
+        "/usr/share/X11/xkb/symbols/fr",
+        "/usr/share/doc/libmpv2/changelog.gz",
+    ],
+)
+def test_what_no_pi_kiosk_uses_is_left_out(path: str) -> None:
+    assert not dpkg_unpacks(path)

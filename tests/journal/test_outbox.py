@@ -285,6 +285,19 @@ def test_a_publisher_shares_the_file_and_sees_the_same_truth(
         publisher.close()
 
 
+def test_finished_after_skips_open_plays_and_pages_in_seq_order(journal: PlayJournal) -> None:
+    ids = [start(journal, f"sha256:{i:02x}") for i in range(5)]
+    for event_id in (ids[0], ids[2], ids[3], ids[4]):  # ids[1] is still playing
+        journal.close_play(
+            event_id, listened_ms=DurationMs(1), reason=EndReason.FINISHED, ended_wall_ms=2
+        )
+    first = journal.finished_after(0, 2)
+    assert [p.event_id for p in first] == [ids[0], ids[2]]
+    rest = journal.finished_after(first[-1].seq, 10)
+    assert [p.event_id for p in rest] == [ids[3], ids[4]]
+    assert journal.finished_after(rest[-1].seq, 10) == []
+
+
 def test_threads_may_share_one_journal(journal: PlayJournal) -> None:
     errors: list[BaseException] = []
 

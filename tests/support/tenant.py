@@ -27,6 +27,7 @@ import requests
 import uvicorn
 
 from tenant.admin_client import AdminClient, Credentials, load_credentials, write_credentials
+from tenant.broker.settings import BrokerSettings, save_broker_settings
 from tenant.service import create_app
 from tenant.settings import TenantSettings
 from tenant.setup import init_tenant
@@ -54,8 +55,14 @@ class RunningTenant:
         mqtt_host: str = "127.0.0.1",
         mqtt_port: int = 8883,
         mqtt_tls: bool = True,
+        broker: BrokerSettings | None = None,
     ) -> None:
+        """With `broker` (e.g. tests.support.broker's `dynsec_broker.settings`), the service
+        manages device accounts on it, and devices are told to connect to it."""
         self.data_dir = Path(data_dir).absolute()
+        if broker is not None:
+            save_broker_settings(self.data_dir, broker)
+            mqtt_host, mqtt_port, mqtt_tls = broker.host, broker.port, broker.tls
         self.slugs = tuple(slugs)
         self.settings = settings or TenantSettings()
         self.database_url = database_url

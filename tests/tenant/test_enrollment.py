@@ -79,6 +79,8 @@ def test_polling_before_the_claim_is_pending_then_the_claim_gives_a_token(
     assert body["expires_in"] == 600
     assert body["access_token"]
     assert body["device"] == {"device_id": kiosk.device_id, "site": "centre", "name": "Hall"}
+    signing_key = body["tenant"].pop("signing_key")  # for content packs (tests/tenant/test_pack)
+    assert len(signing_key) == 43  # base64url of a raw 32-byte Ed25519 key
     assert body["tenant"] == {"id": "lib-a", "name": "Library network lib-a"}
     mqtt = body["mqtt"]
     assert mqtt["username"] == kiosk.device_id

@@ -31,5 +31,12 @@ def test_the_openapi_document_covers_every_endpoint_of_the_contract() -> None:
         ("post", "/t/{tenant}/v1/admin/claims"),
         ("get", "/t/{tenant}/v1/admin/devices"),
         ("post", "/t/{tenant}/v1/admin/devices/{device_id}/revoke"),
+        ("post", "/t/{tenant}/v1/admin/push"),
+        ("get", "/t/{tenant}/v1/admin/status"),
+        ("get", "/t/{tenant}/v1/admin/plays"),
+        ("get", "/t/{tenant}/v1/admin/rules"),
+        ("put", "/t/{tenant}/v1/admin/rules"),
+        ("post", "/t/{tenant}/v1/admin/devices/{device_id}/commands"),
+        ("get", "/t/{tenant}/v1/admin/devices/{device_id}/commands/{request_id}"),
     }
     assert expected <= {(m, p) for p, ops in paths.items() for m in ops}

@@ -1,0 +1,268 @@
+"""Flush of queued play reports: from the kiosk's journal to the tenant's database, end to end.
+
+The whole real path: plays finished in a real journal (SQLite, synchronous=FULL) while the
+kiosk was offline; the device's MQTT link (device/mqtt: publisher, paho, MQTT 5, QoS 1, a
+bounded number of batches in flight) sends them through a real mosquitto to the tenant's real
+ingester (tenant/ingest), which commits them to the tenant's SQLite database and acknowledges
+them; the device deletes the acknowledged rows. The figure is reports per second from the
+link's start until the journal is empty.
+
+Beside it, in the same run and against the same broker, `mosquitto_pub -l` publishes the same
+payloads (the same batches, one JSON document per line, QoS 1) to a topic nobody reads: the
+broker's intake for these payloads, with no database and no acknowledgement, as a ceiling.
+
+With `--acker bare` the ingester is replaced by a bare acker (parses the JSON, acknowledges,
+stores nothing, checks no schema): the device side's own ceiling, to tell where time goes.
+
+    .venv/bin/python bench/report_flush.py [--plays 10000] [--batch-size 250] [--in-flight 4]
+                                           [--acker ingester|bare]
+
+Prints figures; asserts nothing. Aim: 5,000 reports/s or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from device.domain import DurationMs, EndReason, PlaylistId, StartedBy, TrackId
+from device.journal.outbox import PlayJournal
+from device.journal.report import JournalIdentity
+from device.mqtt.health import HeartbeatSource
+from device.mqtt.inbox import DroppingInbox
+from device.mqtt.link import MqttLink
+from device.mqtt.publisher import BATCH_SIZE, MAX_IN_FLIGHT, PlayPublisher
+from device.mqtt.remote import RemoteOutbox
+from device.mqtt.transport import BrokerAccount
+from jukebox.protocol import (
+    INGEST_GROUP,
+    PLAYS,
+    DeviceTopics,
+    encode,
+    parse_topic,
+    shared,
+    wildcard,
+)
+from tenant.broker.process import MosquittoProcess
+from tenant.broker.settings import BrokerAccount as TenantBrokerAccount
+from tenant.broker.settings import BrokerSettings
+from tenant.ingest import Ingester
+from tenant.store import TenantStore, default_database_url
+
+TENANT = "bench"
+DEVICE = "jk-benchbenchbenchbench"
+IDENTITY = JournalIdentity(
+    tenant=TENANT, site="centre", device_id=DEVICE, firmware_version="0.1.0", boot_id="boot-1"
+)
+
+
+def fill(journal: PlayJournal, count: int) -> float:
+    """`count` finished plays through the journal's own API; returns the seconds it took."""
+    started = time.perf_counter()
+    for i in range(count):
+        event_id = journal.open_play(
+            playlist_id=PlaylistId("festival"),
+            playlist_revision="rev-1",
+            track_id=TrackId(f"sha256:{i:064x}"),
+            isrc="FRZ032600001",
+            track_duration_ms=215_000,
+            started_by=StartedBy.VISITOR,
+            started_wall_ms=1_780_000_000_000 + i * 1000,
+            clock_synced=True,
+            started_uptime_ms=42_000 + i,
+        )
+        journal.close_play(
+            event_id,
+            listened_ms=DurationMs(31_000),
+            reason=EndReason.FINISHED,
+            ended_wall_ms=1_780_000_031_000 + i * 1000,
+        )
+        if (i + 1) % 2000 == 0:
+            print(f"  journal: {i + 1}/{count} plays recorded", flush=True)
+    return time.perf_counter() - started
+
+
+def payload_lines(journal: PlayJournal, batch_size: int) -> list[bytes]:
+    """The batches the publisher sends, encoded the same way (one per line for mosquitto_pub)."""
+    plays = journal.plays(finished_only=True)
+    lines = []
+    for n in range(0, len(plays), batch_size):
+        batch = {
+            "v": 1,
+            "batch_id": f"baseline-{n}",
+            "plays": [p.to_dict() for p in plays[n : n + batch_size]],
+        }
+        lines.append(encode("play-batch", batch, check=False))
+    return lines
+
+
+def poll_cost_us(journal: PlayJournal, rounds: int = 2000) -> float:
+    """One look at the journal when nothing new has finished (what the publisher does each s)."""
+    last = journal.stats().last_seq or 0
+    started = time.perf_counter()
+    for _ in range(rounds):
+        journal.finished_after(last, 100)
+    return (time.perf_counter() - started) / rounds * 1e6
+
+
+def mosquitto_pub_seconds(broker: MosquittoProcess, lines: list[bytes], folder: Path) -> float:
+    binary = shutil.which("mosquitto_pub")
+    if binary is None:
+        raise SystemExit("mosquitto_pub is missing: apt-get install mosquitto-clients")
+    source = folder / "payloads.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    command = [binary, "-h", broker.host, "-p", str(broker.port), "-V", "mqttv5", "-q", "1"]
+    command += ["-i", "bench-baseline", "-t", "bench/baseline/plays", "-l"]
+    started = time.perf_counter()
+    with source.open("rb") as stdin:
+        subprocess.run(command, stdin=stdin, check=True)
+    return time.perf_counter() - started
+
+
+class BareAcker:
+    """Acknowledges every batch at once: no schema check, no database (see module doc)."""
+
+    def __init__(self, broker: MosquittoProcess) -> None:
+        from paho.mqtt.client import Client
+        from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+        self.stored = 0
+        self.client = Client(
+            CallbackAPIVersion.VERSION2, client_id="bare-acker", protocol=MQTTProtocolVersion.MQTTv5
+        )
+        self.client.on_message = self._on_message
+        self.client.connect(broker.host, broker.port)
+        self.client.subscribe(shared(INGEST_GROUP, wildcard(PLAYS)), qos=1)
+        self.client.loop_start()
+
+    def _on_message(self, client: object, _userdata: object, message: object) -> None:
+        topic: str = message.topic  # type: ignore[attr-defined]
+        batch = json.loads(message.payload)  # type: ignore[attr-defined]
+        address = parse_topic(topic)
+        assert address is not None
+        ids = [play["event_id"] for play in batch["plays"]]
+        self.stored += len(ids)
+        ack = {"v": 1, "batch_id": batch["batch_id"], "event_ids": ids}
+        ack_topic = DeviceTopics(address.tenant, address.device_id).ack
+        self.client.publish(ack_topic, encode("play-ack", ack, check=False), qos=1)
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--plays", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--in-flight", type=int, default=MAX_IN_FLIGHT)
+    parser.add_argument("--acker", choices=("ingester", "bare"), default="ingester")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    with tempfile.TemporaryDirectory(prefix="report-flush-") as tmp:
+        folder = Path(tmp)
+        print(f"recording {args.plays} finished plays in a real journal (kiosk offline)...")
+        kiosk_journal = PlayJournal(folder / "journal.sqlite3", IDENTITY)
+        fill_s = fill(kiosk_journal, args.plays)
+        outbox = PlayJournal(kiosk_journal.path, IDENTITY, exclusive=False)
+        lines = payload_lines(outbox, args.batch_size)
+        poll_us = poll_cost_us(outbox)
+
+        broker = MosquittoProcess(folder / "mosquitto").start()
+        (folder / "tenant").mkdir()
+        store = TenantStore(default_database_url(folder / "tenant"))
+        settings = BrokerSettings(
+            host=broker.host,
+            port=broker.port,
+            service=TenantBrokerAccount("jk-service", "unused"),
+            ingester=TenantBrokerAccount("jk-ingester", "unused"),
+        )
+        ingester: Ingester | BareAcker
+        if args.acker == "bare":
+            ingester = BareAcker(broker)
+        else:
+            ingester = Ingester(
+                store, settings, client_id="jk-ingest-bench", now_ms=lambda: int(time.time() * 1000)
+            ).start()
+        topics = DeviceTopics(TENANT, DEVICE)
+
+        def publisher(*pargs: object) -> PlayPublisher:
+            return PlayPublisher(
+                *pargs,  # type: ignore[arg-type]
+                batch_size=args.batch_size,
+                max_in_flight=args.in_flight,
+            )
+
+        link = MqttLink(
+            BrokerAccount(broker.host, broker.port, False, DEVICE, "unused"),
+            topics,
+            outbox,
+            inbox=DroppingInbox(),
+            remote=RemoteOutbox(),
+            heartbeat=HeartbeatSource(firmware_version="0.1.0", state_dir=folder),
+            publisher=publisher,
+        )
+        try:
+            print(f"flushing through mosquitto {broker.host}:{broker.port} to the ingester...")
+            started = time.perf_counter()
+            link.start()
+            next_report = started + 1.0
+            # Watch through the kiosk's own connection, cheaply: a count every 5 ms would cost
+            # the publisher more than its own work.
+            while kiosk_journal.plays(limit=1):
+                time.sleep(0.02)
+                if time.perf_counter() >= next_report:
+                    left = kiosk_journal.stats().total
+                    print(f"  {args.plays - left}/{args.plays} acknowledged", flush=True)
+                    next_report += 1.0
+            flush_s = time.perf_counter() - started
+            stored = (
+                ingester.stored if isinstance(ingester, BareAcker) else store.count_plays(TENANT)
+            )
+            stats = link.publisher.stats
+        finally:
+            link.close()
+            ingester.stop()
+            outbox.close()
+            kiosk_journal.close()
+
+        print("publishing the same payloads with mosquitto_pub -l (QoS 1)...")
+        try:
+            baseline_s = mosquitto_pub_seconds(broker, lines, folder)
+        finally:
+            broker.stop()
+            store.close()
+
+    device_rate = args.plays / flush_s
+    baseline_rate = args.plays / baseline_s
+    print()
+    print(f"plays                      {args.plays} in {len(lines)} batches of {args.batch_size}")
+    print(f"journal fill (setup)       {fill_s:.1f} s ({args.plays / fill_s:.0f} plays/s)")
+    print(f"journal poll, nothing new  {poll_us:.0f} µs ({poll_us / 1e4:.4f} % of a core at 1 Hz)")
+    print(
+        f"device -> {args.acker:8} -> ack  {flush_s:.2f} s  {device_rate:,.0f} reports/s "
+        f"(stored at the tenant: {stored}; batches sent {stats.batches_sent}, "
+        f"resent {stats.resends})"
+    )
+    print(
+        f"mosquitto_pub -l, QoS 1    {baseline_s:.2f} s  {baseline_rate:,.0f} reports/s "
+        f"(broker intake only: no database, no ack)"
+    )
+    print(f"end to end / mosquitto_pub {device_rate / baseline_rate:.2f}")
+    print(
+        f"aim                        5,000 reports/s: {'met' if device_rate >= 5000 else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

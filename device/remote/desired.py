@@ -1,0 +1,86 @@
+"""From a `state/desired` payload (already checked against its schema) to a `DesiredState`.
+
+The schema checks types and formats; this adds what a schema cannot say (min not above max, a
+window that is not empty, a featured or scheduled playlist that is among the assigned ones),
+each problem naming its key like the schema's messages do.
+"""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from typing import Any
+
+from device.core.desired import DesiredState, ScheduledPlaylist, VolumeLimits
+from device.core.schedule import WeeklyWindow, WindowError, parse_window
+from device.domain import PlaylistId
+from jukebox.protocol.payloads import MAX_PAYLOAD_BYTES
+
+
+class DesiredStateError(ValueError):
+    """A desired state that fits the schema but cannot be applied; the message names the key."""
+
+
+def desired_from_payload(data: dict[str, Any]) -> DesiredState:
+    playlists = tuple(PlaylistId(p) for p in data["playlists"])
+    assigned = set(playlists)
+    featured = data.get("featured")
+    if featured is not None and featured not in assigned:
+        raise DesiredStateError(f"featured: {featured!r} is not one of the assigned playlists")
+    volume = None
+    if "volume" in data:
+        low, high = data["volume"]["min"], data["volume"]["max"]
+        if low > high:
+            raise DesiredStateError(f"volume: min ({low}) is above max ({high})")
+        volume = VolumeLimits(low, high)
+    hours = tuple(
+        _window(f"opening_hours[{i}]", entry)
+        for i, entry in enumerate(data.get("opening_hours", []))
+    )
+    schedule = []
+    for i, entry in enumerate(data.get("schedule", [])):
+        if entry["playlist"] not in assigned:
+            raise DesiredStateError(
+                f"schedule[{i}].playlist: {entry['playlist']!r} is not an assigned playlist"
+            )
+        schedule.append(
+            ScheduledPlaylist(PlaylistId(entry["playlist"]), _window(f"schedule[{i}]", entry))
+        )
+    timezone = data.get("timezone")
+    if timezone is not None:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            problem = f"timezone: {timezone!r} is not a time zone this kiosk knows"
+            raise DesiredStateError(problem) from None
+    return DesiredState(
+        version=data["version"],
+        playlists=playlists,
+        featured=PlaylistId(featured) if featured is not None else None,
+        volume=volume,
+        opening_hours=hours,
+        schedule=tuple(schedule),
+        timezone=timezone,
+    )
+
+
+def _window(key: str, entry: dict[str, Any]) -> WeeklyWindow:
+    try:
+        return parse_window(entry["days"], entry["from"], entry["to"])
+    except WindowError as exc:
+        raise DesiredStateError(f"{key}.{exc}") from None
+
+
+def peek(payload: bytes, key: str) -> object:
+    """`key` of a payload that failed its checks, if it is a JSON object at all (else None).
+
+    Used only to echo a request id or a version in the answer to a refused message; an
+    oversized payload is not even parsed.
+    """
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        return None
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are both
+        return None
+    return data.get(key) if isinstance(data, dict) else None

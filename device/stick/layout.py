@@ -1,0 +1,78 @@
+"""Where a technician stick is mounted and how the helper and the daemon tell each other.
+
+The privileged helper (`jukebox stick attach`, systemd/jukebox-stick@.service) mounts the
+stick at ``STICK_ROOT/<kernel name>`` and writes ``STICK_ROOT/<kernel name>.json`` (its
+verdict: what it applied, or why it refused the stick). The daemon, which may not mount
+anything, reads the verdict, imports a content pack from the mounted stick, and answers with
+``STATE_DIR/stick/<kernel name>.done``; then the helper writes the diagnostics (if asked),
+unmounts, and sets the verdict's state to "done".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+STICK_ROOT = Path("/run/jukebox-stick")
+STICK_FOLDER = "jukebox"  # on the stick: what makes it a technician stick
+SITE_FILE = "site.toml"
+DIAGNOSTICS_REQUEST = "export-diagnostics"  # an empty file: "write diagnostics here"
+DIAGNOSTICS_DIR = "diagnostics"  # where they are written (ignored when reading the stick)
+ACK_DIR = "stick"  # in the state directory: the daemon's answers
+KNOWN_ENTRIES = frozenset({SITE_FILE, "pack", DIAGNOSTICS_REQUEST, DIAGNOSTICS_DIR})
+MOUNT_OPTIONS = "ro,nosuid,nodev,noexec"
+
+_KERNEL_NAME = re.compile(r"[a-z][a-z0-9]{0,31}")
+
+VerdictState = Literal["ready", "refused", "done"]
+
+
+def valid_kernel_name(name: str) -> bool:
+    """sda1, sdb, mmcblk1p1, loop3p1: nothing that could climb out of STICK_ROOT."""
+    return _KERNEL_NAME.fullmatch(name) is not None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The helper's account of one stick (``STICK_ROOT/<device>.json``)."""
+
+    device: str
+    state: VerdictState
+    problems: tuple[str, ...] = ()  # why nothing was changed (state "refused")
+    site: tuple[str, ...] = ()  # what the site configuration did
+    pack: bool = False  # a verified pack waits for the daemon
+    diagnostics: str = ""  # "", "requested", "written to …", or why not
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> bytes:
+        return (json.dumps(asdict(self), indent=1) + "\n").encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Verdict:
+        value: Any = json.loads(data.decode("utf-8"))
+        if not isinstance(value, dict) or value.get("state") not in ("ready", "refused", "done"):
+            raise ValueError("not a stick verdict")
+        return cls(
+            device=str(value["device"]),
+            state=value["state"],
+            problems=tuple(str(p) for p in value.get("problems", ())),
+            site=tuple(str(s) for s in value.get("site", ())),
+            pack=bool(value.get("pack", False)),
+            diagnostics=str(value.get("diagnostics", "")),
+            notes=tuple(str(n) for n in value.get("notes", ())),
+        )
+
+
+def verdict_path(stick_root: Path, device: str) -> Path:
+    return stick_root / f"{device}.json"
+
+
+def mount_point(stick_root: Path, device: str) -> Path:
+    return stick_root / device
+
+
+def ack_path(state_dir: Path, device: str) -> Path:
+    return state_dir / ACK_DIR / f"{device}.done"

@@ -1,0 +1,182 @@
+"""The daemon's half of the technician stick: read the helper's verdict, import the pack.
+
+Started by the USB adapter's StorageAttached events (and a look at STICK_ROOT at start-up),
+each stick is followed on its own short-lived thread, never the core's: it waits for the
+helper's verdict, verifies and imports a content pack (the same checks the helper made, and
+the media hashed again into the cache), answers the helper, and posts StickReport events
+(and LibraryUpdated after an import) for the screen.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from device.content.cache import CacheError, MediaCache
+from device.events import EventSink, LibraryUpdated, StickReport, StorageAttached
+from device.identity.credentials import Credentials
+from device.platform.files import atomic_write
+from device.stick.contents import StickRefused, inspect_stick
+from device.stick.layout import (
+    STICK_ROOT,
+    Verdict,
+    ack_path,
+    mount_point,
+    valid_kernel_name,
+    verdict_path,
+)
+from device.stick.pack import import_pack
+
+__all__ = ["StickWatcher"]
+
+log = logging.getLogger(__name__)
+
+
+class StickWatcher:
+    def __init__(
+        self,
+        state_dir: Path,
+        cache: MediaCache,
+        credentials: Callable[[], Credentials | None],
+        sink: EventSink,
+        *,
+        stick_root: Path = STICK_ROOT,
+        verdict_wait_s: float = 60.0,
+        done_wait_s: float = 1800.0,
+        poll_s: float = 0.25,
+    ) -> None:
+        self.state_dir = state_dir
+        self.cache = cache
+        self.credentials = credentials
+        self.sink = sink
+        self.stick_root = stick_root
+        self.verdict_wait_s = verdict_wait_s
+        self.done_wait_s = done_wait_s
+        self.poll_s = poll_s
+        self._lock = threading.Lock()
+        self._busy: dict[str, threading.Thread] = {}
+        self._stop = threading.Event()
+
+    def offer(self, event: StorageAttached) -> None:
+        """A partition appeared: follow it if the helper turns out to mount it."""
+        self.follow(event.device)
+
+    def start(self) -> None:
+        """Follow sticks the helper mounted before the daemon started."""
+        try:
+            names = [p.stem for p in self.stick_root.glob("*.json")]
+        except OSError:
+            return
+        for name in names:
+            self.follow(name, fresh_only=True)
+
+    def follow(self, device: str, *, fresh_only: bool = False) -> None:
+        if not valid_kernel_name(device):
+            return
+        with self._lock:
+            running = self._busy.get(device)
+            if running is not None and running.is_alive():
+                return
+            thread = threading.Thread(
+                target=self._guarded, args=(device, fresh_only), name=f"stick-{device}",
+                daemon=True,
+            )  # fmt: skip
+            self._busy[device] = thread
+        thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            threads = list(self._busy.values())
+        for thread in threads:
+            thread.join(timeout=5)
+
+    # ------------------------------------------------------------------ one stick
+
+    def _guarded(self, device: str, fresh_only: bool) -> None:
+        try:
+            self._follow(device, fresh_only)
+        except Exception:
+            log.exception("stick %s: handling failed", device)
+            self.sink(StickReport(False, "Stick not read", ("an internal error; see the logs",)))
+
+    def _follow(self, device: str, fresh_only: bool) -> None:
+        # A verdict older than this event belongs to an earlier stick with the same name.
+        since = 0.0 if fresh_only else time.time() - 2.0
+        verdict = self._wait(device, ("ready", "refused", "done"), self.verdict_wait_s, since)
+        if verdict is None or (fresh_only and verdict.state != "ready"):
+            return  # not a technician stick (or an old verdict): nothing to say
+        if verdict.state == "refused":
+            self.sink(StickReport(False, "Stick refused", (*verdict.problems, "Nothing changed")))
+            return
+        lines = list(verdict.site)
+        ok = True
+        if verdict.state == "ready" and verdict.pack:
+            ok, pack_lines = self._import(device)
+            lines += pack_lines
+            answer = ack_path(self.state_dir, device)
+            answer.parent.mkdir(mode=0o755, exist_ok=True)
+            atomic_write(
+                answer,
+                json.dumps({"ok": ok, "lines": pack_lines}).encode(),
+                mode=0o644,
+            )
+        if verdict.diagnostics == "requested":
+            lines.append("Writing diagnostics...")
+        self.sink(StickReport(ok, "Stick read" if ok else "Pack refused", tuple(lines)))
+        final = (
+            verdict
+            if verdict.state == "done"
+            else self._wait(device, ("done",), self.done_wait_s, since)
+        )
+        if final is None:
+            return
+        closing = [line for line in lines if line != "Writing diagnostics..."]
+        if final.diagnostics and final.diagnostics != "requested":
+            closing.append(final.diagnostics)
+        self.sink(StickReport(ok, "Remove the stick", tuple(closing), done=True))
+
+    def _import(self, device: str) -> tuple[bool, list[str]]:
+        credentials = self.credentials()
+        try:
+            contents = inspect_stick(mount_point(self.stick_root, device), credentials)
+        except StickRefused as exc:
+            log.error("stick %s: pack refused: %s", device, exc)
+            point = f"{mount_point(self.stick_root, device)}/"
+            return False, [*(p.replace(point, "") for p in exc.problems), "Content unchanged"]
+        pack = contents.pack
+        if pack is None or credentials is None:
+            return False, ["The pack disappeared from the stick"]
+        try:
+            library = import_pack(pack, self.cache, self.state_dir, credentials.tenant_url)
+        except (CacheError, OSError) as exc:
+            log.error("stick %s: pack not imported: %s", device, exc)
+            return False, [f"Pack not imported: {exc}"]
+        self.sink(LibraryUpdated(library))
+        return True, [
+            f"Pack: {len(pack.document.playlists)} playlist(s), {len(pack.media)} file(s)"
+        ]
+
+    def _wait(
+        self, device: str, states: tuple[str, ...], timeout_s: float, since: float
+    ) -> Verdict | None:
+        path = verdict_path(self.stick_root, device)
+        deadline = time.monotonic() + timeout_s
+        while not self._stop.is_set():
+            try:
+                fresh = path.stat().st_mtime >= since
+                verdict = Verdict.from_json(path.read_bytes())
+                if fresh and verdict.state in states:
+                    return verdict
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError, KeyError) as exc:
+                log.debug("stick verdict %s not readable yet: %s", path, exc)
+            if time.monotonic() >= deadline:
+                return None
+            self._stop.wait(self.poll_s)
+        return None

@@ -1,0 +1,1 @@
+"""USB hot-plug: udev events (pyudev) turned into core events; sound cards read from /sys."""

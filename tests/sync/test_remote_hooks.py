@@ -1,0 +1,53 @@
+"""What remote administration asks of the sync (against the real tenant): a pass right now,
+and which playlists are wholly on disk for the reported state."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.sync.conftest import Device, Media
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def test_wake_runs_a_pass_at_once_instead_of_after_the_interval(
+    device: Device, media: list[Media]
+) -> None:
+    first = device.playlist("first", media[:1])
+    syncer = device.syncer(interval_s=3600)
+    stop = threading.Event()
+    thread = threading.Thread(target=syncer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not device.libraries() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [p.id for p in device.libraries()[-1].playlists] == [first]
+        second = device.playlist("second", media[1:2])  # pushed while the sync sleeps for 1 h
+        syncer.wake()
+        deadline = time.monotonic() + 10
+        while len(device.libraries()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert {p.id for p in device.libraries()[-1].playlists} == {first, second}
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()  # the wait for a wake-up still honours stop
+
+
+def test_playlists_present_are_those_whose_every_file_is_cached(
+    device: Device, media: list[Media]
+) -> None:
+    syncer = device.syncer()
+    assert syncer.playlists_present() == frozenset()
+    whole = device.playlist("whole", media[:2])
+    broken = device.playlist("broken", media[2:4])
+    assert syncer.sync_once().outcome == "activated"
+    assert syncer.playlists_present() == {whole, broken}
+    lost = device.cache.path_for(media[3].sha)
+    assert lost is not None
+    lost.unlink()
+    assert syncer.playlists_present() == {whole}

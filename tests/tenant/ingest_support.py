@@ -1,0 +1,54 @@
+"""Helpers of the ingester and remote administration tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from tenant.broker.process import MosquittoProcess
+from tenant.broker.settings import BrokerAccount, BrokerSettings
+from tenant.ingest import Ingester
+from tenant.settings import TenantSettings
+from tenant.store import TenantStore, default_database_url
+
+T = TypeVar("T")
+
+
+def broker_settings(broker: MosquittoProcess) -> BrokerSettings:
+    """The anonymous test broker accepts any account."""
+    return BrokerSettings(
+        host=broker.host,
+        port=broker.port,
+        service=BrokerAccount("jk-service", "unused"),
+        ingester=BrokerAccount("jk-ingester", "unused"),
+    )
+
+
+def make_ingester(
+    store: TenantStore,
+    broker: MosquittoProcess,
+    client_id: str = "jk-ingest-1",
+    settings: TenantSettings | None = None,
+) -> Ingester:
+    now_ms = (settings or TenantSettings()).now_ms
+    return Ingester(store, broker_settings(broker), client_id=client_id, now_ms=now_ms)
+
+
+def open_store(data_dir: Path) -> TenantStore:
+    """The store over data_dir's SQLite file (its own engine: as another process would)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return TenantStore(default_database_url(data_dir))
+
+
+def eventually(check: Callable[[], T | None], timeout: float = 10.0) -> T:
+    """The first true answer of `check`, polled until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = check()
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {answer!r} after {timeout:g} s")
+        time.sleep(0.02)
