@@ -36,7 +36,7 @@ from device.mqtt.supervisor import MqttSetup
 from device.platform import info
 from device.platform.clock import SystemClock
 from device.platform.logs import recent_lines
-from device.platform.reboot import SystemdRebooter
+from device.platform.reboot import RebootRequest
 from device.platform.systemd import Notifier
 from device.player.mpv_player import MpvPlayer
 from device.remote import RemoteAdmin
@@ -246,7 +246,7 @@ def _remote_admin(
         sync_now=link.sync_now,
         playlists_present=link.playlists_present,
         status=lambda: kiosk.status,
-        rebooter=SystemdRebooter(),
+        rebooter=RebootRequest.from_environment(),
         recent_logs=recent_lines,
         state_dir=state_dir,
         journal_stats=journal.stats,

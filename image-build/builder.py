@@ -131,7 +131,9 @@ def build_in(work: Path, out: Path, args: argparse.Namespace, steps: Steps) -> N
     config = rootfs.FILES / rootfs.CONFIG.lstrip("/")
     steps.note(check_config_here(config))
 
-    units = sorted(str(u) for u in (PROJECT / "systemd").glob("*.service"))
+    units = sorted(
+        str(u) for u in (PROJECT / "systemd").iterdir() if u.suffix in (".service", ".path")
+    )
     if not units:
         raise BuildError(f"no units in {PROJECT / 'systemd'}")
     steps.note("units: " + ", ".join(Path(u).name for u in units))

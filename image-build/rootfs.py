@@ -297,8 +297,9 @@ def install_units(root: Path, units: list[Path]) -> None:
         shutil.copyfile(unit, system / unit.name)
         os.chmod(system / unit.name, 0o644)
     systemctl = ["systemctl", f"--root={root}"]
-    # Templates (jukebox-stick@.service) are started by udev rules, never enabled.
-    enabled = [u.name for u in units if "@." not in u.name]
+    # Templates (jukebox-stick@.service) are started by udev rules, units without [Install]
+    # (jukebox-reboot.service) by another unit: neither is enabled.
+    enabled = [u.name for u in units if "@." not in u.name and "[Install]" in u.read_text()]
     run([*systemctl, "enable", *ENABLE, *enabled], what="enabling units")
     for device, wanted in DEVICE_WANTS.items():
         wants = system / f"{device}.wants"

@@ -1,38 +1,52 @@
-"""Rebooting the box through systemd, as the unprivileged jukebox user.
+"""Rebooting the box, asked by the unprivileged, sandboxed kiosk: a request file systemd acts on.
 
-`systemctl reboot` run by a user other than root asks logind over D-Bus; polkit allows it for
-the jukebox user only (image-build/files/etc/polkit-1/rules.d/50-jukebox-reboot.rules). The
-service's sandbox needs nothing more: a D-Bus call is a plain AF_UNIX connection, no new
-privileges. systemd then stops the kiosk like at any shutdown, so open plays are closed.
+The daemon writes `reboot-requested` into its runtime directory (`/run/jukebox`, 0700, owned
+by the jukebox user, `RUNTIME_DIRECTORY` in its environment). `jukebox-reboot.path`, a unit of
+root's systemd, sees it and starts `jukebox-reboot.service`, which removes the request and runs
+`systemctl reboot`. So the kiosk can ask for exactly this one privileged act, with no D-Bus, no
+polkit and nothing more in its sandbox. systemd then stops the kiosk as at any shutdown, so
+open plays are closed. /run is a tmpfs: a request never outlives the boot it was made in.
 """
 
 from __future__ import annotations
 
 import logging
-import subprocess
-from collections.abc import Sequence
+import os
+from pathlib import Path
+
+from device.platform.files import atomic_write
 
 log = logging.getLogger(__name__)
 
-REBOOT_COMMAND = ("systemctl", "--no-ask-password", "reboot")
+REQUEST_NAME = "reboot-requested"
+UNIT = "jukebox-reboot.path"
 
 
-class SystemdRebooter:
-    """The `Rebooter` port's real adapter. `command` is replaceable for tests only."""
+class RebootRequest:
+    """The `Rebooter` port's real adapter."""
 
-    def __init__(self, command: Sequence[str] = REBOOT_COMMAND, timeout_s: float = 30.0) -> None:
-        self.command = tuple(command)
-        self.timeout_s = timeout_s
+    def __init__(self, runtime_dir: Path | None) -> None:
+        self.runtime_dir = runtime_dir
+
+    @classmethod
+    def from_environment(cls) -> RebootRequest:
+        """Under systemd, the unit's RuntimeDirectory; elsewhere (a laptop, the simulator) none."""
+        value = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+        return cls(Path(value) if value else None)
+
+    @property
+    def request_file(self) -> Path | None:
+        return None if self.runtime_dir is None else self.runtime_dir / REQUEST_NAME
 
     def reboot(self) -> None:
-        """Ask for the reboot; OSError naming the reason when systemd refuses or is absent."""
-        log.warning("rebooting the machine: %s", " ".join(self.command))
-        try:
-            done = subprocess.run(
-                self.command, capture_output=True, text=True, timeout=self.timeout_s, check=False
+        """Ask for the reboot; OSError naming the reason when it cannot be asked."""
+        if self.request_file is None:
+            raise OSError(
+                "no reboot outside systemd: RUNTIME_DIRECTORY is not set "
+                f"(jukebox.service sets it, and {UNIT} acts on the request)"
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise OSError(f"cannot run {self.command[0]}: {exc}") from exc
-        if done.returncode != 0:
-            detail = (done.stderr or done.stdout).strip()[:300] or f"exit code {done.returncode}"
-            raise OSError(f"{' '.join(self.command)} failed: {detail}")
+        log.warning("asking for a reboot: %s", self.request_file)
+        try:
+            atomic_write(self.request_file, b"reboot requested by the tenant\n", mode=0o600)
+        except OSError as exc:
+            raise OSError(f"cannot write {self.request_file}: {exc.strerror or exc}") from exc

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import pytest
 
 from device.platform.logs import MAX_LINE_CHARS, RECENT, RecentLogs, scrub, setup_logging
-from device.platform.reboot import REBOOT_COMMAND, SystemdRebooter
+from device.platform.reboot import REQUEST_NAME, RebootRequest
 
 
 @pytest.fixture
@@ -81,33 +80,26 @@ def test_setup_logging_installs_the_ring() -> None:
         root.setLevel(level)
 
 
-def test_the_rebooter_asks_systemctl_to_reboot_without_a_password_prompt(
+def test_the_reboot_request_is_a_file_in_the_runtime_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A stand-in `systemctl` first on PATH records how the real one would be called."""
-    fake = tmp_path / "bin" / "systemctl"
-    fake.parent.mkdir()
-    fake.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "args"}\n')
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
-    SystemdRebooter().reboot()
-    assert (tmp_path / "args").read_text() == "--no-ask-password reboot\n"
-    assert REBOOT_COMMAND[0] == "systemctl"
+    """jukebox-reboot.path acts on exactly this file (its PathExists= names it)."""
+    monkeypatch.setenv("RUNTIME_DIRECTORY", str(tmp_path))
+    RebootRequest.from_environment().reboot()
+    request = tmp_path / REQUEST_NAME
+    assert request.read_text().startswith("reboot requested")
+    assert request.stat().st_mode & 0o777 == 0o600
+    unit = (Path(__file__).parents[2] / "systemd" / "jukebox-reboot.path").read_text()
+    assert f"PathExists=/run/jukebox/{REQUEST_NAME}" in unit
+    service = (Path(__file__).parents[2] / "systemd" / "jukebox.service").read_text()
+    assert "RuntimeDirectory=jukebox\n" in service
 
 
-def test_the_rebooter_runs_its_command(tmp_path: Path) -> None:
-    marker = tmp_path / "rebooted"
-    SystemdRebooter((sys.executable, "-c", f"open({str(marker)!r}, 'w').write('yes')")).reboot()
-    assert marker.read_text() == "yes"
-
-
-def test_a_refused_reboot_says_why() -> None:
-    script = "import sys; sys.stderr.write('Access denied\\n'); sys.exit(1)"
-    with pytest.raises(OSError, match=r"failed: Access denied"):
-        SystemdRebooter((sys.executable, "-c", script)).reboot()
-    with pytest.raises(OSError, match="cannot run /nonexistent/systemctl"):
-        SystemdRebooter(("/nonexistent/systemctl", "reboot")).reboot()
-    with pytest.raises(OSError, match="cannot run"):
-        SystemdRebooter(
-            (sys.executable, "-c", "import time; time.sleep(5)"), timeout_s=0.2
-        ).reboot()
+def test_a_reboot_that_cannot_be_asked_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RUNTIME_DIRECTORY", raising=False)
+    with pytest.raises(OSError, match="no reboot outside systemd: RUNTIME_DIRECTORY is not set"):
+        RebootRequest.from_environment().reboot()
+    with pytest.raises(OSError, match=f"cannot write {tmp_path / 'missing'}"):
+        RebootRequest(tmp_path / "missing").reboot()

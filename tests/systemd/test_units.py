@@ -14,7 +14,11 @@ import pytest
 
 from device.sim.process import KioskProcess
 
-UNITS = sorted((Path(__file__).parents[2] / "systemd").glob("*.service"))
+UNITS = sorted(
+    p
+    for p in (Path(__file__).parents[2] / "systemd").iterdir()
+    if p.suffix in (".service", ".path")
+)
 JUKEBOX = Path(sys.executable).parent / "jukebox"
 
 
@@ -25,15 +29,17 @@ def analyze(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
 def test_unit_passes_systemd_analyze_verify(tmp_path: Path, unit: Path) -> None:
     # The image installs the project in /opt/jukebox/venv; here, point at this checkout's one.
-    local = tmp_path / unit.name
-    local.write_text(unit.read_text().replace("/opt/jukebox/venv/bin/jukebox", str(JUKEBOX)))
-    result = analyze("verify", str(local))
+    # All units side by side, as installed, so that a unit naming another finds it.
+    for each in UNITS:
+        text = each.read_text().replace("/opt/jukebox/venv/bin/jukebox", str(JUKEBOX))
+        (tmp_path / each.name).write_text(text)
+    result = analyze("verify", str(tmp_path / unit.name))
     assert result.returncode == 0, result.stderr
     assert unit.name not in result.stderr, result.stderr
 
 
 def test_the_daemon_unit_is_sandboxed() -> None:
-    result = analyze("security", "--offline=true", str(Path(UNITS[0]).parent / "jukebox.service"))
+    result = analyze("security", "--offline=true", str(UNITS[0].parent / "jukebox.service"))
     exposure = re.search(r"Overall exposure level for jukebox.service: ([0-9.]+)", result.stdout)
     assert exposure is not None, result.stdout + result.stderr
     assert float(exposure.group(1)) <= 3.0
