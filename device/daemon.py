@@ -11,6 +11,7 @@ import logging
 import queue
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -126,8 +127,11 @@ def run(config: KioskConfig, options: RunOptions) -> int:
         open_pin_factory=None if options.simulate else partial(open_pin_factory, config.gpio),
     )
 
+    usb_parts: list[Any] = []  # the hot-plug monitor, once started
+
     def problems() -> list[str]:
         found = [getattr(display, "problem", None), panel.problem, player.problem, key_problem]
+        found += [getattr(part, "problem", None) for part in usb_parts]
         return [p for p in found if p] + site_problems
 
     kiosk = Kiosk(
@@ -167,7 +171,11 @@ def run(config: KioskConfig, options: RunOptions) -> int:
             target=_load_content, args=(config, cache, inbox), name="content", daemon=True
         )
         loader.start()
-    extras.extend(_start_usb(config, cache, inbox, tenant_linked=key is not None))
+    usb = _start_usb(
+        config, cache, inbox, on_imported=link.content_replaced if link is not None else None
+    )
+    usb_parts.extend(p for p in usb if hasattr(p, "problem"))
+    extras.extend(usb)
     notifier = Notifier()
     kiosk.on_tick = notifier.keepalive
     notifier.ready(f"kiosk {device_id} playing from {state_dir}")
@@ -204,7 +212,11 @@ def _device_key(config: KioskConfig) -> tuple[DeviceKey | None, str | None]:
 
 
 def _start_usb(
-    config: KioskConfig, cache: MediaCache, inbox: queue.Queue[Event], *, tenant_linked: bool
+    config: KioskConfig,
+    cache: MediaCache,
+    inbox: queue.Queue[Event],
+    *,
+    on_imported: Callable[[], None] | None,
 ) -> list[Any]:
     """Hot-plug: sound cards to the core, technician sticks to their watcher (docs/usb.md)."""
     from device.events import StorageAttached
@@ -215,8 +227,10 @@ def _start_usb(
     watcher = StickWatcher(
         state_dir,
         cache,
-        lambda: load_credentials(state_dir) if tenant_linked else None,
+        # Packs only for a kiosk linked with a tenant: it knows the tenant's signing key.
+        lambda: load_credentials(state_dir) if on_imported is not None else None,
         inbox.put,
+        on_imported=on_imported,
     )
 
     def sink(event: Event) -> None:

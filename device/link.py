@@ -113,6 +113,11 @@ class TenantLink:
         if self.syncer is not None:
             self.syncer.wake()
 
+    def content_replaced(self) -> None:
+        """A technician's content pack became the library: the syncer starts from it."""
+        if self.syncer is not None:
+            self.syncer.reload_active()
+
     def playlists_present(self) -> frozenset[str]:
         """The synced playlists wholly on disk, for remote administration's reported state."""
         return self.syncer.playlists_present() if self.syncer is not None else frozenset()

@@ -48,8 +48,12 @@ class StickWatcher:
         verdict_wait_s: float = 60.0,
         done_wait_s: float = 1800.0,
         poll_s: float = 0.25,
+        on_imported: Callable[[], None] | None = None,
     ) -> None:
         self.state_dir = state_dir
+        # Told after a pack became library.json (the syncer reloads it and posts the library);
+        # without one, the watcher posts the pack's library itself.
+        self.on_imported = on_imported
         self.cache = cache
         self.credentials = credentials
         self.sink = sink
@@ -156,7 +160,10 @@ class StickWatcher:
         except (CacheError, OSError) as exc:
             log.error("stick %s: pack not imported: %s", device, exc)
             return False, [f"Pack not imported: {exc}"]
-        self.sink(LibraryUpdated(library))
+        if self.on_imported is not None:
+            self.on_imported()
+        else:
+            self.sink(LibraryUpdated(library))
         return True, [
             f"Pack: {len(pack.document.playlists)} playlist(s), {len(pack.media)} file(s)"
         ]

@@ -221,6 +221,14 @@ class Syncer:
             if all(self.cache.path_for(t.sha256) is not None for t in p.tracks)
         )
 
+    def reload_active(self) -> None:
+        """``library.json`` was replaced by someone else (an offline content pack from a
+        technician's stick): start from it, so that window checks do not post the previous
+        document's library again. A later pass still replaces it with a changed tenant document."""
+        with self._lock:
+            self._active = load_active(self.state_dir)
+            self._publish(force=True)
+
     def wake(self) -> None:
         """Run the next pass now (a remote `resync`, a new desired state); never blocks."""
         self._wake.set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -51,3 +52,25 @@ def test_playlists_present_are_those_whose_every_file_is_cached(
     assert lost is not None
     lost.unlink()
     assert syncer.playlists_present() == {whole}
+
+
+def test_a_library_replaced_on_disk_is_the_one_window_checks_start_from(
+    device: Device, media: list[Media]
+) -> None:
+    """A technician's content pack replaces library.json behind the syncer's back: once told,
+    the syncer posts that library, and a validity window opening later does not bring back the
+    document it had before."""
+    now = [datetime.now(UTC)]
+    first = device.playlist("first", media[:1])
+    later = device.playlist("later", media[1:2], valid_from=now[0] + timedelta(hours=1))
+    syncer = device.syncer(wall_clock=lambda: now[0])
+    assert syncer.sync_once().outcome == "activated"
+    second = device.playlist("second", media[2:3])
+    other = device.syncer(wall_clock=lambda: now[0])  # stands for the pack import
+    assert other.sync_once().outcome == "activated"
+
+    syncer.reload_active()
+    assert {p.id for p in device.libraries()[-1].playlists} == {first, second}
+    now[0] += timedelta(hours=2)
+    assert syncer.check_windows()
+    assert {p.id for p in device.libraries()[-1].playlists} == {first, second, later}
