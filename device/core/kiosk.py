@@ -105,6 +105,7 @@ class KioskStatus:
     tenant_state: str | None = None
     claim_code: str | None = None
     sync_state: str | None = None
+    output: str | None = None  # the active audio output, as the technician screen names it
     playlists: int = 0  # in the library now
     tracks: int = 0  # of those, available (verified in the cache)
 
@@ -820,6 +821,7 @@ class Kiosk:
             tenant_state=self.enrollment.state if self.enrollment else None,
             claim_code=self.enrollment.claim_code if self.enrollment else None,
             sync_state=describe_sync(self.sync) if self.sync else None,
+            output=self.audio_output.label,
         )
 
 

@@ -120,6 +120,8 @@ class HeartbeatSource:
         if status is not None:
             data["playing"] = _playing(status)
             data["volume"] = max(0, min(100, status.volume))
+            if status.output:
+                data["output"] = status.output[:200]
         content = _content(status, self._safely(self.desired_version))
         if content:
             data["content"] = content

@@ -121,6 +121,7 @@ def test_a_heartbeat_is_published_on_connect_and_validates(
     link.heartbeat.status = lambda: KioskStatus(
         mode=Mode.PLAYING, playlist_id="festival", track_id="sha256:ab", title="Song",
         position_ms=1234, volume=40, playlists=3, tracks=25, sync_state="complete",
+        output="USB Audio DAC",
     )  # fmt: skip
     link.start()
     beats = [json.loads(probe.receive().payload) for _ in range(2)]  # periodic: two of them
@@ -131,6 +132,7 @@ def test_a_heartbeat_is_published_on_connect_and_validates(
             "playlist_id": "festival", "track_id": "sha256:ab", "title": "Song", "position_ms": 1234
         }  # fmt: skip
         assert beat["volume"] == 40
+        assert beat["output"] == "USB Audio DAC"
         assert beat["content"] == {"playlists": 3, "tracks": 25, "sync": "complete"}
         assert beat["outbox"] == 0
         assert beat["free_disk_mb"] > 0
