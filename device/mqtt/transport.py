@@ -303,6 +303,10 @@ class MqttTransport:
         client.on_publish = self._on_publish
         client.on_subscribe = self._on_subscribe
         client.suppress_exceptions = True  # a bug in a handler must not kill the connection
+        # This transport's own thread runs client.loop(), and paho then lets publish() write to
+        # the socket from the caller's thread: two writers at once corrupt a TLS stream. With a
+        # write-registration callback, publish() only queues and wakes the loop, which writes.
+        client.on_socket_register_write = _loop_thread_writes
         return client
 
     @staticmethod
@@ -382,3 +386,8 @@ class MqttTransport:
             self._farewell_mid = None
             return
         self.handler.published((generation, mid), str(reason) if reason.is_failure else None)
+
+
+def _loop_thread_writes(_client: paho.Client, _userdata: Any, _sock: Any) -> None:
+    """paho's external-loop hook: nothing to do, `client.loop()` selects on the socket for
+    writing whenever packets are queued (see MqttTransport._new_client)."""
