@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,9 @@ from progress import BuildError, Steps, clock, run, say
 
 HERE = Path(__file__).resolve().parent
 GROW_BY = 512 << 20
+POWER_OFF_TIMEOUT = 180.0  # after READY, for the guest to shut down cleanly (--expect-site)
+POWERED_OFF = re.compile(r"reboot: Power down")
+PRESS_PROMPT = re.compile(r"gpio-check: press the power button")  # gpio_check.PRESS_PROMPT
 GPIO_CHECK = HERE / "gpio_check.py"
 GPIO_CHECK_ON_FAT = "jukebox-gpio-check.py"
 SITE_FILE_ON_FAT = "jukebox/site.toml"
@@ -186,8 +190,14 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
 
         steps.step(f"Booting in QEMU (virt, {args.cpu}, {args.memory} MiB, no network)")
         command = qemu_command(kernel, initrd, cmdline, disk, args.cpu, args.memory)
+        # The power button, through QMP: pressed for gpio_check.py's edges and, since the boot
+        # partition is read after the boot, to shut the guest down as a kiosk does, so that
+        # it first writes out what it holds in memory.
+        qmp = work / "qmp.sock" if args.expect_site or args.gpio_check else None
+        if qmp is not None:
+            command += ["-qmp", f"unix:{qmp},server=on,wait=off"]
         steps.note(f"serial console → {log}")
-        watch(command, log, args.timeout, steps, result)
+        watch(command, log, args.timeout, steps, result, qmp=qmp, power_off=args.expect_site)
         if args.expect_site and result.complete and not result.fatal:
             left = site_secrets(disk)
             if left:
@@ -297,8 +307,17 @@ def qemu_command(
 
 
 def watch(
-    command: list[str], log: Path, timeout: float, steps: Steps, result: BootResult
+    command: list[str],
+    log: Path,
+    timeout: float,
+    steps: Steps,
+    result: BootResult,
+    *,
+    qmp: Path | None = None,
+    power_off: bool = False,
 ) -> BootResult:
+    """QEMU's console into `log` and `result`; stopped at the verdict, or with `power_off`
+    shut down from the guest's power button (`qmp`, QEMU's QMP socket) and waited for."""
     started = time.monotonic()
     process = subprocess.Popen(
         command,
@@ -316,13 +335,45 @@ def watch(
                 now = time.monotonic() - started
                 record.write(f"{now:8.2f} {line}\n")
                 record.flush()
+                if qmp is not None and PRESS_PROMPT.search(line):
+                    press_power_button(qmp)
                 if examine(line, now, result, steps):
                     break
+            if qmp is not None and power_off and result.complete and not result.fatal:
+                press_power_button(qmp)
+                timer.cancel()
+                timer = threading.Timer(POWER_OFF_TIMEOUT, process.kill)
+                timer.start()
+                powered_off = False
+                for raw in process.stdout:
+                    line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                    now = time.monotonic() - started
+                    record.write(f"{now:8.2f} {line}\n")
+                    if POWERED_OFF.search(line):
+                        powered_off = True
+                        steps.note(f"+{clock(now)} the guest powered off")
+                if process.wait() != 0 or not powered_off:
+                    result.fatal = f"the guest did not power off within {POWER_OFF_TIMEOUT:.0f} s"
     finally:
         timer.cancel()
         process.kill()
         process.wait()
     return result
+
+
+def press_power_button(qmp: Path) -> None:
+    """QMP's system_powerdown: virt's power button, which systemd-logind answers with poweroff."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(str(qmp))
+        stream = sock.makefile("rw")
+        stream.readline()  # the greeting
+        for request in ("qmp_capabilities", "system_powerdown"):
+            stream.write(json.dumps({"execute": request}) + "\n")
+            stream.flush()
+            while "return" not in (answer := json.loads(stream.readline())):
+                if "error" in answer:
+                    raise BuildError(f"QMP {request}: {answer['error']}")
 
 
 def examine(line: str, now: float, result: BootResult, steps: Steps) -> bool:

@@ -154,6 +154,9 @@ def _replace_on_fat(path: Path, data: bytes) -> None:
     os.replace(new, path)
     with contextlib.suppress(OSError):  # not every filesystem syncs a directory
         fsync_dir(path.parent)
+    # vfat writes its allocation table only when the whole filesystem is synced: without this,
+    # a power cut soon after left the new file pointing at clusters still marked free.
+    os.sync()
 
 
 def _recover(boot_file: Path) -> None:

@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jukebox.protocol import PayloadError, validate
@@ -159,8 +159,12 @@ def rollout(desired: DesiredState | None, status: DeviceStatus | None) -> str | 
 def status_view(
     device: Device, status: DeviceStatus | None, desired: DesiredState | None, now_ms: int
 ) -> Json:
-    """One kiosk as `GET /admin/status` shows it."""
+    """One kiosk as `GET /admin/status` shows it. A kiosk that is no longer active is offline
+    whatever it last said: revoking deletes its broker account, and its retained "online"
+    status stays behind (its last will is refused along with the account)."""
     s = status or DeviceStatus(device.tenant, device.device_id)
+    if device.status != ACTIVE:
+        s = replace(s, online=False, reason=device.status)
     reported = None
     if s.reported_version is not None:
         reported = {
@@ -185,7 +189,7 @@ def status_view(
         "reported_age_s": _age(s.reported_ms, now_ms),
         "desired_version": desired.version if desired else None,
         "pushed_at": rfc3339(desired.pushed_ms) if desired else None,
-        "rollout": rollout(desired, status),
+        "rollout": rollout(desired, s),
     }
 
 

@@ -605,8 +605,9 @@ class Kiosk:
             library.available_tracks,
             library.total_tracks,
         )
-        if self.desired is not None:
-            self._defaults_changed(before)  # a pushed or scheduled playlist may have arrived
+        # A new default (the first content after boot or a claim, a pushed or scheduled
+        # playlist that arrived) is selected, and autoplayed, when nobody is listening.
+        self._defaults_changed(before)
 
     # ------------------------------------------------------------------ usb
 

@@ -2,22 +2,31 @@
 
 Everything is real but the hardware: tracks are synthesised FLAC files with real tags, the
 daemon is `jukebox run --simulate` in its own process (mpv, gpiozero MockFactory pins, the
-luma emulator), buttons are pressed through its control socket, and the play journal is the
-daemon's own SQLite file, printed at the end.
+luma emulator), buttons are pressed through its control socket. The library network is the
+reference tenant with its mosquitto broker (TLS, an account per kiosk) and its ingester, each
+in its own process: plays reach the tenant as they end, and a push changes the kiosk's
+featured playlist and volume limits. The kiosk's own play journal is printed at the end.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from device.demo.tenant_side import DemoTenant
+from device.demo.tenant_side import DemoTenant, broker_problem
 from device.demo.tracks import TrackSpec, synthesise_track
-from device.journal.outbox import PlayJournal
-from device.journal.report import JournalIdentity, PlayReport
+from device.journal.outbox import JournalStats, PlayJournal
+from device.journal.report import JournalIdentity
 from device.sim.control import ControlClient
 from device.sim.process import KioskProcess
 
@@ -62,6 +71,8 @@ state_dir = "state"
 [tenant]
 url = "{tenant_url}"
 sync_interval_s = 10
+ca_file = {ca_file}        # the demo's CA, which signed the broker's certificate
+heartbeat_s = 5
 
 [audio]
 backend = "null"          # silent: this machine may have no sound card
@@ -124,17 +135,40 @@ def prepare(output: Path) -> Path:
     return content
 
 
+SITE = "alcazar"
+IDLE_WAIT_S = 8.5  # from the last press to the idle reset (idle_timeout_s = 8), with margin
+COUNTED_STREAM_S = "5"  # the demo's tracks last 7 to 9 s; a library's rule is 30 s by default
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo showed, for its exit status and its test."""
+
+    kiosk_exit: int | None  # None: the kiosk did not get as far as quitting
+    plays_stored: int  # at the tenant, by the ingester
+    push_applied: bool
+    journal: JournalStats | None  # the kiosk's outbox at the end
+
+    @property
+    def ok(self) -> bool:
+        return self.kiosk_exit == 0 and self.plays_stored > 0 and self.push_applied
+
+
 class Script:
     def __init__(self, client: ControlClient, started: float) -> None:
         self.client = client
         self.started = started
 
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = self.client.send(cmd="status")["status"]
+        return status
+
     def step(self, text: str, **request: Any) -> None:
         answer = self.client.send(**request) if request else {"ok": True}
         time.sleep(0.2)  # let the core take the press before asking what it did
-        status = self.client.send(cmd="status")["status"]
+        status = self.status()
         now = time.monotonic() - self.started
-        what = status["title"] or status["screen"]
+        what = status["title"] or f"{status['screen']} ({status['playlist_id']})"
         print(f"  {now:5.1f}s  {text:<38} → {status['mode']:<8} vol {status['volume']:>2}  {what}")
         if not answer.get("ok"):
             print(f"         the kiosk refused: {answer.get('error')}")
@@ -143,7 +177,7 @@ class Script:
         time.sleep(seconds)
 
 
-def scenario(script: Script) -> None:
+def visitor(script: Script) -> None:
     script.step("kiosk idle, attract screen")
     script.wait(1)
     script.step("visitor presses ▶", cmd="tap", button="play")
@@ -165,17 +199,70 @@ def scenario(script: Script) -> None:
     script.step("holds ▶ again: back", cmd="hold", button="play", seconds=1.3)
     script.wait(1)
     script.step("pauses and walks away", cmd="tap", button="play")
-    script.wait(8.5)
-    script.step("idle timeout: volume and playlist reset")
+
+
+def scenario(script: Script, tenant: DemoTenant, device_id: str) -> bool:
+    """The visitor, then the library's side while the kiosk waits; True if the push applied."""
+    visitor(script)
+    walked_away = time.monotonic()
+    print("\n  Meanwhile the plays that ended are at the tenant, stored by the ingester:")
+    tenant.admin("plays", "--by", "track")
+    print("\n  The library features its local scene from now on, with a lower volume ceiling:")
+    pushed = tenant.admin(
+        "push", "--site", SITE, "--featured", "scene-locale",
+        "--volume-min", "20", "--volume-max", "50", "--wait", "20", check=False,
+    )  # fmt: skip
+    print()
+    script.step("the new volume limits apply at once")
+    script.wait(max(0.0, walked_away + IDLE_WAIT_S - time.monotonic()))
+    script.step("idle timeout: new featured playlist")
     script.wait(4)
     script.step("attract screen dims and moves")
+    script.wait(1)
+    script.step("a new visitor presses ▶", cmd="tap", button="play")
+    track = script.status()["track_id"]
+
+    def heard(state: dict[str, Any]) -> bool:
+        playing = (state.get("heartbeat") or {}).get("playing") or {}
+        return bool(playing.get("track_id") == track)
+
+    tenant.wait_status(device_id, heard, 12)
+    print("\n  The tenant sees it in the kiosk's heartbeat, with the state it applied:")
+    tenant.admin("status")
+    return pushed == 0
 
 
-def print_journal(path: Path) -> list[PlayReport]:
-    identity = JournalIdentity("", "", "", "", "")
-    with PlayJournal(path, identity, exclusive=False) as journal:
+def wait_delivered(journal_path: Path, timeout: float) -> None:
+    """Give the kiosk's publisher a moment to send the plays that just ended."""
+    deadline = time.monotonic() + timeout
+    while journal_stats(journal_path).finished and time.monotonic() < deadline:
+        time.sleep(0.25)
+
+
+def journal_stats(path: Path) -> JournalStats:
+    with PlayJournal(path, JournalIdentity("", "", "", "", ""), exclusive=False) as journal:
+        return journal.stats()
+
+
+def print_journal(path: Path) -> JournalStats:
+    """The kiosk's journal is its outbox: plays the tenant acknowledged are deleted from it."""
+    with PlayJournal(path, JournalIdentity("", "", "", "", ""), exclusive=False) as journal:
         plays = journal.plays()
+        stats = journal.stats()
+    recorded = stats.last_seq or 0
+    delivered = recorded - stats.total
     print(f"\nPlay journal ({path}):")
+    print(
+        f"{recorded} plays recorded; {delivered} delivered to the tenant, acknowledged and "
+        f"deleted; {stats.total} not acknowledged yet"
+        + (
+            " (sent again when the kiosk next reaches the broker; the tenant stores a play once):"
+            if plays
+            else "."
+        )
+    )
+    if not plays:
+        return stats
     header = f"{'seq':>3}  {'playlist':<20} {'track':<24} {'isrc':<13} {'listened':>8}  end"
     print(header)
     print("-" * len(header))
@@ -186,25 +273,53 @@ def print_journal(path: Path) -> list[PlayReport]:
             f"{play.listened_ms / 1000:>7.1f}s  {play.end_reason or 'open'} "
             f"({play.started_by.value})"
         )
-    return plays
+    return stats
 
 
-def run_demo(output: Path) -> int:
+@contextmanager
+def terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so that every process the demo started is stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def demo(output: Path) -> DemoResult:
+    """The whole demo; raises when a part fails to start, after stopping every process."""
     output = output.resolve()
     print(f"Preparing tracks in {output}")
     content = prepare(output)
-    for stale in ("screen.gif", "kiosk.log"):
+    for stale in ("screen.gif", "kiosk.log", "plays.csv"):
         (output / stale).unlink(missing_ok=True)
     shutil.rmtree(output / "state", ignore_errors=True)  # a new kiosk, never claimed
+    journal_path = output / "state" / "journal.sqlite3"
 
-    print("\nThe library network: a reference tenant on this machine")
-    tenant = DemoTenant(output / "tenant")
+    print("\nThe library network: a reference tenant, its MQTT broker and its ingester")
+    tenant = DemoTenant(output / "tenant", broker=True)
     kiosk: KioskProcess | None = None
+    exit_code: int | None = None
+    push_applied = False
+    plays_stored = 0
     try:
         tenant.start()
         tenant.publish(content, output / "damaged.flac")
+        tenant.admin("rules", "--counted-stream-s", COUNTED_STREAM_S)
         config = output / "jukebox.toml"
-        config.write_text(CONFIG.replace("{tenant_url}", tenant.url), encoding="utf-8")
+        config.write_text(
+            CONFIG.replace("{tenant_url}", tenant.url).replace(
+                "{ca_file}", json.dumps(str(tenant.ca_file))
+            ),
+            encoding="utf-8",
+        )
 
         kiosk = KioskProcess(config, output / "state" / "control.sock", output / "kiosk.log")
         print("\nA new kiosk boots:", " ".join(kiosk.command[2:]))
@@ -218,25 +333,67 @@ def run_demo(output: Path) -> int:
             "an admin claims it:"
         )
         claimed = time.monotonic()
-        tenant.admin("claim", code, "--site", "alcazar", "--name", "Kiosque de l'entrée")
+        tenant.admin("claim", code, "--site", SITE, "--name", "Kiosque de l'entrée")
+        device_id = tenant.devices()[0]["device_id"]
         kiosk.wait_until(lambda s: s["playlist_id"] is not None, 60, "the synced playlists")
+        print(f"Claimed and synced {time.monotonic() - claimed:.2f}s later.")
+        if not tenant.wait_status(device_id, lambda s: bool(s["online"] and s["heartbeat"]), 30):
+            raise TimeoutError(f"the kiosk did not come online on the broker; see {kiosk.log}")
         print(
-            f"Claimed, synced and ready {time.monotonic() - claimed:.2f}s later; "
-            "visitors press its buttons:"
+            f"Online {time.monotonic() - claimed:.2f}s after the claim, with its own broker "
+            "account over TLS; the tenant sees its heartbeat:"
         )
-        scenario(Script(client, started))
+        tenant.admin("status")
+        print("\nVisitors press its buttons:")
+        push_applied = scenario(Script(client, started), tenant, device_id)
+        wait_delivered(journal_path, 10)
         exit_code = kiosk.quit()
-        print()
-        tenant.admin("devices")
+        print(f"\nThe kiosk stops (exit code {exit_code}). What the tenant counted:")
+        tenant.admin("plays", "--by", "track", "--csv", str(output / "plays.csv"))
+        print("\n".join(f"  {line}" for line in (output / "plays.csv").read_text().splitlines()))
+        plays_stored = tenant.plays_stored()
+    except (OSError, RuntimeError) as exc:
+        process = kiosk.process if kiosk is not None else None
+        if process is not None and process.poll() is not None and exit_code is None:
+            raise RuntimeError(
+                f"the kiosk stopped unexpectedly (exit code {process.returncode}); "
+                f"see {output / 'kiosk.log'}"
+            ) from exc
+        raise
     finally:
         if kiosk is not None:
             kiosk.close()
         tenant.stop()
+    stats = print_journal(journal_path) if journal_path.exists() else None
     gif = output / "screen.gif"
-    plays = print_journal(output / "state" / "journal.sqlite3")
     print(f"\nScreen recording: {gif}" if gif.exists() else "\nNo screen recording was written")
-    print(f"Kiosk log: {output / 'kiosk.log'}; tenant log: {output / 'tenant' / 'tenant.log'}")
-    if exit_code != 0 or not plays:
-        print(f"The demo failed (kiosk exit code {exit_code}); see {output / 'kiosk.log'}")
+    print(f"Logs: kiosk {output / 'kiosk.log'}; tenant, ingester and broker in {tenant.folder}")
+    return DemoResult(exit_code, plays_stored, push_applied, stats)
+
+
+def run_demo(output: Path) -> int:
+    """`jukebox demo`: 0 when the kiosk ran, plays reached the tenant and the push applied."""
+    problem = broker_problem()
+    if problem is not None:
+        print(f"jukebox demo: {problem}")
         return 1
-    return 0
+    try:
+        with terminated_as_interrupt():
+            result = demo(output)
+    except KeyboardInterrupt:
+        print("\nInterrupted: the kiosk, tenant, ingester and broker are stopped.")
+        return 130
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        print(f"\nThe demo failed: {exc}")
+        return 1
+    if result.ok:
+        return 0
+    problems = []
+    if result.kiosk_exit != 0:
+        problems.append(f"the kiosk exited with code {result.kiosk_exit}")
+    if result.plays_stored == 0:
+        problems.append("no play reached the tenant")
+    if not result.push_applied:
+        problems.append("the kiosk did not apply the push")
+    print(f"The demo failed: {'; '.join(problems)} (see {output / 'kiosk.log'})")
+    return 1

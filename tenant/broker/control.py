@@ -99,7 +99,7 @@ class BrokerControl:
         self._client.on_subscribe = self._on_subscribe
         self._client.on_publish = self._on_publish
         self._client.message_callback_add(RESPONSE_TOPIC, self._on_response)
-        self._client.reconnect_delay_set(1, 30)
+        self._client.reconnect_delay_set(1, 5)  # back soon after a broker restart
         self._response_mid: int | None = None
         self._client.connect_async(settings.host, settings.port, keepalive=30)
         self._client.loop_start()

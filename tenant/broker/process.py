@@ -78,18 +78,22 @@ class MosquittoProcess:
         tls: BrokerTls | None = None,
         host: str = "127.0.0.1",
         executable: str = "mosquitto",
+        config: Path | None = None,
     ) -> None:
+        """`config`: run this configuration as written (by `jukebox tenant broker-setup`, for
+        the demo) instead of writing one; it must listen on `host`:`port`."""
         self.work_dir = Path(work_dir).absolute()
         self.host = host
         self.port = port or free_port()
         self.dynsec_admin = dynsec_admin
         self.tls = tls
         self.executable = executable
+        self._given_config = Path(config).absolute() if config is not None else None
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def config_file(self) -> Path:
-        return self.work_dir / "mosquitto.conf"
+        return self._given_config or self.work_dir / "mosquitto.conf"
 
     @property
     def dynsec_file(self) -> Path:
@@ -110,7 +114,8 @@ class MosquittoProcess:
         if binary is None:
             raise BrokerError("mosquitto is not installed: apt-get install mosquitto")
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self._write_config()
+        if self._given_config is None:
+            self._write_config()
         log_handle = self.log_file.open("ab")
         self._process = subprocess.Popen(
             [binary, "-c", str(self.config_file)],

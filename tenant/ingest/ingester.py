@@ -151,7 +151,7 @@ class Ingester:
         client = mqtt_client(self.broker, self.broker.ingester, self.client_id)
         client.manual_ack_set(True)  # PUBACK after the commit (_deliver), not on receipt
         client.max_inflight_messages_set(MAX_INFLIGHT_OUT)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.reconnect_delay_set(min_delay=1, max_delay=5)  # back soon after a broker restart
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message

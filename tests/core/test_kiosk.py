@@ -20,7 +20,7 @@ from device.display.model import (
     TechnicianScreen,
     VolumeScreen,
 )
-from device.domain import EndReason, Library, StartedBy
+from device.domain import EMPTY_LIBRARY, EndReason, Library, StartedBy
 from device.events import (
     ButtonDown,
     ButtonUp,
@@ -285,6 +285,17 @@ def test_autoplay_plays_the_featured_playlist_at_boot(tmp_path: Path, journal: P
     rig = Rig(
         tmp_path, journal, make_library(tmp_path / "x", ("a", 2)), playback={"autoplay": True}
     )
+    rig.start_audio()
+    assert rig.journal.plays()[0].started_by == StartedBy.AUTOPLAY
+
+
+def test_autoplay_starts_when_the_content_arrives_after_boot(
+    tmp_path: Path, journal: PlayJournal
+) -> None:
+    """The daemon's content (synced or local) arrives as an event once the core runs."""
+    rig = Rig(tmp_path, journal, EMPTY_LIBRARY, playback={"autoplay": True})
+    assert rig.player.playing is None
+    rig.kiosk.handle(LibraryUpdated(make_library(tmp_path / "x", ("a", 2))))
     rig.start_audio()
     assert rig.journal.plays()[0].started_by == StartedBy.AUTOPLAY
 

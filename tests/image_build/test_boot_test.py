@@ -82,6 +82,12 @@ def test_the_guest_runs_the_gpio_check_once_it_is_up() -> None:
     assert qemuboot.GPIO_CHECK.is_file()
 
 
+def test_boot_test_presses_the_button_when_gpio_check_asks() -> None:
+    gpio_check = load("gpio_check")  # runs in the guest; imports gpiod only when it checks
+    assert qemuboot.PRESS_PROMPT.search(f"python[277]: gpio-check: {gpio_check.PRESS_PROMPT}")
+    assert not qemuboot.PRESS_PROMPT.search("gpio-check: ok - the chip opens")
+
+
 def test_the_secret_keys_are_provisionings_own() -> None:
     assert set(qemuboot.SECRET_KEYS) == set(SECRET_KEYS)
 

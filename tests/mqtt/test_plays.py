@@ -139,3 +139,25 @@ def test_batches_stay_under_the_payload_limit_whatever_the_plays_carry(
     assert set(acker.stored) == set(ids)
     assert len(acker.batches) >= 2
     assert all(len(play["error"]) == 500 for batch in acker.batches for play in batch["plays"])
+
+
+def test_after_a_broker_restart_unacknowledged_batches_go_again_at_once(
+    tmp_path: Path, kiosk_journal: PlayJournal, make_link: LinkFactory
+) -> None:
+    """A restarted mosquitto forgets shared subscriptions: batches it took before an ingester
+    subscribed again may have reached nobody. The device sends every unacknowledged batch again
+    on reconnecting, not an ack timeout later (an hour here). The listener here keeps a plain,
+    persistent subscription, so it sees both sends."""
+    broker = MosquittoProcess(tmp_path / "mq").start()
+    listener = Acker(broker.host, broker.port, ack=False, group=False).start()
+    try:
+        record_plays(kiosk_journal, 300)  # two batches, received, never acknowledged
+        link = make_link(broker.port, ack_timeout_s=3600.0)
+        link.start()
+        assert wait_for(lambda: len(listener.receipts) == 300)
+        broker.restart()
+        assert wait_for(lambda: len(listener.receipts) == 600, timeout_s=20)
+        assert link.publisher.stats.acked == 0 and kiosk_journal.stats().finished == 300
+    finally:
+        listener.close()
+        broker.stop()

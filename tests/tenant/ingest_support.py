@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -40,15 +38,3 @@ def open_store(data_dir: Path) -> TenantStore:
     """The store over data_dir's SQLite file (its own engine: as another process would)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     return TenantStore(default_database_url(data_dir))
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 10.0) -> T:
-    """The first true answer of `check`, polled until `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = check()
-        if answer:
-            return answer
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still {answer!r} after {timeout:g} s")
-        time.sleep(0.02)

@@ -18,8 +18,8 @@ from tenant.ingest import Ingester
 from tenant.store import DeviceStatus, TenantStore, default_database_url
 from tests.support.broker import SecuredBroker
 from tests.support.tenant import RunningTenant
+from tests.support.waiting import eventually
 from tests.tenant.conftest import MovableClock, claimed
-from tests.tenant.ingest_support import eventually
 from tests.tenant.kiosk import Kiosk
 from tests.tenant.mqtt_device import DeviceSide, Json
 

@@ -15,7 +15,8 @@ from tenant.broker.process import MosquittoProcess
 from tenant.broker.settings import save_broker_settings
 from tenant.ingest import Ingester
 from tenant.store import DeviceStatus, TenantStore
-from tests.tenant.ingest_support import broker_settings, eventually, make_ingester, open_store
+from tests.support.waiting import eventually
+from tests.tenant.ingest_support import broker_settings, make_ingester, open_store
 from tests.tenant.mqtt_device import DeviceSide, Json, play
 
 TENANT = "lib-a"

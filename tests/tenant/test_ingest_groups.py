@@ -23,7 +23,8 @@ from tenant.broker.settings import save_broker_settings
 from tenant.ingest import Ingester
 from tenant.store import TenantStore
 from tenant.store.records import DATABASE_FILE
-from tests.tenant.ingest_support import broker_settings, eventually, make_ingester, open_store
+from tests.support.waiting import eventually
+from tests.tenant.ingest_support import broker_settings, make_ingester, open_store
 from tests.tenant.mqtt_device import DeviceSide, Json, play
 
 TENANT = "lib-a"

@@ -1,0 +1,57 @@
+"""`jukebox demo` end to end: the kiosk, the tenant, mosquitto over TLS and the ingester, all
+real and each in its own process, as `scripts/demo` runs them (about 70 s)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+from device.demo.scenario import demo
+
+
+def children() -> list[int]:
+    """Processes whose parent is this one (the demo must leave none, not even a zombie)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == os.getpid():
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_plays_reach_the_tenant_and_the_push_applies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = set(children())
+    result = demo(tmp_path / "demo")
+    shown = capsys.readouterr().out
+
+    assert result.kiosk_exit == 0
+    assert result.push_applied
+    assert result.ok
+    # Every play the tenant acknowledged was stored, none twice: it holds at least the plays the
+    # kiosk deleted from its outbox and at most every play the kiosk ever recorded.
+    assert result.journal is not None and result.journal.last_seq is not None
+    delivered = result.journal.last_seq - result.journal.total
+    assert 0 < delivered <= result.plays_stored <= result.journal.last_seq
+    with open(tmp_path / "demo" / "plays.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert sum(int(row["plays"]) for row in rows) == result.plays_stored
+    assert sum(int(row["listened_s"]) for row in rows) > 0
+    assert any(int(row["counted_streams"]) > 0 for row in rows)  # the 5 s rule counted some
+
+    lines = shown.splitlines()
+    # The push's volume ceiling (50) clamps the visitor's 55 at once, and after the idle
+    # reset the pushed featured playlist is the one selected.
+    assert "vol 50" in next(line for line in lines if "volume limits apply" in line)
+    assert "(scene-locale)" in next(line for line in lines if "idle timeout" in line)
+    assert "1 of 1 kiosk(s) applied" in shown
+    assert set(children()) <= before  # kiosk, tenant, ingester and mosquitto all stopped
