@@ -96,6 +96,7 @@ class KioskStatus:
     playlist: str | None = None
     track_id: str | None = None
     title: str | None = None
+    artist: str | None = None
     position_ms: int = 0
     volume: int = 0
     screen: str = "BootScreen"
@@ -813,6 +814,7 @@ class Kiosk:
             playlist=current.playlist.title if current else None,
             track_id=current.track.id if current else None,
             title=current.track.title if current else None,
+            artist=current.track.artist if current else None,
             position_ms=current.position_ms if current else 0,
             volume=self.volume,
             screen=type(self._last_screen).__name__,

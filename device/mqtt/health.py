@@ -156,6 +156,8 @@ def _playing(status: KioskStatus) -> dict[str, Any] | None:
     }
     if status.title:
         playing["title"] = status.title[:TEXT_MAX]
+    if status.artist:
+        playing["artist"] = status.artist[:TEXT_MAX]
     return playing
 
 

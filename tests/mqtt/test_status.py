@@ -120,7 +120,7 @@ def test_a_heartbeat_is_published_on_connect_and_validates(
     link = make_link(mqtt_broker.port, heartbeat_s=0.5)
     link.heartbeat.status = lambda: KioskStatus(
         mode=Mode.PLAYING, playlist_id="festival", track_id="sha256:ab", title="Song",
-        position_ms=1234, volume=40, playlists=3, tracks=25, sync_state="complete",
+        artist="Lila", position_ms=1234, volume=40, playlists=3, tracks=25, sync_state="complete",
         output="USB Audio DAC",
     )  # fmt: skip
     link.start()
@@ -129,7 +129,8 @@ def test_a_heartbeat_is_published_on_connect_and_validates(
     for beat in beats:
         validate("heartbeat", beat)
         assert beat["playing"] == {
-            "playlist_id": "festival", "track_id": "sha256:ab", "title": "Song", "position_ms": 1234
+            "playlist_id": "festival", "track_id": "sha256:ab", "title": "Song", "artist": "Lila",
+            "position_ms": 1234,
         }  # fmt: skip
         assert beat["volume"] == 40
         assert beat["output"] == "USB Audio DAC"
