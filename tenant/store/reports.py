@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, case, func, or_, select, tuple_
+from sqlalchemy import Connection, and_, case, func, or_, select, tuple_
 
 from tenant.store.schema import commands, device_status, plays
-from tenant.store.upsert import insert_ignore, upsert, upsert_many
+from tenant.store.upsert import insert_ignore, upsert, upsert_many, upsert_many_with
 
 # The play-batch fields stored as they are (docs/protocol.md, schema play-batch).
 REPORT_FIELDS = (
@@ -78,7 +78,7 @@ class ResultReport:
 DeviceReport = PlaysReport | StatusReport | HeartbeatReport | StateReport | ResultReport
 
 
-Latest = TypeVar("Latest", HeartbeatReport, StateReport)
+Latest = TypeVar("Latest", HeartbeatReport, StateReport, StatusReport)
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,7 @@ def write_reports(
     order. Only the latest heartbeat and reported state of each device are written: each
     replaces the previous one anyway."""
     outcomes = _write_plays(conn, [r for r in reports if isinstance(r, PlaysReport)], now_ms)
-    for report in reports:
-        if isinstance(report, StatusReport):  # in order: `since_ms` depends on the previous one
-            _write_status(conn, report, now_ms)
+    _write_statuses(conn, [r for r in reports if isinstance(r, StatusReport)], now_ms)
     heartbeats = _latest(r for r in reports if isinstance(r, HeartbeatReport))
     upsert_many(
         conn,
@@ -168,24 +166,32 @@ def _write_plays(
     return outcomes
 
 
-def _write_status(conn: Connection, report: StatusReport, now_ms: int) -> None:
-    """Online or offline; `since_ms` moves only when that (or the boot) changes, so the
-    retained status delivered again after an ingester restart keeps it."""
+def _write_statuses(conn: Connection, reports: Sequence[StatusReport], now_ms: int) -> None:
+    """Online or offline, the latest of each device in the group, in one statement (a broker
+    restart brings thousands at once). `since_ms` moves only when being online (or the boot)
+    changes, so the retained status delivered again after an ingester restart keeps it."""
+    rows = [
+        {**_key(r), "online": r.online, "reason": r.reason, "status_ms": now_ms,
+         "since_ms": now_ms, "boot_id": r.boot_id}
+        for r in _latest(reports).values()
+    ]  # fmt: skip
     s = device_status.c
-    changed = or_(s.online.is_distinct_from(report.online), s.since_ms.is_(None))
-    if report.boot_id is not None:
-        changed = or_(changed, s.boot_id.is_distinct_from(report.boot_id))
-    values = {"online": report.online, "reason": report.reason, "status_ms": now_ms}
-    upsert(
-        conn,
-        device_status,
-        {**_key(report), **values, "since_ms": now_ms, "boot_id": report.boot_id},
-        {
-            **values,
-            "since_ms": case((changed, now_ms), else_=s.since_ms),
-            "boot_id": func.coalesce(report.boot_id, s.boot_id),
-        },
-    )
+
+    def update(offered: Any) -> dict[str, Any]:
+        changed = or_(
+            s.online.is_distinct_from(offered.online),
+            s.since_ms.is_(None),
+            and_(offered.boot_id.is_not(None), s.boot_id.is_distinct_from(offered.boot_id)),
+        )
+        return {
+            "online": offered.online,
+            "reason": offered.reason,
+            "status_ms": offered.status_ms,
+            "since_ms": case((changed, offered.since_ms), else_=s.since_ms),
+            "boot_id": func.coalesce(offered.boot_id, s.boot_id),
+        }
+
+    upsert_many_with(conn, device_status, rows, update)
 
 
 def _row(slug: str, report: Mapping[str, Any], received_ms: int) -> dict[str, Any]:

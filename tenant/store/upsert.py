@@ -6,7 +6,7 @@ idempotent writes race-free between several ingesters without reading first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -46,9 +46,20 @@ def upsert_many(
     """Insert the rows, or overwrite the `replace` columns of those already there, in one
     statement. The rows' primary keys must be distinct (PostgreSQL refuses to update a row
     twice in one statement)."""
+    upsert_many_with(conn, table, rows, lambda offered: {n: offered[n] for n in replace})
+
+
+def upsert_many_with(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    update: Callable[[Any], Mapping[str, Any]],
+) -> None:
+    """`upsert_many` where `update(offered)` builds the new values in SQL from the row offered
+    (`offered.column`, the dialect's ``excluded``) and the stored row (the table's columns)."""
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
     statement = _insert(conn, table)
-    update = {name: statement.excluded[name] for name in replace}
-    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=update), list(rows))
+    set_ = dict(update(statement.excluded))
+    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=set_), list(rows))
