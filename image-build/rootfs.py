@@ -141,9 +141,6 @@ MASK = (
 EXTRA_GROUPS = ("gpio", "i2c", "spi")
 USER = "jukebox"
 VENV = "/opt/jukebox/venv"
-# Installed with the project: the buttons' pin factory on the GPIO character device
-# (device/buttons/gpiod_pins.py; Debian's kernel has no /dev/gpiomem for gpiozero's own).
-IMAGE_REQUIREMENTS = ("gpiod>=2.1",)
 # Needed to install the virtualenv, not to run it (~26 MB).
 VENV_BUILD_ONLY = ("pip", "setuptools")
 CONFIG = "/etc/jukebox/jukebox.toml"
@@ -339,7 +336,7 @@ def install_project(root: Path, wheel: Path, docs: list[str], pip_cache: str | N
             root, f"{VENV}/bin/pip", "install", "--only-binary=:all:", "--no-input",
             "--progress-bar=off", "--disable-pip-version-check",
             "--cert=/tmp/jukebox-wheels/ca.crt",
-            f"/tmp/jukebox-wheels/{wheel.name}", *IMAGE_REQUIREMENTS,
+            f"/tmp/jukebox-wheels/{wheel.name}",
             what="installing the project and its dependencies (arm64 wheels only)",
             **index,
         )  # fmt: skip
