@@ -28,12 +28,12 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 from gpiozero.pins.mock import MockFactory
 from mpv_baseline import mpv_cli_start_seconds
 
+from contract.media import MediaCache
+from demo.tracks import TrackSpec, synthesise_track
 from device.buttons.gpio_panel import GpioPanel
 from device.config import parse_config
-from device.content.cache import MediaCache
 from device.content.folder import FolderContentSource
 from device.core.kiosk import Kiosk
-from device.demo.tracks import TrackSpec, synthesise_track
 from device.display.luma_display import NullDisplay
 from device.events import Event, PlaybackStarted, Shutdown
 from device.journal.outbox import PlayJournal

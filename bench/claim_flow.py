@@ -23,8 +23,8 @@ from pathlib import Path
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from device.demo.tenant_side import DemoTenant
-from device.demo.tracks import TrackSpec, synthesise_track
+from demo.tenant_side import DemoTenant
+from demo.tracks import TrackSpec, synthesise_track
 from device.sim.process import KioskProcess
 
 CONFIG = """

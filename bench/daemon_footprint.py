@@ -22,7 +22,7 @@ from pathlib import Path
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from device.demo.tracks import TrackSpec, synthesise_track
+from demo.tracks import TrackSpec, synthesise_track
 from device.sim.process import KioskProcess
 
 CONFIG = """

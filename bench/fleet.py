@@ -48,7 +48,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from jukebox.protocol import (
+from contract.protocol import (
     INGEST_GROUP,
     PLAYS,
     DeviceTopics,

@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from device.demo.tracks import TrackSpec, synthesise_track
+from demo.tracks import TrackSpec, synthesise_track
 from device.domain import PlayItem
 from device.events import Event, PlaybackEnded, PlaybackStarted
 from device.player.mpv_player import MpvPlayer

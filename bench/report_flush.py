@@ -34,6 +34,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from contract.protocol import (
+    INGEST_GROUP,
+    PLAYS,
+    DeviceTopics,
+    encode,
+    parse_topic,
+    shared,
+    wildcard,
+)
 from device.domain import DurationMs, EndReason, PlaylistId, StartedBy, TrackId
 from device.journal.outbox import PlayJournal
 from device.journal.report import JournalIdentity
@@ -43,15 +52,6 @@ from device.mqtt.link import MqttLink
 from device.mqtt.publisher import BATCH_SIZE, MAX_IN_FLIGHT, PlayPublisher
 from device.mqtt.remote import RemoteOutbox
 from device.mqtt.transport import BrokerAccount
-from jukebox.protocol import (
-    INGEST_GROUP,
-    PLAYS,
-    DeviceTopics,
-    encode,
-    parse_topic,
-    shared,
-    wildcard,
-)
 from tenant.broker.process import MosquittoProcess
 from tenant.broker.settings import BrokerAccount as TenantBrokerAccount
 from tenant.broker.settings import BrokerSettings

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from device.content.cache import MediaCache
+from contract.media import MediaCache
 from device.events import Event
 from device.identity.keys import DeviceKey
 from device.sync.syncer import Syncer

@@ -1,4 +1,4 @@
-"""`jukebox run`, `jukebox demo` and `jukebox control`: the device's sub-commands."""
+"""`jukebox run` and `jukebox control`: the device's sub-commands."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from device.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from contract.toml_reader import ConfigError
+from device.config import DEFAULT_CONFIG_PATH, load_config
 
 EXIT_CONFIG = 2
 
@@ -35,15 +36,6 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--check", action="store_true", help="only validate the configuration, then exit"
     )
     run.set_defaults(handler=cmd_run)
-
-    demo = commands.add_parser("demo", help="a simulated kiosk playing a curated playlist")
-    demo.add_argument(
-        "--output",
-        type=Path,
-        default=Path("demo-output"),
-        help="where the tracks, the screen GIF and the journal go",
-    )
-    demo.set_defaults(handler=cmd_demo)
 
     control = commands.add_parser("control", help="press buttons of a simulated kiosk")
     control.add_argument("--socket", type=Path, required=True, help="the kiosk's control socket")
@@ -74,12 +66,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     except StartupError as exc:
         print(f"jukebox: cannot start: {exc}", file=sys.stderr)
         return 1
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from device.demo.scenario import run_demo
-
-    return run_demo(args.output)
 
 
 def cmd_control(args: argparse.Namespace) -> int:

@@ -8,13 +8,26 @@ through `load_config`, which takes them in order.
 
 from __future__ import annotations
 
-import difflib
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
+from contract.toml_reader import (
+    ConfigError,
+    Section,
+    boolean,
+    choice,
+    file_path,
+    int_in,
+    seconds,
+    tenant_url,
+    text,
+)
+from contract.toml_reader import (
+    table as subtable,
+)
 from device.domain import Action
 
 DEFAULT_CONFIG_PATH = Path("/etc/jukebox/jukebox.toml")
@@ -28,16 +41,6 @@ DisplayInterface = Literal["i2c", "spi"]
 EmulatorKind = Literal["gif", "png", "window"]
 ReplayGainMode = Literal["track", "album", "no"]
 PlaylistEnd = Literal["loop", "stop"]
-
-
-class ConfigError(Exception):
-    """A configuration problem, already phrased for the technician."""
-
-    def __init__(self, source: str, key: str, problem: str) -> None:
-        self.source = source
-        self.key = key
-        self.problem = problem
-        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -178,92 +181,11 @@ class KioskConfig:
 
 # --------------------------------------------------------------------------- reading
 
-T = TypeVar("T")
-
-
-class _Section:
-    """Typed access to one table of the TOML document, remembering where it came from."""
-
-    def __init__(self, source: str, prefix: str, table: Mapping[str, Any], allowed: set[str]):
-        self.source = source
-        self.prefix = prefix
-        self.table = table
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            key = unknown[0]
-            hint = difflib.get_close_matches(key, allowed, n=1)
-            expected = f"did you mean '{hint[0]}'?" if hint else "expected one of: "
-            if not hint:
-                expected += ", ".join(sorted(allowed))
-            raise ConfigError(source, self.key(key), f"unknown key, {expected}")
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def fail(self, name: str, problem: str) -> ConfigError:
-        return ConfigError(self.source, self.key(name), problem)
-
-    def get(self, name: str, default: T, check: Callable[[Any], T]) -> T:
-        if name not in self.table:
-            return default
-        return check_value(self, name, self.table[name], check)
-
-    def require(self, name: str, check: Callable[[Any], T]) -> T:
-        if name not in self.table:
-            raise self.fail(name, "missing, this key is required")
-        return check_value(self, name, self.table[name], check)
-
-
-def check_value(section: _Section, name: str, value: Any, check: Callable[[Any], T]) -> T:
-    try:
-        return check(value)
-    except ValueError as exc:
-        raise section.fail(name, f"{exc}, got {value!r}") from None
-
-
-def _string(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("expected a string")
-    return value
-
 
 def _card_names(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ValueError('expected a list of sound card names like ["USB Audio"]')
     return tuple(v.strip() for v in value)
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("expected true or false")
-    return value
-
-
-def _int_in(lo: int, hi: int) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise ValueError(f"expected a whole number from {lo} to {hi}")
-        return value
-
-    return check
-
-
-def _seconds(lo: float, hi: float) -> Callable[[Any], float]:
-    def check(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-            raise ValueError(f"expected a number of seconds from {lo:g} to {hi:g}")
-        return float(value)
-
-    return check
-
-
-def _choice(*options: str) -> Callable[[Any], Any]:
-    def check(value: Any) -> Any:
-        if value not in options:
-            raise ValueError("expected one of " + ", ".join(f"'{o}'" for o in options))
-        return value
-
-    return check
 
 
 def _action(value: Any) -> Action:
@@ -287,28 +209,15 @@ def _pin(value: Any) -> int:
     return value
 
 
-def _path(value: Any) -> Path:
-    if not isinstance(value, str) or not value:
-        raise ValueError("expected a path")
-    return Path(value)
-
-
-def _table(section: _Section, name: str) -> Mapping[str, Any]:
-    value = section.table.get(name, {})
-    if not isinstance(value, dict):
-        raise section.fail(name, f"expected a table [{name}], got {value!r}")
-    return value
-
-
 def _device(source: str, table: Mapping[str, Any], base: Path) -> DeviceConfig:
-    s = _Section(source, "device", table, {"name", "tenant", "site", "state_dir", "content_dir"})
+    s = Section(source, "device", table, {"name", "tenant", "site", "state_dir", "content_dir"})
     d = DeviceConfig()
-    state_dir = s.get("state_dir", d.state_dir, _path)
-    content_dir = s.get("content_dir", None, _path)
+    state_dir = s.get("state_dir", d.state_dir, file_path)
+    content_dir = s.get("content_dir", None, file_path)
     return DeviceConfig(
-        name=s.get("name", d.name, _string),
-        tenant=s.get("tenant", d.tenant, _string),
-        site=s.get("site", d.site, _string),
+        name=s.get("name", d.name, text),
+        tenant=s.get("tenant", d.tenant, text),
+        site=s.get("site", d.site, text),
         state_dir=base / state_dir,
         content_dir=base / content_dir if content_dir else None,
     )
@@ -316,17 +225,17 @@ def _device(source: str, table: Mapping[str, Any], base: Path) -> DeviceConfig:
 
 def _audio(source: str, table: Mapping[str, Any]) -> AudioConfig:
     keys = set(AudioConfig.__dataclass_fields__)
-    s = _Section(source, "audio", table, keys)
+    s = Section(source, "audio", table, keys)
     d = AudioConfig()
-    percent = _int_in(0, 100)
+    percent = int_in(0, 100)
     audio = AudioConfig(
         default_volume=s.get("default_volume", d.default_volume, percent),
         min_volume=s.get("min_volume", d.min_volume, percent),
         max_volume=s.get("max_volume", d.max_volume, percent),
-        volume_step=s.get("volume_step", d.volume_step, _int_in(1, 50)),
-        backend=s.get("backend", d.backend, _choice("auto", "alsa", "pipewire", "pulse", "null")),
-        output=s.get("output", d.output, _string),
-        replaygain=s.get("replaygain", d.replaygain, _choice("track", "album", "no")),
+        volume_step=s.get("volume_step", d.volume_step, int_in(1, 50)),
+        backend=s.get("backend", d.backend, choice("auto", "alsa", "pipewire", "pulse", "null")),
+        output=s.get("output", d.output, text),
+        replaygain=s.get("replaygain", d.replaygain, choice("track", "album", "no")),
         preferred_outputs=s.get("preferred_outputs", d.preferred_outputs, _card_names),
     )
     if audio.min_volume > audio.max_volume:
@@ -341,78 +250,76 @@ def _audio(source: str, table: Mapping[str, Any]) -> AudioConfig:
 
 
 def _visitor(source: str, table: Mapping[str, Any]) -> VisitorConfig:
-    s = _Section(source, "visitor", table, {"idle_timeout_s", "volume_display_s"})
+    s = Section(source, "visitor", table, {"idle_timeout_s", "volume_display_s"})
     d = VisitorConfig()
     return VisitorConfig(
-        idle_timeout_s=s.get("idle_timeout_s", d.idle_timeout_s, _seconds(1, 86400)),
-        volume_display_s=s.get("volume_display_s", d.volume_display_s, _seconds(0.2, 30)),
+        idle_timeout_s=s.get("idle_timeout_s", d.idle_timeout_s, seconds(1, 86400)),
+        volume_display_s=s.get("volume_display_s", d.volume_display_s, seconds(0.2, 30)),
     )
 
 
 def _playback(source: str, table: Mapping[str, Any]) -> PlaybackConfig:
-    s = _Section(
-        source, "playback", table, {"autoplay", "at_playlist_end", "progress_checkpoint_s"}
-    )
+    s = Section(source, "playback", table, {"autoplay", "at_playlist_end", "progress_checkpoint_s"})
     d = PlaybackConfig()
     return PlaybackConfig(
-        autoplay=s.get("autoplay", d.autoplay, _bool),
-        at_playlist_end=s.get("at_playlist_end", d.at_playlist_end, _choice("loop", "stop")),
+        autoplay=s.get("autoplay", d.autoplay, boolean),
+        at_playlist_end=s.get("at_playlist_end", d.at_playlist_end, choice("loop", "stop")),
         progress_checkpoint_s=s.get(
-            "progress_checkpoint_s", d.progress_checkpoint_s, _seconds(0.2, 60)
+            "progress_checkpoint_s", d.progress_checkpoint_s, seconds(0.2, 60)
         ),
     )
 
 
 def _display(source: str, table: Mapping[str, Any], base: Path) -> DisplayConfig:
     keys = set(DisplayConfig.__dataclass_fields__)
-    s = _Section(source, "display", table, keys)
+    s = Section(source, "display", table, keys)
     d = DisplayConfig()
-    output = s.get("emulator_output", None, _path)
+    output = s.get("emulator_output", None, file_path)
     display = DisplayConfig(
-        driver=s.get("driver", d.driver, _choice("ssd1306", "sh1106", "emulated", "none")),
-        interface=s.get("interface", d.interface, _choice("i2c", "spi")),
-        i2c_port=s.get("i2c_port", d.i2c_port, _int_in(0, 20)),
-        i2c_address=s.get("i2c_address", d.i2c_address, _int_in(0x03, 0x77)),
-        spi_port=s.get("spi_port", d.spi_port, _int_in(0, 6)),
-        spi_device=s.get("spi_device", d.spi_device, _int_in(0, 3)),
+        driver=s.get("driver", d.driver, choice("ssd1306", "sh1106", "emulated", "none")),
+        interface=s.get("interface", d.interface, choice("i2c", "spi")),
+        i2c_port=s.get("i2c_port", d.i2c_port, int_in(0, 20)),
+        i2c_address=s.get("i2c_address", d.i2c_address, int_in(0x03, 0x77)),
+        spi_port=s.get("spi_port", d.spi_port, int_in(0, 6)),
+        spi_device=s.get("spi_device", d.spi_device, int_in(0, 3)),
         gpio_dc=s.get("gpio_dc", d.gpio_dc, _pin),
         gpio_reset=s.get("gpio_reset", d.gpio_reset, _pin),
-        rotation=s.get("rotation", d.rotation, _int_in(0, 3)),
-        contrast=s.get("contrast", d.contrast, _int_in(0, 255)),
-        dim_contrast=s.get("dim_contrast", d.dim_contrast, _int_in(0, 255)),
-        dim_after_s=s.get("dim_after_s", d.dim_after_s, _seconds(1, 86400)),
-        move_every_s=s.get("move_every_s", d.move_every_s, _seconds(1, 3600)),
-        sleep_after_s=s.get("sleep_after_s", d.sleep_after_s, _seconds(1, 604800)),
-        emulator=s.get("emulator", d.emulator, _choice("gif", "png", "window")),
+        rotation=s.get("rotation", d.rotation, int_in(0, 3)),
+        contrast=s.get("contrast", d.contrast, int_in(0, 255)),
+        dim_contrast=s.get("dim_contrast", d.dim_contrast, int_in(0, 255)),
+        dim_after_s=s.get("dim_after_s", d.dim_after_s, seconds(1, 86400)),
+        move_every_s=s.get("move_every_s", d.move_every_s, seconds(1, 3600)),
+        sleep_after_s=s.get("sleep_after_s", d.sleep_after_s, seconds(1, 604800)),
+        emulator=s.get("emulator", d.emulator, choice("gif", "png", "window")),
         emulator_output=base / output if output else None,
-        emulator_fps=s.get("emulator_fps", d.emulator_fps, _seconds(1, 60)),
+        emulator_fps=s.get("emulator_fps", d.emulator_fps, seconds(1, 60)),
     )
     if display.driver == "emulated" and display.emulator != "window" and output is None:
         raise s.fail("emulator_output", f"required when the {display.emulator} emulator is used")
     return display
 
 
-def _array(section: _Section, name: str) -> list[Mapping[str, Any]]:
+def _array(section: Section, name: str) -> list[Mapping[str, Any]]:
     value = section.table.get(name, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise section.fail(name, f"expected an array of tables [[{name}]]")
     return cast(list[Mapping[str, Any]], value)
 
 
-def _buttons(source: str, root: _Section) -> tuple[ButtonConfig, ...]:
+def _buttons(source: str, root: Section) -> tuple[ButtonConfig, ...]:
     keys = {"name", "pin", "press", "hold", "hold_time_s", "pull_up", "bounce_ms"}
     buttons: list[ButtonConfig] = []
     for i, table in enumerate(_array(root, "buttons")):
-        s = _Section(source, f"buttons[{i}]", table, keys)
-        name = s.require("name", _string)
+        s = Section(source, f"buttons[{i}]", table, keys)
+        name = s.require("name", text)
         button = ButtonConfig(
             name=name,
             pin=s.require("pin", _pin),
             press=s.get("press", None, _action),
             hold=s.get("hold", None, _action),
-            hold_time_s=s.get("hold_time_s", 1.0, _seconds(0.2, 30)),
-            pull_up=s.get("pull_up", True, _bool),
-            bounce_ms=s.get("bounce_ms", 20, _int_in(0, 500)),
+            hold_time_s=s.get("hold_time_s", 1.0, seconds(0.2, 30)),
+            pull_up=s.get("pull_up", True, boolean),
+            bounce_ms=s.get("bounce_ms", 20, int_in(0, 500)),
         )
         if not name or not name.replace("_", "").replace("-", "").isalnum():
             raise s.fail("name", f"expected letters, digits, '-' or '_', got {name!r}")
@@ -423,12 +330,12 @@ def _buttons(source: str, root: _Section) -> tuple[ButtonConfig, ...]:
 
 
 def _combos(
-    source: str, root: _Section, buttons: tuple[ButtonConfig, ...]
+    source: str, root: Section, buttons: tuple[ButtonConfig, ...]
 ) -> tuple[ComboConfig, ...]:
     names = {b.name for b in buttons}
     combos: list[ComboConfig] = []
     for i, table in enumerate(_array(root, "combos")):
-        s = _Section(source, f"combos[{i}]", table, {"buttons", "action", "hold_time_s"})
+        s = Section(source, f"combos[{i}]", table, {"buttons", "action", "hold_time_s"})
 
         def members(value: Any) -> tuple[str, ...]:
             if not isinstance(value, list) or len(value) < 2:
@@ -445,19 +352,19 @@ def _combos(
             ComboConfig(
                 buttons=s.require("buttons", members),
                 action=s.require("action", _action),
-                hold_time_s=s.get("hold_time_s", 1.5, _seconds(0.2, 30)),
+                hold_time_s=s.get("hold_time_s", 1.5, seconds(0.2, 30)),
             )
         )
     return tuple(combos)
 
 
-def _rotary(source: str, root: _Section) -> RotaryConfig | None:
+def _rotary(source: str, root: Section) -> RotaryConfig | None:
     if "rotary" not in root.table:
         return None
-    s = _Section(
+    s = Section(
         source,
         "rotary",
-        _table(root, "rotary"),
+        subtable(root, "rotary"),
         {"pin_a", "pin_b", "clockwise", "counter_clockwise"},
     )
     rotary = RotaryConfig(
@@ -472,7 +379,7 @@ def _rotary(source: str, root: _Section) -> RotaryConfig | None:
 
 
 def _gpio(source: str, table: Mapping[str, Any]) -> GpioConfig:
-    s = _Section(source, "gpio", table, {"pin_factory", "chip"})
+    s = Section(source, "gpio", table, {"pin_factory", "chip"})
 
     def chip(value: Any) -> str:
         if value != "auto" and not (isinstance(value, str) and value.startswith("/dev/")):
@@ -481,45 +388,26 @@ def _gpio(source: str, table: Mapping[str, Any]) -> GpioConfig:
 
     return GpioConfig(
         pin_factory=s.get("pin_factory", "auto",
-                          _choice("auto", "gpiod", *GPIOZERO_PIN_FACTORIES)),
+                          choice("auto", "gpiod", *GPIOZERO_PIN_FACTORIES)),
         chip=s.get("chip", "auto", chip),
     )  # fmt: skip
 
 
-def _tenant_url(value: Any) -> str:
-    from urllib.parse import urlsplit
-
-    if not isinstance(value, str):
-        raise ValueError("expected the tenant's base URL, like 'https://tenant.example/t/slug'")
-    parts = urlsplit(value)
-    segments = [p for p in parts.path.split("/") if p]
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or len(segments) != 2
-        or segments[0] != "t"
-        or parts.query
-        or parts.fragment
-    ):
-        raise ValueError("expected the tenant's base URL, like 'https://tenant.example/t/slug'")
-    return value.rstrip("/")
-
-
-def _tenant(source: str, root: _Section, base: Path) -> TenantConfig | None:
+def _tenant(source: str, root: Section, base: Path) -> TenantConfig | None:
     if "tenant" not in root.table:
         return None
-    s = _Section(source, "tenant", _table(root, "tenant"), set(TenantConfig.__dataclass_fields__))
-    ca_file = s.get("ca_file", None, _path)
-    token = s.get("enrollment_token", None, _string)
+    s = Section(source, "tenant", subtable(root, "tenant"), set(TenantConfig.__dataclass_fields__))
+    ca_file = s.get("ca_file", None, file_path)
+    token = s.get("enrollment_token", None, text)
     return TenantConfig(
-        url=s.require("url", _tenant_url),
-        verify_tls=s.get("verify_tls", True, _bool),
+        url=s.require("url", tenant_url),
+        verify_tls=s.get("verify_tls", True, boolean),
         ca_file=base / ca_file if ca_file else None,
         enrollment_token=token or None,
-        sync_interval_s=s.get("sync_interval_s", 300.0, _seconds(5, 86400)),
-        cache_quota_mb=s.get("cache_quota_mb", 4096, _int_in(16, 1_048_576)),
-        request_timeout_s=s.get("request_timeout_s", 15.0, _seconds(1, 300)),
-        heartbeat_s=s.get("heartbeat_s", 60.0, _seconds(5, 3600)),
+        sync_interval_s=s.get("sync_interval_s", 300.0, seconds(5, 86400)),
+        cache_quota_mb=s.get("cache_quota_mb", 4096, int_in(16, 1_048_576)),
+        request_timeout_s=s.get("request_timeout_s", 15.0, seconds(1, 300)),
+        heartbeat_s=s.get("heartbeat_s", 60.0, seconds(5, 3600)),
     )
 
 
@@ -550,20 +438,20 @@ SECTIONS = {
 
 def parse_config(document: Mapping[str, Any], source: str, base: Path = Path("/")) -> KioskConfig:
     """Validate a parsed TOML document; relative paths are taken from `base`."""
-    root = _Section(source, "", document, SECTIONS)
+    root = Section(source, "", document, SECTIONS)
     buttons = _buttons(source, root)
     config = KioskConfig(
         source=source,
-        device=_device(source, _table(root, "device"), base),
-        audio=_audio(source, _table(root, "audio")),
-        visitor=_visitor(source, _table(root, "visitor")),
-        playback=_playback(source, _table(root, "playback")),
-        display=_display(source, _table(root, "display"), base),
+        device=_device(source, subtable(root, "device"), base),
+        audio=_audio(source, subtable(root, "audio")),
+        visitor=_visitor(source, subtable(root, "visitor")),
+        playback=_playback(source, subtable(root, "playback")),
+        display=_display(source, subtable(root, "display"), base),
         buttons=buttons,
         combos=_combos(source, root, buttons),
         rotary=_rotary(source, root),
         tenant=_tenant(source, root, base),
-        gpio=_gpio(source, _table(root, "gpio")),
+        gpio=_gpio(source, subtable(root, "gpio")),
     )
     _check_pins(source, config)
     return config

@@ -18,17 +18,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from contract.media import CacheError, MediaCache
 from device import FIRMWARE_VERSION
 from device.buttons.gpio_panel import GpioPanel
 from device.buttons.pin_factory import open_pin_factory
 from device.config import KioskConfig
-from device.content.cache import CacheError, MediaCache
 from device.content.folder import ContentError, FolderContentSource
 from device.core.kiosk import Kiosk, KioskContext
 from device.display.luma_display import open_display
 from device.display.model import BootScreen
 from device.display.reconnect import open_display_with_retry
 from device.events import DesiredStateReceived, Event, LibraryUpdated, Shutdown
+from device.firstboot.site_settings import with_site_settings
 from device.identity.credentials import load_credentials
 from device.identity.keys import DeviceKey, DeviceKeyError
 from device.journal.outbox import JournalError, JournalIdentity, PlayJournal
@@ -41,7 +42,6 @@ from device.platform.reboot import RebootRequest
 from device.platform.systemd import Notifier
 from device.player.mpv_player import MpvPlayer
 from device.remote import RemoteAdmin
-from device.site import with_site_settings
 
 log = logging.getLogger(__name__)
 

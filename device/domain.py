@@ -10,11 +10,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import NewType
 
-DurationMs = NewType("DurationMs", int)
+from contract.ids import DurationMs as DurationMs
+from contract.ids import Sha256 as Sha256
+
 TrackId = NewType("TrackId", str)
 PlaylistId = NewType("PlaylistId", str)
 EventId = NewType("EventId", str)
-Sha256 = NewType("Sha256", str)
 
 
 class EndReason(StrEnum):

@@ -11,9 +11,9 @@ import logging
 import threading
 from pathlib import Path
 
+from contract.media import MediaCache
 from device import FIRMWARE_VERSION
 from device.config import TenantConfig
-from device.content.cache import MediaCache
 from device.domain import Library
 from device.events import EventSink
 from device.identity.enrollment import Enrollment

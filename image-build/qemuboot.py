@@ -46,7 +46,7 @@ PRESS_PROMPT = re.compile(r"gpio-check: press the power button")  # gpio_check.P
 GPIO_CHECK = HERE / "gpio_check.py"
 GPIO_CHECK_ON_FAT = "jukebox-gpio-check.py"
 SITE_FILE_ON_FAT = "jukebox/site.toml"
-SECRET_KEYS = ("tenant.enrollment_token", "wifi.psk")  # provisioning.site_config.SECRET_KEYS
+SECRET_KEYS = ("tenant.enrollment_token", "wifi.psk")  # contract.site.SECRET_KEYS
 # What the console must also show, per option: name → pattern.
 SITE_APPLIED = {
     "first boot applied the site file": re.compile(r"site\.toml: applied"),

@@ -336,7 +336,7 @@ def install_project(root: Path, wheel: Path, docs: list[str], pip_cache: str | N
             root, f"{VENV}/bin/pip", "install", "--only-binary=:all:", "--no-input",
             "--progress-bar=off", "--disable-pip-version-check",
             "--cert=/tmp/jukebox-wheels/ca.crt",
-            f"/tmp/jukebox-wheels/{wheel.name}",
+            f"/tmp/jukebox-wheels/{wheel.name}[kiosk]",  # the kiosk's own extra
             what="installing the project and its dependencies (arm64 wheels only)",
             **index,
         )  # fmt: skip

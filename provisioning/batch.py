@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from provisioning.partitions import ImageError, find_boot_partition
-from provisioning.provision import provision_image, write_config_file
-from provisioning.site_config import (
+from contract.site import (
     DEVICE_NAME,
     ENROLLMENT_TOKEN,
     SITE,
@@ -33,6 +31,8 @@ from provisioning.site_config import (
     read_text,
     site_config_from_layers,
 )
+from provisioning.partitions import ImageError, find_boot_partition
+from provisioning.provision import provision_image, write_config_file
 
 COLUMNS = {
     "name": DEVICE_NAME,

@@ -1,4 +1,4 @@
-"""`jukebox provision …` (a technician's computer) and `jukebox firstboot` (the kiosk)."""
+"""`jukebox provision …`: a technician's computer turns one generic image into many kiosks."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from provisioning.layout import BOOT_SITE_FILE, DEFAULT_BOOT_DIR, DEFAULT_STATE_DIR
-from provisioning.partitions import ImageError
-from provisioning.site_config import (
+from contract.layout import BOOT_SITE_FILE
+from contract.site import (
     ENROLLMENT_TOKEN,
     TENANT_URL,
     WIFI_COUNTRY,
@@ -24,6 +23,7 @@ from provisioning.site_config import (
     site_config_from_layers,
     toml_layer,
 )
+from provisioning.partitions import ImageError
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2  # a broken configuration or command line, as `jukebox run` says it
@@ -84,14 +84,6 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     inspect.add_argument("image", type=Path, metavar="IMAGE", help="an image, or a site.toml")
     inspect.set_defaults(handler=cmd_inspect)
-
-    firstboot = commands.add_parser(
-        "firstboot",
-        help="apply the boot partition's site configuration and move its secrets to the device",
-    )
-    firstboot.add_argument("--boot-dir", type=Path, default=DEFAULT_BOOT_DIR)
-    firstboot.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
-    firstboot.set_defaults(handler=cmd_firstboot)
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
@@ -199,8 +191,8 @@ def _batch(args: argparse.Namespace, layers: list[Layer]) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from contract.site import load_site_config
     from provisioning.provision import inspect_image
-    from provisioning.site_config import load_site_config
 
     try:
         if args.image.suffix == ".toml":
@@ -221,31 +213,4 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return 0
     out(f"at first boot, the kiosk applies {BOOT_SITE_FILE}:")
     _facts(found.config)
-    return 0
-
-
-def cmd_firstboot(args: argparse.Namespace) -> int:
-    from provisioning.firstboot import apply_boot_config
-
-    try:
-        result = apply_boot_config(args.boot_dir, args.state_dir)
-    except SiteConfigError as exc:
-        err(f"jukebox firstboot: {exc}")
-        return EXIT_CONFIG
-    except OSError as exc:
-        err(f"jukebox firstboot: {exc}")
-        return EXIT_FAILED
-    if result.config is None:
-        out(f"{result.boot_file}: absent, nothing to apply")
-        return 0
-    if not result.changed:
-        out(f"{result.boot_file}: already applied, nothing changed")
-        return 0
-    out(f"{result.boot_file}: applied")
-    for path in result.written:
-        out(f"  wrote {path}")
-    for path in result.removed:
-        out(f"  removed {path}")
-    if result.moved:
-        out(f"  moved {', '.join(result.moved)} off the boot partition")
     return 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from provisioning.layout import BOOT_LABEL
+from contract.layout import BOOT_LABEL
 
 SECTOR = 512  # SD card images use 512-byte logical sectors
 MBR_PROTECTIVE = "0xee"  # the whole disk is described by a GPT

@@ -12,15 +12,15 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from device.platform.files import atomic_write, fsync_dir
+from contract.files import atomic_write, fsync_dir
+from contract.layout import BOOT_SITE_FILE
+from contract.site import SiteConfig, SiteConfigError, parse_site_config, stamp
+from contract.site import render_site_toml as render
 from provisioning.fatfs import read_file, write_file
-from provisioning.layout import BOOT_SITE_FILE
 from provisioning.partitions import ImageError, Partition, find_boot_partition
-from provisioning.site_config import SiteConfig, SiteConfigError, parse_site_config
-from provisioning.site_config import render_site_toml as render
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -40,10 +40,6 @@ class Inspection:
     image: Path
     partition: Partition
     config: SiteConfig | None  # None: no site configuration in the image
-
-
-def stamp(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def site_file_text(config: SiteConfig, now: datetime | None = None) -> str:

@@ -18,8 +18,8 @@ import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from contract.layout import BOOT_LABEL
 from provisioning.fatfs import write_file
-from provisioning.layout import BOOT_LABEL
 from provisioning.partitions import find_boot_partition
 
 MIB = 1 << 20

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from device.content.tags import read_tags
+from contract.tags import read_tags
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from device.content.cache import MediaCache
+from contract.media import MediaCache
 from tenant.credentials import load_service_secret
 from tenant.settings import TenantSettings
 from tenant.store import TenantStore, default_database_url

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from device.identity.ids import device_id_for
+from contract.ids import device_id_for
 from tenant.assertions import (
     InvalidAssertion,
     claimed_issuer,
@@ -167,7 +167,11 @@ def token(ctx: ServiceContext, tenant: Tenant, assertion: str, audiences: set[st
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": int(settings.access_token_ttl_s),
-        "device": {"device_id": device_id, "site": device.site, "name": device.name},
+        "device": {
+            "device_id": device_id,
+            "site": device.site,
+            "name": device.name,
+        },
         "tenant": {
             "id": tenant.slug,
             "name": tenant.name,
@@ -220,7 +224,11 @@ def claim(ctx: ServiceContext, tenant: Tenant, code: str, site: str, name: str |
         raise ApiError(404, "not_found", f"unknown or expired claim code {code!r}")
     log.info("tenant %s: device %s claimed for site %r", tenant.slug, device.device_id, site)
     ensure_account(ctx, device)
-    return {"device_id": device.device_id, "site": device.site, "name": device.name}
+    return {
+        "device_id": device.device_id,
+        "site": device.site,
+        "name": device.name,
+    }
 
 
 def revoke(ctx: ServiceContext, tenant: Tenant, device_id: str) -> Json:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from jukebox.protocol import PayloadError, validate
+from contract.protocol import PayloadError, validate
 from tenant.context import ServiceContext
 from tenant.errors import ApiError
 from tenant.store import ACTIVE, DesiredState, Device, DeviceStatus, Tenant

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from device.content.cache import is_sha256
-from device.stick.pack import MANIFEST, MEDIA_DIR, PACK_DIR, SIGNATURE
+from contract.ids import is_sha256
+from contract.pack import MANIFEST, MEDIA_DIR, PACK_DIR, SIGNATURE
 
 if TYPE_CHECKING:
     from tenant.admin_client import AdminClient

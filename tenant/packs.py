@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from device.stick.pack import PACK_FORMAT, PACK_KIND, encode_signature
+from contract.pack import PACK_FORMAT, PACK_KIND, encode_signature
 from tenant.assertions import encode_public_key
 from tenant.catalogue import device_document
 from tenant.context import ServiceContext

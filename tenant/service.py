@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from device import FIRMWARE_VERSION
+from contract import __version__ as FIRMWARE_VERSION
 from tenant.api import admin, device, enrollment, fleet, packs
 from tenant.broker.settings import load_broker_settings
 from tenant.context import open_context

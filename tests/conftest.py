@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-from device.demo.tracks import TrackSpec, synthesise_track
+from demo.tracks import TrackSpec, synthesise_track
 from device.domain import Library, Playlist, PlaylistId, Track, TrackId
 from device.journal.outbox import PlayJournal
 from device.journal.report import JournalIdentity

@@ -42,10 +42,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
-from device.content.cache import CacheError, MediaCache, is_sha256
-from device.content.tags import normalise_isrc, read_tags
+from contract.files import atomic_write
+from contract.ids import is_sha256
+from contract.media import CacheError, MediaCache
+from contract.tags import normalise_isrc, read_tags
 from device.domain import Library, Playlist, PlaylistId, Sha256, Track, TrackId
-from device.platform.files import atomic_write
 
 __all__ = ["PLAYLISTS_FILE", "UNKNOWN_ARTIST", "ContentError", "FolderContentSource"]
 

@@ -21,8 +21,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from device.identity.ids import device_id_for
-from device.platform.files import fsync_dir, write_all
+from contract.files import fsync_dir, write_all
+from contract.ids import device_id_for
 
 __all__ = [
     "KEY_FILE",

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract.protocol import encode
 from device.core.kiosk import KioskStatus, Mode
-from jukebox.protocol import encode
 
 __all__ = [
     "HeartbeatSource",

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from contract.protocol import ACK, COMMAND_REQUEST, DESIRED, DeviceTopics, TopicAddress
 from device.journal.outbox import PlayJournal
 from device.mqtt.health import HeartbeatSource, status_payload
 from device.mqtt.publisher import PlayPublisher
@@ -25,7 +26,6 @@ from device.mqtt.remote import RemoteOutbox
 from device.mqtt.transport import BrokerAccount, MqttTransport, Outgoing, PublishRef
 from device.ports import RemoteInbox
 from device.tenant_api.backoff import Backoff
-from jukebox.protocol import ACK, COMMAND_REQUEST, DESIRED, DeviceTopics, TopicAddress
 
 __all__ = ["HEARTBEAT_S", "MqttLink"]
 

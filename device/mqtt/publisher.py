@@ -21,13 +21,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from contract.protocol import DeviceTopics, PayloadError, decode, encode
+from contract.protocol.payloads import MAX_PAYLOAD_BYTES
 from device.domain import EventId
 from device.journal.outbox import JournalError, PlayJournal
 from device.journal.report import PlayReport
 from device.mqtt.transport import Outgoing, PublishRef
 from device.tenant_api.backoff import Backoff
-from jukebox.protocol import DeviceTopics, PayloadError, decode, encode
-from jukebox.protocol.payloads import MAX_PAYLOAD_BYTES
 
 __all__ = ["PlayPublisher", "PublisherStats"]
 

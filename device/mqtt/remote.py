@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from contract.protocol import DeviceTopics, PayloadError, encode
 from device.mqtt.transport import Outgoing, PublishRef
-from jukebox.protocol import DeviceTopics, PayloadError, encode
 
 __all__ = ["RemoteOutbox"]
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contract.protocol import DeviceTopics
 from device.config import TenantConfig
 from device.core.kiosk import KioskStatus
 from device.events import EnrollmentChanged
@@ -27,7 +28,6 @@ from device.mqtt.link import HEARTBEAT_S, MqttLink
 from device.mqtt.remote import RemoteOutbox
 from device.mqtt.transport import BrokerAccount
 from device.ports import RemoteInbox
-from jukebox.protocol import DeviceTopics
 
 __all__ = ["MqttSetup", "MqttSupervisor"]
 

@@ -28,9 +28,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from contract.protocol import DeviceTopics, TopicAddress, parse_topic
 from device.identity.credentials import MqttCredentials
 from device.tenant_api.backoff import Backoff
-from jukebox.protocol import DeviceTopics, TopicAddress, parse_topic
 
 __all__ = ["BrokerAccount", "LinkHandler", "MqttTransport", "Outgoing", "PublishRef"]
 

@@ -14,7 +14,7 @@ import logging
 import os
 from pathlib import Path
 
-from device.platform.files import atomic_write
+from contract.files import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -18,16 +18,16 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
+from contract.files import atomic_write
+from contract.protocol import PayloadError, decode, encode
 from device import FIRMWARE_VERSION
 from device.core.desired import DesiredState
 from device.core.kiosk import KioskStatus
 from device.events import DesiredStateReceived, EventSink, IdentifyRequested
 from device.journal.outbox import JournalStats
-from device.platform.files import atomic_write
 from device.ports import Rebooter, RemotePublisher
 from device.remote.desired import DesiredStateError, desired_from_payload, peek
 from device.remote.diagnostics import fit, plain, versions
-from jukebox.protocol import PayloadError, decode, encode
 
 log = logging.getLogger(__name__)
 

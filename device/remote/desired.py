@@ -11,10 +11,10 @@ import json
 import zoneinfo
 from typing import Any
 
+from contract.protocol.payloads import MAX_PAYLOAD_BYTES
 from device.core.desired import DesiredState, ScheduledPlaylist, VolumeLimits
 from device.core.schedule import WeeklyWindow, WindowError, parse_window
 from device.domain import PlaylistId
-from jukebox.protocol.payloads import MAX_PAYLOAD_BYTES
 
 
 class DesiredStateError(ValueError):

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from contract.protocol.payloads import MAX_PAYLOAD_BYTES
 from device.platform.logs import scrub
-from jukebox.protocol.payloads import MAX_PAYLOAD_BYTES
 
 # Room left for the envelope (request id, command...) inside the protocol's payload limit.
 RESULT_BUDGET_BYTES = MAX_PAYLOAD_BYTES - 8 * 1024

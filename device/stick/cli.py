@@ -6,8 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from contract.layout import DEFAULT_STATE_DIR
 from device.stick.layout import STICK_ROOT
-from provisioning.layout import DEFAULT_STATE_DIR
 
 log = logging.getLogger(__name__)
 

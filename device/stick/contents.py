@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from contract.pack import PACK_DIR
+from contract.site import SiteConfig, SiteConfigError, parse_site_config, read_text
 from device.identity.credentials import Credentials
 from device.stick.layout import (
     DIAGNOSTICS_REQUEST,
@@ -19,8 +21,7 @@ from device.stick.layout import (
     SITE_FILE,
     STICK_FOLDER,
 )
-from device.stick.pack import PACK_DIR, PackError, VerifiedPack, verify_pack
-from provisioning.site_config import SiteConfig, SiteConfigError, parse_site_config, read_text
+from device.stick.pack import PackError, VerifiedPack, verify_pack
 
 __all__ = ["StickContents", "StickRefused", "inspect_stick", "is_technician_stick"]
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from contract.files import write_all
 from device import FIRMWARE_VERSION
-from device.platform.files import write_all
 from device.platform.logs import scrub as redact
 
 __all__ = ["journal_summary", "recent_logs", "redact", "write_diagnostics"]

@@ -26,8 +26,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from contract.files import atomic_write
+from contract.site import SiteConfig, SiteConfigError
+from device.firstboot.apply import apply_site_config, check_site_config
 from device.identity.credentials import load_credentials
-from device.platform.files import atomic_write
 from device.stick.contents import StickRefused, inspect_stick, is_technician_stick
 from device.stick.diagnostics import recent_logs, write_diagnostics
 from device.stick.layout import (
@@ -40,8 +42,6 @@ from device.stick.layout import (
     valid_kernel_name,
     verdict_path,
 )
-from provisioning.firstboot import apply_site_config, check_site_config
-from provisioning.site_config import SiteConfig, SiteConfigError
 
 __all__ = ["ALLOWED_FILESYSTEMS", "Mounter", "SystemMounter", "attach", "site_lines"]
 

@@ -1,11 +1,6 @@
 """Signed content packs: playlists and their media, carried to a kiosk on a USB stick.
 
-Layout (docs/usb.md), under the stick's ``jukebox/pack/``::
-
-    manifest.json     {"format": 1, "kind": "jukebox-content-pack", "tenant": SLUG,
-                       "created_at": RFC 3339, "document": <a device playlists document>}
-    manifest.sig      the Ed25519 signature of manifest.json's exact bytes, base64url
-    media/<sha256>    every file the document names, under its sha256
+The format (names, layout, signature encoding) is the contract's: contract/pack.py.
 
 `verify_pack` checks everything before anything is written: the signature with the tenant's
 key the kiosk received when it was claimed, the manifest (the same strict validation as a
@@ -15,8 +10,6 @@ imported, and the import hashes each file again while it streams into the cache.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import logging
@@ -29,36 +22,26 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from device.content.cache import MediaCache
+from contract.media import MediaCache
+from contract.pack import (
+    MANIFEST,
+    MEDIA_DIR,
+    PACK_FORMAT,
+    PACK_KIND,
+    SIGNATURE,
+    decode_base64url,
+    decode_signature,
+)
 from device.domain import Library, Sha256
 from device.sync.document import MAX_DOCUMENT_BYTES, DocumentError, PlaylistsDocument
 from device.sync.document import parse_document as _parse_document
 from device.sync.source import build_library
 from device.sync.store import ActiveDocument, save_active
 
-__all__ = [
-    "MANIFEST",
-    "MEDIA_DIR",
-    "PACK_DIR",
-    "PACK_FORMAT",
-    "PACK_KIND",
-    "SIGNATURE",
-    "PackError",
-    "VerifiedPack",
-    "decode_signature",
-    "encode_signature",
-    "import_pack",
-    "verify_pack",
-]
+__all__ = ["PackError", "VerifiedPack", "import_pack", "verify_pack"]
 
 log = logging.getLogger(__name__)
 
-PACK_DIR = "pack"  # under the stick's jukebox/ folder
-MANIFEST = "manifest.json"
-SIGNATURE = "manifest.sig"
-MEDIA_DIR = "media"
-PACK_FORMAT = 1
-PACK_KIND = "jukebox-content-pack"
 _MAX_MANIFEST = MAX_DOCUMENT_BYTES + (64 << 10)
 _CHUNK = 1 << 20
 
@@ -77,19 +60,6 @@ class VerifiedPack:
     @property
     def media(self) -> dict[Sha256, int]:
         return self.document.media()
-
-
-def encode_signature(signature: bytes) -> str:
-    return base64.urlsafe_b64encode(signature).decode("ascii").rstrip("=")
-
-
-def decode_signature(text: str) -> bytes | None:
-    cleaned = text.strip()
-    try:
-        raw = base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    return raw if len(raw) == 64 else None
 
 
 def _read_small(path: Path, limit: int) -> bytes:
@@ -158,11 +128,12 @@ def verify_pack(root: Path, signing_key: str, tenant: str, tenant_url: str) -> V
 
 
 def decode_signature_key(text: str) -> Ed25519PublicKey:
-    cleaned = text.strip()
+    raw = decode_base64url(text)
     try:
-        raw = base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
+        if raw is None:
+            raise ValueError("not base64url")
         return Ed25519PublicKey.from_public_bytes(raw)
-    except (binascii.Error, ValueError) as exc:
+    except ValueError as exc:
         raise PackError(f"this kiosk's tenant signing key is unusable ({exc})") from None
 
 

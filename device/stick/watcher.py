@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from device.content.cache import CacheError, MediaCache
+from contract.files import atomic_write
+from contract.media import CacheError, MediaCache
 from device.events import EventSink, LibraryUpdated, StickReport, StorageAttached
 from device.identity.credentials import Credentials
-from device.platform.files import atomic_write
 from device.stick.contents import StickRefused, inspect_stick
 from device.stick.layout import (
     STICK_ROOT,

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from device.content.cache import CacheError, MediaCache, is_sha256
+from contract.files import fsync_dir, write_all
+from contract.ids import is_sha256
+from contract.media import CacheError, MediaCache
 from device.domain import Sha256
-from device.platform.files import fsync_dir, write_all
 from device.ports import TenantHttp
 from device.tenant_api.errors import TenantRefused, TenantUnreachable
 

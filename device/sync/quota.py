@@ -16,7 +16,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from device.content.cache import MediaCache, is_sha256
+from contract.ids import is_sha256
+from contract.media import MediaCache
 from device.domain import Sha256
 
 __all__ = ["CacheQuota", "CachedMedia", "RoomReport"]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
-from device.content.cache import MediaCache
+from contract.media import MediaCache
 from device.domain import EMPTY_LIBRARY, Library, Playlist, PlaylistId, Track
 from device.sync.document import PlaylistEntry, PlaylistsDocument
 from device.sync.store import load_active

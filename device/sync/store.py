@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from device.platform.files import atomic_write
+from contract.files import atomic_write
 from device.sync.document import (
     MAX_DOCUMENT_BYTES,
     DocumentError,

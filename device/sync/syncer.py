@@ -29,7 +29,7 @@ from typing import Literal
 
 import requests
 
-from device.content.cache import CacheError, MediaCache
+from contract.media import CacheError, MediaCache
 from device.domain import Library, PlaylistId, Sha256
 from device.events import EventSink, LibraryUpdated, SyncProgress, SyncState
 from device.ports import TenantHttp

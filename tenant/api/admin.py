@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from device.content.cache import CacheIntegrityError, is_sha256
-from device.domain import Sha256
+from contract.ids import Sha256, is_sha256
+from contract.media import CacheIntegrityError
 from tenant import enrollment
 from tenant.api.models import (
     AssignBody,

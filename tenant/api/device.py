@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from device.content.cache import is_sha256
-from device.domain import Sha256
+from contract.ids import Sha256, is_sha256
 from tenant.api.models import DeviceDocument, ErrorBody
 from tenant.auth import Context, CurrentDevice
 from tenant.catalogue import canonical_json, device_document

@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from device.content.cache import is_sha256
-from device.domain import Sha256
+from contract.ids import Sha256, is_sha256
 from tenant.api.models import ErrorBody, PackAnswer, PackBody
 from tenant.auth import AdminTenant, Context
 from tenant.catalogue import Json

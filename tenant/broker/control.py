@@ -26,8 +26,8 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from jukebox.protocol.payloads import encode
-from jukebox.protocol.topics import DeviceTopics
+from contract.protocol.payloads import encode
+from contract.protocol.topics import DeviceTopics
 from tenant.broker import dynsec
 from tenant.broker.client import mqtt_client
 from tenant.broker.dynsec import BrokerControlError

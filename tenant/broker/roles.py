@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jukebox.protocol.topics import (
+from contract.protocol.topics import (
     ACK,
     COMMAND_REQUEST,
     COMMAND_RESULT,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from device.platform.files import atomic_write
+from contract.files import atomic_write
 
 __all__ = [
     "BROKER_FILE",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from device.platform.files import atomic_write
+from contract.files import atomic_write
 from tenant.broker.process import BrokerTls, dynsec_plugin_path
 from tenant.broker.roles import (
     DEFAULT_ACCESS,

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from device.platform.files import atomic_write
+from contract.files import atomic_write
 from tenant.broker.process import BrokerTls
 
 __all__ = ["make_broker_tls"]

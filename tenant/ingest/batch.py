@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from jukebox.protocol import PayloadError, TopicAddress, decode, validate
+from contract.protocol import PayloadError, TopicAddress, decode, validate
 
 MAX_BATCH_ID = 64
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from jukebox.protocol import (
+from contract.protocol import (
     COMMAND_RESULT,
     HEARTBEAT,
     PLAYS,

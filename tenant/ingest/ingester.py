@@ -31,7 +31,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from jukebox.protocol import (
+from contract.protocol import (
     COMMAND_RESULT,
     HEARTBEAT,
     INGEST_GROUP,

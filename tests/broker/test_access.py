@@ -12,8 +12,8 @@ import json
 import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
-from jukebox.protocol import INGEST_GROUP, PLAYS, DeviceTopics, shared, wildcard
-from jukebox.protocol.topics import DEVICE_LEAVES, TENANT_LEAVES
+from contract.protocol import INGEST_GROUP, PLAYS, DeviceTopics, shared, wildcard
+from contract.protocol.topics import DEVICE_LEAVES, TENANT_LEAVES
 from tests.broker.conftest import BrokerTenant, ClaimedKiosk
 
 NOT_AUTHORIZED = 0x87

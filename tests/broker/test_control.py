@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from jukebox.protocol import DeviceTopics, PayloadError
+from contract.protocol import DeviceTopics, PayloadError
 from tenant.broker.control import BrokerControl, BrokerUnavailable
 from tenant.broker.process import free_port
 from tenant.broker.settings import BrokerSettings

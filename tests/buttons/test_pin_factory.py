@@ -19,10 +19,11 @@ import pytest
 from gpiozero.exc import BadPinFactory
 from gpiozero.pins.mock import MockFactory
 
+from contract.toml_reader import ConfigError
 from device.buttons.gpio_panel import GpioPanel
 from device.buttons.gpiod_pins import GpioChipError, GpiodFactory, find_chip
 from device.buttons.pin_factory import factory_name, open_pin_factory
-from device.config import ButtonConfig, ConfigError, GpioConfig, parse_config
+from device.config import ButtonConfig, GpioConfig, parse_config
 from device.events import ButtonDown, Event
 from device.sim.panel import SimulatedPanel
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from device.config import ConfigError, load_config
+from contract.toml_reader import ConfigError
+from device.config import load_config
 from device.domain import Action
 
 VALID = """

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from device.content.cache import CacheError, CacheIntegrityError, MediaCache
+from contract.media import CacheError, CacheIntegrityError, MediaCache
 from device.domain import Sha256
 
 AUDIO = b"fLaC" + bytes(range(256)) * 64
@@ -215,7 +215,7 @@ KILLED_WRITER = textwrap.dedent(
     """
     import hashlib, os, signal, sys
     from pathlib import Path
-    from device.content.cache import MediaCache
+    from contract.media import MediaCache
 
     data = b"x" * 100_000
     def chunks():

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from device.content.cache import CacheError, MediaCache
+from contract.media import CacheError, MediaCache
+from contract.tags import TrackTags, normalise_isrc, read_tags
+from demo.tracks import TrackSpec, synthesise_track
 from device.content.folder import ContentError, FolderContentSource
-from device.content.tags import TrackTags, normalise_isrc, read_tags
-from device.demo.tracks import TrackSpec, synthesise_track
 from device.domain import DurationMs, Library, PlaylistId, Sha256, TrackId
 from device.ports import ContentSource
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from device.config import ConfigError, parse_config
+from contract.toml_reader import ConfigError
+from device.config import parse_config
 from device.core.outputs import choose_output
 from device.display.model import StickScreen
 from device.domain import EndReason

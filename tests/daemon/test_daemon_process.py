@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from device.demo.tracks import TrackSpec, synthesise_track
+from demo.tracks import TrackSpec, synthesise_track
 from device.domain import EndReason
 from device.journal.outbox import PlayJournal
 from device.journal.report import JournalIdentity, PlayReport

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from device.demo.scenario import demo
+from demo.scenario import demo
 
 
 def children() -> list[int]:

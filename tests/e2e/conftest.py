@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from device.demo.tracks import TrackSpec, synthesise_track
+from demo.tracks import TrackSpec, synthesise_track
 from tests.e2e.rig import Rig
 from tests.support.broker import SecuredBroker
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from jukebox.protocol import DeviceTopics
+from contract.protocol import DeviceTopics
 from tenant.credentials import hash_secret
 from tests.e2e.cli import admin
 from tests.e2e.rig import SLUG, Rig, eventually

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from device.identity.ids import device_id_for
+from contract.ids import device_id_for
 from device.identity.keys import KEY_FILE, DeviceKey, DeviceKeyError, write_private_file
 
 

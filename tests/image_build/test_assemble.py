@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from contract.layout import BOOT_LABEL, DEFAULT_STATE_DIR, NETWORK_FILE
 from provisioning.fatfs import read_file
-from provisioning.layout import BOOT_LABEL, DEFAULT_STATE_DIR, NETWORK_FILE
 from provisioning.partitions import find_boot_partition
 from tests.image_build import IMAGE_BUILD, load
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from provisioning.firstboot import apply_boot_config
-from provisioning.layout import BOOT_SITE_FILE
+from contract.layout import BOOT_SITE_FILE
+from contract.site import SECRET_KEYS
+from device.firstboot.apply import apply_boot_config
 from provisioning.partitions import find_boot_partition
-from provisioning.site_config import SECRET_KEYS
 from provisioning.testimage import make_small_image
 from tests.image_build import load
 from tests.provisioning.conftest import SITE_TOML, jukebox, mtype

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from contract.protocol import DeviceTopics
 from device.domain import DurationMs, EndReason, EventId, PlaylistId, StartedBy, TrackId
 from device.journal.outbox import PlayJournal
 from device.journal.report import JournalIdentity
@@ -16,7 +17,6 @@ from device.mqtt.link import MqttLink
 from device.mqtt.remote import RemoteOutbox
 from device.mqtt.transport import BrokerAccount
 from device.tenant_api.backoff import Backoff
-from jukebox.protocol import DeviceTopics
 
 TENANT = "lib-a"
 DEVICE = "jk-aaaaaaaaaaaaaaaaaaaa"

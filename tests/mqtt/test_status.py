@@ -11,9 +11,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+from contract.protocol import decode, validate
 from device.core.kiosk import KioskStatus, Mode
 from device.mqtt.health import HeartbeatSource, cpu_temperature_c, undervoltage
-from jukebox.protocol import decode, validate
 from tenant.broker.process import MosquittoProcess
 from tests.mqtt.conftest import DEVICE, TOPICS, LinkFactory, wait_for
 from tests.support.broker import MqttProbe

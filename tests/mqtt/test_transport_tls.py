@@ -7,8 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+from contract.protocol import DeviceTopics, TopicAddress
 from device.mqtt.transport import BrokerAccount, MqttTransport, Outgoing, PublishRef
-from jukebox.protocol import DeviceTopics, TopicAddress
 from tenant.broker.process import MosquittoProcess
 from tenant.broker.tls import make_broker_tls
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from demo.tracks import TrackSpec, synthesise_track
 from device.config import parse_config
 from device.core.kiosk import Kiosk, Mode
-from device.demo.tracks import TrackSpec, synthesise_track
 from device.domain import (
     DurationMs,
     EndReason,

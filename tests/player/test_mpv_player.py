@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from device.demo.tracks import SAMPLE_RATE, TrackSpec, synthesise_track
+from demo.tracks import SAMPLE_RATE, TrackSpec, synthesise_track
 from device.domain import PlayItem
 from device.events import Event, PlaybackEnded, PlaybackProgress, PlaybackStarted
 from device.player import mpv_player

@@ -10,10 +10,7 @@ from typing import Any, get_args
 import pytest
 from jsonschema import Draft7Validator
 
-from device.domain import DurationMs, EndReason, PlaylistId, StartedBy, TrackId
-from device.journal.outbox import PlayJournal
-from device.journal.report import JournalIdentity
-from jukebox.protocol import (
+from contract.protocol import (
     DeviceTopics,
     PayloadError,
     Schema,
@@ -24,7 +21,10 @@ from jukebox.protocol import (
     shared,
     wildcard,
 )
-from jukebox.protocol.payloads import MAX_PAYLOAD_BYTES
+from contract.protocol.payloads import MAX_PAYLOAD_BYTES
+from device.domain import DurationMs, EndReason, PlaylistId, StartedBy, TrackId
+from device.journal.outbox import PlayJournal
+from device.journal.report import JournalIdentity
 
 SCHEMAS: tuple[Schema, ...] = get_args(Schema)
 IDENTITY = JournalIdentity(
@@ -38,7 +38,7 @@ def test_every_schema_is_a_valid_draft_07_schema(name: Schema) -> None:
 
 
 def test_every_schema_file_is_named_in_the_schema_type_and_in_the_docs() -> None:
-    folder = Path(__file__).parents[2] / "jukebox" / "protocol" / "schemas"
+    folder = Path(__file__).parents[2] / "contract" / "protocol" / "schemas"
     assert sorted(p.stem for p in folder.glob("*.json")) == sorted(SCHEMAS)
     docs = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text()
     for name in SCHEMAS:

@@ -8,8 +8,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from contract.layout import BOOT_SITE_FILE
 from jukebox.cli import build_parser
-from provisioning.layout import BOOT_SITE_FILE
 from provisioning.partitions import find_boot_partition
 from provisioning.testimage import make_small_image
 

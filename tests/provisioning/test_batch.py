@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.site_config import parse_site_config
+from contract.site import parse_site_config
 from tests.provisioning.conftest import PSK, PUBLIC_TOML, TENANT, jukebox, mtype, sha256
 
 HEADER = "name,site,wifi_ssid,wifi_psk,wifi_country,enrollment_token\n"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from provisioning import wpa
-from provisioning.applied import applied_site, enrollment_token, firstboot_error
-from provisioning.firstboot import apply_boot_config
-from provisioning.site_config import parse_site_config
+from contract.site import parse_site_config
+from device.firstboot import wpa
+from device.firstboot.applied import applied_site, enrollment_token, firstboot_error
+from device.firstboot.apply import apply_boot_config
 from tests.provisioning.conftest import PSK, SITE_TOML, TOKEN, jukebox
 
 STATE_FILES = {"site.toml", "enrollment-token", "network/wpa_supplicant-wlan0.conf"}

@@ -9,9 +9,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from contract.site import parse_site_config
 from provisioning.partitions import ImageError, find_boot_partition, read_partitions
 from provisioning.provision import inspect_image, provision_image, sparse_copy
-from provisioning.site_config import parse_site_config
 from provisioning.testimage import make_small_image
 from tests.provisioning.conftest import PSK, SITE_TOML, TENANT, TOKEN, jukebox, mtype, sha256
 

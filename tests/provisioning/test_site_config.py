@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.site_config import (
+from contract.site import (
     WIFI_PSK,
     WIFI_SSID,
     Layer,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from provisioning import wpa
-from provisioning.site_config import WifiConfig
+from contract.site import WifiConfig
+from device.firstboot import wpa
 
 
 def test_the_key_is_the_ieee_802_11i_derivation() -> None:

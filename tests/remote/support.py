@@ -14,12 +14,12 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from contract.protocol import encode
 from device.config import parse_config
 from device.core.kiosk import Kiosk, KioskContext
 from device.journal.outbox import PlayJournal
 from device.platform.logs import RecentLogs
 from device.remote import RemoteAdmin
-from jukebox.protocol import encode
 from tests.conftest import make_library
 from tests.fakes import FakeClock, FakeDisplay, FakePlayer
 

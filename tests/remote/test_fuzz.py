@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from contract.protocol import PayloadError, decode
 from device.journal.outbox import PlayJournal
 from device.remote.desired import DesiredStateError, desired_from_payload
-from jukebox.protocol import PayloadError, decode
 from tests.remote.support import RemoteRig
 
 FUZZ = settings(

@@ -21,8 +21,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from contract.pack import encode_signature
 from device.identity.credentials import Credentials
-from device.stick.pack import encode_signature
 from tenant.assertions import encode_public_key
 
 TENANT = "lib-a"

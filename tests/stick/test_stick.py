@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from device.content.cache import MediaCache
+from contract.media import MediaCache
 from device.events import Event, LibraryUpdated, StickReport
 from device.identity.credentials import load_credentials
 from device.stick.helper import SystemMounter, attach

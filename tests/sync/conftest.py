@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from device.content.cache import MediaCache
-from device.demo.tracks import TrackSpec, synthesise_track
+from contract.media import MediaCache
+from demo.tracks import TrackSpec, synthesise_track
 from device.domain import Library, Sha256
 from device.events import Event, LibraryUpdated, SyncProgress
 from device.identity.keys import DeviceKey

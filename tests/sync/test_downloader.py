@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from device.content.cache import MediaCache
+from contract.media import MediaCache
 from device.ports import TenantHttp
 from device.sync.downloader import (
     CHUNK_BYTES,
@@ -156,7 +156,7 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from device.content.cache import MediaCache
+    from contract.media import MediaCache
     from device.identity.keys import DeviceKey
     from device.sync.downloader import Downloader
     from device.tenant_api.client import TenantClient

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from device.content.cache import MediaCache
+from contract.media import MediaCache
 from device.events import Event, LibraryUpdated
 from device.sync.document import parse_document
 from device.sync.source import TenantContentSource

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from device.content.cache import MediaCache
+from contract.media import MediaCache
 from device.domain import Sha256
 from device.sync.quota import CacheQuota
 from tests.sync.conftest import Device, Media, age, sha_of

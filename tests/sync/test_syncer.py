@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from device.content.cache import MediaCache
+from contract.media import MediaCache
 from device.domain import EMPTY_LIBRARY, Library
 from device.sync.source import TenantContentSource
 from device.sync.store import LIBRARY_FILE

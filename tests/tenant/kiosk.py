@@ -16,7 +16,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from device.identity.ids import device_id_for
+from contract.ids import device_id_for
 
 TIMEOUT = 10
 

@@ -19,7 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from jukebox.protocol import DeviceTopics, decode, encode
+from contract.protocol import DeviceTopics, decode, encode
 from tenant.broker.process import MosquittoProcess
 
 Json = dict[str, Any]

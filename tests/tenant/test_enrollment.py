@@ -10,7 +10,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from device.identity.ids import device_id_for
+from contract.ids import device_id_for
 from tests.support.tenant import RunningTenant
 from tests.tenant.conftest import POLL_INTERVAL_S, SLOW_DOWN_STEP_S, MovableClock
 from tests.tenant.kiosk import Kiosk

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from device.content.cache import MediaCache
+from contract.media import MediaCache
 from device.stick.pack import PackError, import_pack, verify_pack
 from jukebox.cli import main
 from tenant.packs import SIGNING_FILE

@@ -23,8 +23,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from device.demo.tenant_side import DemoTenant, broker_problem
-from device.demo.tracks import TrackSpec, synthesise_track
+from demo.tenant_side import DemoTenant, broker_problem
+from demo.tracks import TrackSpec, synthesise_track
 from device.journal.outbox import JournalStats, PlayJournal
 from device.journal.report import JournalIdentity
 from device.sim.control import ControlClient

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from provisioning.site_config import WifiConfig
+from contract.site import WifiConfig
 
 _PSK_LINE = re.compile(r"^\s*psk=([0-9a-f]{64})\s*$", re.MULTILINE)
 _SSID_LINE = re.compile(r"^\s*ssid=(.*)$", re.MULTILINE)

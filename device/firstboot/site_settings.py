@@ -1,6 +1,6 @@
 """The technician's site settings, applied over /etc/jukebox/jukebox.toml.
 
-First boot (provisioning/firstboot.py) copies the boot partition's `jukebox/site.toml` into
+First boot (device/firstboot/apply.py) copies the boot partition's `jukebox/site.toml` into
 the state directory without its secrets, and the one-time enrollment token beside it; those
 settings win over the image's generic configuration (layers: defaults < /etc/jukebox <
 technician's file < tenant).
@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from device.config import ConfigError, KioskConfig, TenantConfig
-from provisioning.applied import applied_site, enrollment_token, firstboot_error
+from contract.toml_reader import ConfigError
+from device.config import KioskConfig, TenantConfig
+from device.firstboot.applied import applied_site, enrollment_token, firstboot_error
 
 log = logging.getLogger(__name__)
 

@@ -23,21 +23,19 @@ import hashlib
 import io
 import logging
 import os
-import re
 import secrets
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from device.domain import Sha256
-from device.platform.files import fsync_dir, write_all
+from contract.files import fsync_dir, write_all
+from contract.ids import Sha256, is_sha256
 
-__all__ = ["CacheError", "CacheIntegrityError", "MediaCache", "is_sha256"]
+__all__ = ["CacheError", "CacheIntegrityError", "MediaCache"]
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _PARTIAL = ".partial"
 
 
@@ -47,11 +45,6 @@ class CacheError(Exception):
 
 class CacheIntegrityError(CacheError):
     """The bytes written do not have the expected sha256 or size; nothing was stored."""
-
-
-def is_sha256(value: str) -> bool:
-    """True for a lowercase sha256 hex digest, the only names the cache stores."""
-    return _SHA256.fullmatch(value) is not None
 
 
 class MediaCache:

@@ -22,23 +22,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from device.platform.files import atomic_write, fsync_dir, write_all
-from provisioning import wpa
-from provisioning.layout import (
+from contract.files import atomic_write, fsync_dir, write_all
+from contract.layout import (
     BOOT_SITE_FILE,
     ENROLLMENT_TOKEN_FILE,
     FIRSTBOOT_ERROR_FILE,
     NETWORK_FILE,
     STATE_SITE_FILE,
 )
-from provisioning.provision import stamp
-from provisioning.site_config import (
+from contract.site import (
     WIFI_PSK,
     SiteConfig,
     SiteConfigError,
     load_site_config,
     render_site_toml,
+    stamp,
 )
+from device.firstboot import wpa
 
 log = logging.getLogger(__name__)
 NEW_SUFFIX = ".new"  # the rewritten boot file, before it takes the old one's place

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provisioning.layout import ENROLLMENT_TOKEN_FILE, FIRSTBOOT_ERROR_FILE, STATE_SITE_FILE
-from provisioning.site_config import SiteConfig, load_site_config
+from contract.layout import ENROLLMENT_TOKEN_FILE, FIRSTBOOT_ERROR_FILE, STATE_SITE_FILE
+from contract.site import SiteConfig, load_site_config
 
 
 def applied_site(state_dir: Path) -> SiteConfig | None:

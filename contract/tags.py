@@ -19,7 +19,7 @@ from typing import Any
 import mutagen
 from mutagen.easymp4 import EasyMP4Tags
 
-from device.domain import DurationMs
+from contract.ids import DurationMs
 
 __all__ = ["TrackTags", "normalise_isrc", "read_tags"]
 

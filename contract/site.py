@@ -13,12 +13,14 @@ import textwrap
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from string import hexdigits
 from typing import Any, TypeVar
 
-from device.config import ConfigError, _Section, _table, _tenant_url
-from provisioning.countries import COMMON_MISTAKES, COUNTRY_CODES
+from contract.countries import COMMON_MISTAKES, COUNTRY_CODES
+from contract.toml_reader import ConfigError, Section, tenant_url
+from contract.toml_reader import table as subtable
 
 TENANT_URL = "tenant.url"
 ENROLLMENT_TOKEN = "tenant.enrollment_token"
@@ -117,7 +119,7 @@ def _text(what: str) -> Callable[[object], str]:
 
 def _url(value: object) -> str:
     try:
-        return _tenant_url(value.strip() if isinstance(value, str) else value)
+        return tenant_url(value.strip() if isinstance(value, str) else value)
     except ValueError as exc:
         raise ValueError(f"{exc}, got {value!r}") from None
 
@@ -242,10 +244,10 @@ def site_config_from_layers(
 def toml_layer(document: Mapping[str, Any], source: str) -> Layer:
     """The keys of a parsed site.toml; unknown tables and keys are refused with a hint."""
     try:
-        root = _Section(source, "", document, set(_TABLES))
+        root = Section(source, "", document, set(_TABLES))
         values: dict[str, object] = {}
         for name, allowed in _TABLES.items():
-            table = _Section(source, name, _table(root, name), allowed)
+            table = Section(source, name, subtable(root, name), allowed)
             values.update((f"{name}.{key}", value) for key, value in table.table.items())
     except ConfigError as exc:
         raise SiteConfigError(exc.source, exc.key, exc.problem) from None
@@ -328,3 +330,8 @@ def describe(config: SiteConfig) -> list[tuple[str, str]]:
         ("Wi-Fi", wifi),
         ("enrollment token", token),
     ]
+
+
+def stamp(now: datetime | None = None) -> str:
+    """When a site file was written or applied, for the comment at its top."""
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")

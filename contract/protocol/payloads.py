@@ -31,7 +31,7 @@ class PayloadError(ValueError):
 
 @cache
 def load_schema(name: Schema) -> dict[str, Any]:
-    text = resources.files("jukebox.protocol").joinpath("schemas", f"{name}.json").read_text()
+    text = resources.files("contract.protocol").joinpath("schemas", f"{name}.json").read_text()
     schema: dict[str, Any] = json.loads(text)
     return schema
 

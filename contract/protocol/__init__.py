@@ -5,7 +5,7 @@ are JSON objects checked against the JSON schemas in ``schemas/``; `validate` tu
 problem into a message that names the key path, for error results and logs.
 """
 
-from jukebox.protocol.payloads import (
+from contract.protocol.payloads import (
     PayloadError,
     Schema,
     decode,
@@ -13,7 +13,7 @@ from jukebox.protocol.payloads import (
     load_schema,
     validate,
 )
-from jukebox.protocol.topics import (
+from contract.protocol.topics import (
     ACK,
     COMMAND_REQUEST,
     COMMAND_RESULT,

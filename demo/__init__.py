@@ -1,0 +1,1 @@
+"""The demo: drives both sides (a local tenant and a simulated kiosk), so it belongs to neither."""
