@@ -2,7 +2,8 @@
 
 Bytes arrive in ``downloads/<sha256>.part`` beside (not inside) the cache's ``media/``, so an
 interrupted download survives a reboot and resumes with ``Range: bytes=N-`` instead of starting
-again over a slow library network. The body may never exceed the size the document announced
+again over a slow library network; every byte that arrived before a cut is kept, however few.
+The body may never exceed the size the document announced
 (checked chunk by chunk, so a hostile or broken server cannot fill the disk), and the file
 enters the cache only once its sha256 and size match. The ``.part`` is hashed while it is
 written, so a completed download is renamed into the cache (fsynced, then the directory
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import requests
+import urllib3
 
 from contract.files import fsync_dir, write_all
 from contract.ids import is_sha256
@@ -188,8 +190,10 @@ class Downloader:
                     write_all(fd, chunk)
                     if on_bytes is not None:
                         on_bytes(len(chunk))
-            except requests.RequestException as exc:
-                raise ServerTrouble(f"{sha}: interrupted at {have} of {size} bytes: {exc}") from exc
+            except _Cut as exc:
+                raise ServerTrouble(
+                    f"{sha}: interrupted at {have} of {size} bytes (kept, will resume): {exc}"
+                ) from exc
         if have < size:
             raise ServerTrouble(f"{sha}: the body ended at {have} of {size} bytes; will resume")
         return digest, have
@@ -245,8 +249,32 @@ def _open_part(part: Path) -> int:
         return os.open(part, flags, 0o644)
 
 
+class _Cut(Exception):
+    """The connection broke or timed out mid-body (after the bytes that did arrive)."""
+
+
 def _chunks(response: requests.Response, chunk_bytes: int) -> Iterator[bytes]:
-    return response.iter_content(chunk_size=chunk_bytes)
+    """The body in pieces of `chunk_bytes` (the last may be shorter), then _Cut if it broke.
+
+    Reads with ``read1`` (what the socket has, up to a size) rather than ``iter_content``,
+    which keeps a whole chunk in memory and drops it when the connection breaks: a file
+    smaller than one chunk then never got a byte kept and was fetched from zero forever.
+    Whatever arrived before a break is handed over first, so it is written and resumed from.
+    """
+    raw = response.raw
+    pending = bytearray()
+    try:
+        while piece := raw.read1(chunk_bytes - len(pending), decode_content=True):
+            pending += piece
+            if len(pending) >= chunk_bytes:
+                yield bytes(pending)
+                pending.clear()
+    except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+        if pending:
+            yield bytes(pending)
+        raise _Cut(str(exc)) from exc
+    if pending:
+        yield bytes(pending)
 
 
 def _discard(fd: int, part: Path) -> None:
