@@ -3,14 +3,14 @@
 It arrives in layers (a `site.toml` file, command-line options, a row of a devices.csv) that
 are merged key by key, the later layer winning, then validated as a whole. Every problem names
 where the value came from, the key and what was expected, like the kiosk's own configuration
-(`device.config`). A secret (`wifi.psk`, `tenant.enrollment_token`) is never repeated in a
-message: messages end up on kiosk screens, in logs and in support tickets.
+(`device.config`), and all the problems of the merged result are reported at once. A secret
+(`wifi.psk`, `tenant.enrollment_token`) is never repeated in a message: messages end up on
+kiosk screens, in logs and in support tickets.
 """
 
 from __future__ import annotations
 
 import textwrap
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -19,8 +19,8 @@ from string import hexdigits
 from typing import Any, TypeVar
 
 from contract.countries import COMMON_MISTAKES, COUNTRY_CODES
-from contract.toml_reader import ConfigError, Section, tenant_url
-from contract.toml_reader import table as subtable
+from contract.toml_reader import ConfigError, Problems, Section, tenant_url
+from contract.toml_reader import parse_toml as _parse_toml
 
 TENANT_URL = "tenant.url"
 ENROLLMENT_TOKEN = "tenant.enrollment_token"
@@ -197,6 +197,10 @@ def site_config_from_layers(
             merged.pop(WIFI_PSK, None)
         merged.update((k, (v, layer)) for k, v in given.items())
     primary = next((la for la in reversed(layers) if not la.options), layers[-1])
+    problems = Problems(SiteConfigError)
+
+    def fail(layer: Layer, key: str, problem: str) -> None:
+        problems.add(layer.source, layer.labels.get(key, key), problem)
 
     def optional(key: str, check: Callable[[object], T]) -> T | None:
         if key not in merged:
@@ -205,13 +209,13 @@ def site_config_from_layers(
         try:
             return check(value)
         except ValueError as exc:
-            raise layer.fail(key, str(exc)) from None
+            fail(layer, key, str(exc))
+            return None
 
-    def required(key: str, check: Callable[[object], T]) -> T:
-        found = optional(key, check)
-        if found is None:
-            raise primary.fail(key, "missing, this key is required")
-        return found
+    def required(key: str, check: Callable[[object], T]) -> T | None:
+        if key not in merged:
+            fail(primary, key, "missing, this key is required")
+        return optional(key, check)
 
     tenant_url = required(TENANT_URL, _url)
     device_name = required(DEVICE_NAME, _text("a name"))
@@ -221,20 +225,24 @@ def site_config_from_layers(
     psk = optional(WIFI_PSK, _psk)
     country = optional(WIFI_COUNTRY, _country)
     wifi = None
-    if ssid is None:
-        if psk is not None:
-            raise merged[WIFI_PSK][1].fail(WIFI_SSID, f"missing, required with {WIFI_PSK}")
+    if WIFI_SSID not in merged:
+        if WIFI_PSK in merged:
+            fail(merged[WIFI_PSK][1], WIFI_SSID, f"missing, required with {WIFI_PSK}")
     else:
         ssid_layer = merged[WIFI_SSID][1]
-        if country is None:
-            raise ssid_layer.fail(
+        if WIFI_COUNTRY not in merged:
+            fail(
+                ssid_layer,
                 WIFI_COUNTRY,
                 f"missing, required with {WIFI_SSID}: the two-letter code of the kiosk's "
                 "country, like 'FR' (it sets the radio's legal channels)",
             )
-        if psk is None and not allow_moved_psk:
-            raise ssid_layer.fail(WIFI_PSK, f"missing, the Wi-Fi network {ssid!r} needs it")
-        wifi = WifiConfig(ssid=ssid, country=country, psk=psk)
+        if WIFI_PSK not in merged and not allow_moved_psk:
+            fail(ssid_layer, WIFI_PSK, f"missing, the Wi-Fi network {ssid!r} needs it")
+        if ssid is not None and country is not None:
+            wifi = WifiConfig(ssid=ssid, country=country, psk=psk)
+    problems.check()
+    assert tenant_url is not None and device_name is not None and site is not None
     return SiteConfig(tenant_url, device_name, site, token, wifi)
 
 
@@ -243,22 +251,18 @@ def site_config_from_layers(
 
 def toml_layer(document: Mapping[str, Any], source: str) -> Layer:
     """The keys of a parsed site.toml; unknown tables and keys are refused with a hint."""
-    try:
-        root = Section(source, "", document, set(_TABLES))
-        values: dict[str, object] = {}
-        for name, allowed in _TABLES.items():
-            table = Section(source, name, subtable(root, name), allowed)
-            values.update((f"{name}.{key}", value) for key, value in table.table.items())
-    except ConfigError as exc:
-        raise SiteConfigError(exc.source, exc.key, exc.problem) from None
+    problems = Problems(SiteConfigError)
+    root = Section(problems, source, "", document, set(_TABLES))
+    values: dict[str, object] = {}
+    for name, allowed in _TABLES.items():
+        table = root.section(name, allowed)
+        values.update((f"{name}.{key}", value) for key, value in table.table.items())
+    problems.check()
     return Layer(source, values)
 
 
 def parse_toml(text: str, source: str) -> Mapping[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SiteConfigError(source, "", f"not valid TOML: {exc}") from None
+    return _parse_toml(text, source, SiteConfigError)
 
 
 def parse_site_config(text: str, source: str, *, allow_moved_psk: bool = False) -> SiteConfig:

@@ -3,30 +3,29 @@
 Every problem names the file, the key and what was expected, because the person reading it is
 a technician in front of a kiosk, not the developer who wrote the schema. Layers (built-in
 defaults < /etc/jukebox < the technician's boot-partition file < tenant settings) all go
-through `load_config`, which takes them in order.
+through `load_config`, which takes them in order. A broken file reports all its problems at
+once (`ConfigError.problems`), so a technician fixes it in one visit, not one error per boot.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from contract.toml_reader import (
     ConfigError,
+    Problems,
     Section,
     boolean,
     choice,
     file_path,
     int_in,
+    parse_toml,
     seconds,
     tenant_url,
     text,
-)
-from contract.toml_reader import (
-    table as subtable,
 )
 from device.domain import Action
 
@@ -209,8 +208,31 @@ def _pin(value: Any) -> int:
     return value
 
 
-def _device(source: str, table: Mapping[str, Any], base: Path) -> DeviceConfig:
-    s = Section(source, "device", table, {"name", "tenant", "site", "state_dir", "content_dir"})
+def _chip(value: Any) -> str:
+    if value != "auto" and not (isinstance(value, str) and value.startswith("/dev/")):
+        raise ValueError("expected 'auto' or a GPIO chip's path like '/dev/gpiochip0'")
+    return str(value)
+
+
+# Every key each section accepts: the reader refuses others, and the published schema
+# (docs/jukebox.toml.schema.json) is checked against these by tests/config.
+KEYS: dict[str, set[str]] = {
+    "device": {"name", "tenant", "site", "state_dir", "content_dir"},
+    "audio": set(AudioConfig.__dataclass_fields__),
+    "visitor": set(VisitorConfig.__dataclass_fields__),
+    "playback": set(PlaybackConfig.__dataclass_fields__),
+    "display": set(DisplayConfig.__dataclass_fields__),
+    "buttons": set(ButtonConfig.__dataclass_fields__),
+    "combos": set(ComboConfig.__dataclass_fields__),
+    "rotary": set(RotaryConfig.__dataclass_fields__),
+    "tenant": set(TenantConfig.__dataclass_fields__),
+    "gpio": set(GpioConfig.__dataclass_fields__),
+}
+SECTIONS = set(KEYS)
+
+
+def _device(root: Section, base: Path) -> DeviceConfig:
+    s = root.section("device", KEYS["device"])
     d = DeviceConfig()
     state_dir = s.get("state_dir", d.state_dir, file_path)
     content_dir = s.get("content_dir", None, file_path)
@@ -223,9 +245,8 @@ def _device(source: str, table: Mapping[str, Any], base: Path) -> DeviceConfig:
     )
 
 
-def _audio(source: str, table: Mapping[str, Any]) -> AudioConfig:
-    keys = set(AudioConfig.__dataclass_fields__)
-    s = Section(source, "audio", table, keys)
+def _audio(root: Section) -> AudioConfig:
+    s = root.section("audio", KEYS["audio"])
     d = AudioConfig()
     percent = int_in(0, 100)
     audio = AudioConfig(
@@ -238,10 +259,12 @@ def _audio(source: str, table: Mapping[str, Any]) -> AudioConfig:
         replaygain=s.get("replaygain", d.replaygain, choice("track", "album", "no")),
         preferred_outputs=s.get("preferred_outputs", d.preferred_outputs, _card_names),
     )
+    if not s.clean:
+        return audio
     if audio.min_volume > audio.max_volume:
-        raise s.fail("min_volume", f"must not exceed max_volume ({audio.max_volume})")
-    if not audio.min_volume <= audio.default_volume <= audio.max_volume:
-        raise s.fail(
+        s.fail("min_volume", f"must not exceed max_volume ({audio.max_volume})")
+    elif not audio.min_volume <= audio.default_volume <= audio.max_volume:
+        s.fail(
             "default_volume",
             f"expected a value between min_volume ({audio.min_volume}) and max_volume "
             f"({audio.max_volume}), got {audio.default_volume}",
@@ -249,8 +272,8 @@ def _audio(source: str, table: Mapping[str, Any]) -> AudioConfig:
     return audio
 
 
-def _visitor(source: str, table: Mapping[str, Any]) -> VisitorConfig:
-    s = Section(source, "visitor", table, {"idle_timeout_s", "volume_display_s"})
+def _visitor(root: Section) -> VisitorConfig:
+    s = root.section("visitor", KEYS["visitor"])
     d = VisitorConfig()
     return VisitorConfig(
         idle_timeout_s=s.get("idle_timeout_s", d.idle_timeout_s, seconds(1, 86400)),
@@ -258,8 +281,8 @@ def _visitor(source: str, table: Mapping[str, Any]) -> VisitorConfig:
     )
 
 
-def _playback(source: str, table: Mapping[str, Any]) -> PlaybackConfig:
-    s = Section(source, "playback", table, {"autoplay", "at_playlist_end", "progress_checkpoint_s"})
+def _playback(root: Section) -> PlaybackConfig:
+    s = root.section("playback", KEYS["playback"])
     d = PlaybackConfig()
     return PlaybackConfig(
         autoplay=s.get("autoplay", d.autoplay, boolean),
@@ -270,9 +293,8 @@ def _playback(source: str, table: Mapping[str, Any]) -> PlaybackConfig:
     )
 
 
-def _display(source: str, table: Mapping[str, Any], base: Path) -> DisplayConfig:
-    keys = set(DisplayConfig.__dataclass_fields__)
-    s = Section(source, "display", table, keys)
+def _display(root: Section, base: Path) -> DisplayConfig:
+    s = root.section("display", KEYS["display"])
     d = DisplayConfig()
     output = s.get("emulator_output", None, file_path)
     display = DisplayConfig(
@@ -294,113 +316,89 @@ def _display(source: str, table: Mapping[str, Any], base: Path) -> DisplayConfig
         emulator_output=base / output if output else None,
         emulator_fps=s.get("emulator_fps", d.emulator_fps, seconds(1, 60)),
     )
-    if display.driver == "emulated" and display.emulator != "window" and output is None:
-        raise s.fail("emulator_output", f"required when the {display.emulator} emulator is used")
+    emulated = display.driver == "emulated" and display.emulator != "window"
+    if emulated and output is None and "emulator_output" not in s.table:
+        s.fail("emulator_output", f"required when the {display.emulator} emulator is used")
     return display
 
 
-def _array(section: Section, name: str) -> list[Mapping[str, Any]]:
-    value = section.table.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise section.fail(name, f"expected an array of tables [[{name}]]")
-    return cast(list[Mapping[str, Any]], value)
-
-
-def _buttons(source: str, root: Section) -> tuple[ButtonConfig, ...]:
-    keys = {"name", "pin", "press", "hold", "hold_time_s", "pull_up", "bounce_ms"}
+def _buttons(root: Section) -> tuple[ButtonConfig, ...]:
     buttons: list[ButtonConfig] = []
-    for i, table in enumerate(_array(root, "buttons")):
-        s = Section(source, f"buttons[{i}]", table, keys)
+    for i, table in enumerate(root.tables("buttons")):
+        s = Section(root.problems, root.source, f"buttons[{i}]", table, KEYS["buttons"])
         name = s.require("name", text)
-        button = ButtonConfig(
-            name=name,
-            pin=s.require("pin", _pin),
-            press=s.get("press", None, _action),
-            hold=s.get("hold", None, _action),
-            hold_time_s=s.get("hold_time_s", 1.0, seconds(0.2, 30)),
-            pull_up=s.get("pull_up", True, boolean),
-            bounce_ms=s.get("bounce_ms", 20, int_in(0, 500)),
-        )
-        if not name or not name.replace("_", "").replace("-", "").isalnum():
-            raise s.fail("name", f"expected letters, digits, '-' or '_', got {name!r}")
-        if any(b.name == name for b in buttons):
-            raise s.fail("name", f"'{name}' names two buttons")
-        buttons.append(button)
+        pin = s.require("pin", _pin)
+        press = s.get("press", None, _action)
+        hold = s.get("hold", None, _action)
+        hold_time_s = s.get("hold_time_s", 1.0, seconds(0.2, 30))
+        pull_up = s.get("pull_up", True, boolean)
+        bounce_ms = s.get("bounce_ms", 20, int_in(0, 500))
+        if name is not None and not name.replace("_", "").replace("-", "").isalnum():
+            s.fail("name", f"expected letters, digits, '-' or '_', got {name!r}")
+        elif any(b.name == name for b in buttons):
+            s.fail("name", f"'{name}' names two buttons")
+        if s.clean and name is not None and pin is not None:
+            buttons.append(ButtonConfig(name, pin, press, hold, hold_time_s, pull_up, bounce_ms))
     return tuple(buttons)
 
 
-def _combos(
-    source: str, root: Section, buttons: tuple[ButtonConfig, ...]
-) -> tuple[ComboConfig, ...]:
+def _combos(root: Section, buttons: tuple[ButtonConfig, ...]) -> tuple[ComboConfig, ...]:
     names = {b.name for b in buttons}
+
+    def members(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or len(value) < 2:
+            raise ValueError("expected a list of two or more button names")
+        for member in value:
+            if member not in names:
+                known = ", ".join(sorted(names)) or "none defined"
+                raise ValueError(f"'{member}' is not a button name (buttons: {known})")
+        if len(set(value)) != len(value):
+            raise ValueError("a button is listed twice")
+        return tuple(value)
+
     combos: list[ComboConfig] = []
-    for i, table in enumerate(_array(root, "combos")):
-        s = Section(source, f"combos[{i}]", table, {"buttons", "action", "hold_time_s"})
-
-        def members(value: Any) -> tuple[str, ...]:
-            if not isinstance(value, list) or len(value) < 2:
-                raise ValueError("expected a list of two or more button names")
-            for member in value:
-                if member not in names:
-                    known = ", ".join(sorted(names)) or "none defined"
-                    raise ValueError(f"'{member}' is not a button name (buttons: {known})")
-            if len(set(value)) != len(value):
-                raise ValueError("a button is listed twice")
-            return tuple(value)
-
-        combos.append(
-            ComboConfig(
-                buttons=s.require("buttons", members),
-                action=s.require("action", _action),
-                hold_time_s=s.get("hold_time_s", 1.5, seconds(0.2, 30)),
-            )
-        )
+    for i, table in enumerate(root.tables("combos")):
+        s = Section(root.problems, root.source, f"combos[{i}]", table, KEYS["combos"])
+        members_of = s.require("buttons", members)
+        action = s.require("action", _action)
+        hold_time_s = s.get("hold_time_s", 1.5, seconds(0.2, 30))
+        if members_of is not None and action is not None:
+            combos.append(ComboConfig(members_of, action, hold_time_s))
     return tuple(combos)
 
 
-def _rotary(source: str, root: Section) -> RotaryConfig | None:
+def _rotary(root: Section) -> RotaryConfig | None:
     if "rotary" not in root.table:
         return None
-    s = Section(
-        source,
-        "rotary",
-        subtable(root, "rotary"),
-        {"pin_a", "pin_b", "clockwise", "counter_clockwise"},
-    )
-    rotary = RotaryConfig(
-        pin_a=s.require("pin_a", _pin),
-        pin_b=s.require("pin_b", _pin),
-        clockwise=s.get("clockwise", Action.VOLUME_UP, _action),
-        counter_clockwise=s.get("counter_clockwise", Action.VOLUME_DOWN, _action),
-    )
-    if rotary.pin_a == rotary.pin_b:
-        raise s.fail("pin_b", f"must differ from pin_a ({rotary.pin_a})")
-    return rotary
+    s = root.section("rotary", KEYS["rotary"])
+    pin_a = s.require("pin_a", _pin)
+    pin_b = s.require("pin_b", _pin)
+    clockwise = s.get("clockwise", Action.VOLUME_UP, _action)
+    counter_clockwise = s.get("counter_clockwise", Action.VOLUME_DOWN, _action)
+    if pin_a is None or pin_b is None:
+        return None
+    if pin_a == pin_b:
+        s.fail("pin_b", f"must differ from pin_a ({pin_a})")
+    return RotaryConfig(pin_a, pin_b, clockwise, counter_clockwise)
 
 
-def _gpio(source: str, table: Mapping[str, Any]) -> GpioConfig:
-    s = Section(source, "gpio", table, {"pin_factory", "chip"})
-
-    def chip(value: Any) -> str:
-        if value != "auto" and not (isinstance(value, str) and value.startswith("/dev/")):
-            raise ValueError("expected 'auto' or a GPIO chip's path like '/dev/gpiochip0'")
-        return str(value)
-
+def _gpio(root: Section) -> GpioConfig:
+    s = root.section("gpio", KEYS["gpio"])
+    factories = choice("auto", "gpiod", *GPIOZERO_PIN_FACTORIES)
     return GpioConfig(
-        pin_factory=s.get("pin_factory", "auto",
-                          choice("auto", "gpiod", *GPIOZERO_PIN_FACTORIES)),
-        chip=s.get("chip", "auto", chip),
-    )  # fmt: skip
+        pin_factory=s.get("pin_factory", "auto", factories), chip=s.get("chip", "auto", _chip)
+    )
 
 
-def _tenant(source: str, root: Section, base: Path) -> TenantConfig | None:
+def _tenant(root: Section, base: Path) -> TenantConfig | None:
     if "tenant" not in root.table:
         return None
-    s = Section(source, "tenant", subtable(root, "tenant"), set(TenantConfig.__dataclass_fields__))
+    s = root.section("tenant", KEYS["tenant"])
+    url = s.require("url", tenant_url)
     ca_file = s.get("ca_file", None, file_path)
     token = s.get("enrollment_token", None, text)
-    return TenantConfig(
-        url=s.require("url", tenant_url),
+    tenant = TenantConfig(
+        url=url or "",
         verify_tls=s.get("verify_tls", True, boolean),
         ca_file=base / ca_file if ca_file else None,
         enrollment_token=token or None,
@@ -409,16 +407,18 @@ def _tenant(source: str, root: Section, base: Path) -> TenantConfig | None:
         request_timeout_s=s.get("request_timeout_s", 15.0, seconds(1, 300)),
         heartbeat_s=s.get("heartbeat_s", 60.0, seconds(5, 3600)),
     )
+    return tenant if url is not None else None
 
 
-def _check_pins(source: str, config: KioskConfig) -> None:
+def _check_pins(root: Section, config: KioskConfig) -> None:
     """Two devices on one pin would fight silently on real hardware: refuse it up front."""
     used: dict[int, str] = {}
 
     def claim(pin: int, key: str) -> None:
         if pin in used:
-            raise ConfigError(source, key, f"GPIO{pin} is already used by {used[pin]}")
-        used[pin] = key
+            root.problems.add(root.source, key, f"GPIO{pin} is already used by {used[pin]}")
+        else:
+            used[pin] = key
 
     for i, b in enumerate(config.buttons):
         claim(b.pin, f"buttons[{i}].pin")
@@ -430,30 +430,30 @@ def _check_pins(source: str, config: KioskConfig) -> None:
         claim(config.display.gpio_reset, "display.gpio_reset")
 
 
-SECTIONS = {
-    "device", "audio", "visitor", "playback", "display", "buttons", "combos", "rotary", "tenant",
-    "gpio",
-}  # fmt: skip
-
-
 def parse_config(document: Mapping[str, Any], source: str, base: Path = Path("/")) -> KioskConfig:
-    """Validate a parsed TOML document; relative paths are taken from `base`."""
-    root = Section(source, "", document, SECTIONS)
-    buttons = _buttons(source, root)
+    """Validate a parsed TOML document; relative paths are taken from `base`.
+
+    Raises one ConfigError holding every problem found in the document.
+    """
+    problems = Problems()
+    root = Section(problems, source, "", document, SECTIONS)
+    buttons = _buttons(root)
     config = KioskConfig(
         source=source,
-        device=_device(source, subtable(root, "device"), base),
-        audio=_audio(source, subtable(root, "audio")),
-        visitor=_visitor(source, subtable(root, "visitor")),
-        playback=_playback(source, subtable(root, "playback")),
-        display=_display(source, subtable(root, "display"), base),
+        device=_device(root, base),
+        audio=_audio(root),
+        visitor=_visitor(root),
+        playback=_playback(root),
+        display=_display(root, base),
         buttons=buttons,
-        combos=_combos(source, root, buttons),
-        rotary=_rotary(source, root),
-        tenant=_tenant(source, root, base),
-        gpio=_gpio(source, subtable(root, "gpio")),
+        combos=_combos(root, buttons),
+        rotary=_rotary(root),
+        tenant=_tenant(root, base),
+        gpio=_gpio(root),
     )
-    _check_pins(source, config)
+    if not problems.found:
+        _check_pins(root, config)
+    problems.check()
     return config
 
 
@@ -466,8 +466,5 @@ def load_config(path: Path) -> KioskConfig:
         raise ConfigError(source, "", "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, "", f"cannot be read ({exc})") from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
+    document = parse_toml(text, source, ConfigError)
     return parse_config(document, source, base=path.resolve().parent)

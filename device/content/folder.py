@@ -19,8 +19,9 @@ the file's own tags (without either: the file name's stem and "Unknown artist");
 the default track id ``sha256:<hex of the content>``, and must name one file only.
 
 Anything else (bad TOML, an unknown or missing key, a wrong type, a duplicate id, ``featured``
-naming no playlist) raises `ContentError`, naming the file, the key (``playlist[2].tracks[0].file``)
-and what was expected: the folder is refused as a whole and the kiosk keeps its current library.
+naming no playlist) raises `ContentError` (the project's one `ConfigError`), naming the file,
+the key (``playlist[2].tracks[0].file``) and what was expected, for every problem of the file at
+once: the folder is refused as a whole and the kiosk keeps its current library.
 A single unusable file (missing, a directory, an absolute path, outside the folder through ``..``
 or a symlink) costs only its track, which keeps ``media=None`` and a ``problem``; it is logged and
 the other tracks load. Every file used is copied into the `MediaCache`, and tracks point at the
@@ -29,15 +30,12 @@ cache, never at the folder, so the player reads nothing a visitor's USB stick co
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import logging
 import os
 import re
 import stat
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -46,6 +44,7 @@ from contract.files import atomic_write
 from contract.ids import is_sha256
 from contract.media import CacheError, MediaCache
 from contract.tags import normalise_isrc, read_tags
+from contract.toml_reader import ConfigError, Problems, Section, article, kind_of, parse_toml, typed
 from device.domain import Library, Playlist, PlaylistId, Sha256, Track, TrackId
 
 __all__ = ["PLAYLISTS_FILE", "UNKNOWN_ARTIST", "ContentError", "FolderContentSource"]
@@ -62,18 +61,10 @@ _TRACK_KEYS = {"file", "title", "artist", "album", "isrc", "id"}
 
 T = TypeVar("T")
 
-
 HASH_INDEX = "folder-hashes.json"
 
-
-class ContentError(Exception):
-    """The folder's playlists cannot be loaded; phrased for the librarian who wrote them."""
-
-    def __init__(self, source: Path, key: str, problem: str) -> None:
-        self.source = source
-        self.key = key
-        self.problem = problem
-        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+# The folder's playlists cannot be loaded: the same error as any configuration file's.
+ContentError = ConfigError
 
 
 @dataclass(frozen=True)
@@ -231,7 +222,7 @@ class FolderContentSource:
         a boot does not re-read gigabytes of unchanged audio."""
         try:
             data = json.loads(self._hash_index.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # a damaged index only costs re-hashing
             return {}
         if not isinstance(data, dict):
             return {}
@@ -252,153 +243,120 @@ def _stat_key(path: Path) -> str | None:
     return f"{path}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}"
 
 
+def _required(table: Section, name: str, kind: type[T], what: str) -> T | None:
+    return table.require(name, typed(kind, what), f"missing, expected {article(kind)} ({what})")
+
+
+def _optional(table: Section, name: str, kind: type[T], what: str) -> T | None:
+    return table.get(name, None, typed(kind, what))
+
+
 def _parse_playlists(path: Path) -> tuple[list[_PlaylistSpec], PlaylistId | None]:
     """Validate ``playlists.toml`` completely before anything is cached."""
     document = _read_toml(path)
-    top = _Table(path, "", document, _TOP_KEYS)
-    featured = top.optional("featured", str, "the id of a playlist")
-    raw_playlists = top.required("playlist", list, "[[playlist]] tables")
-    if not raw_playlists:
-        raise ContentError(path, "playlist", "expected at least one [[playlist]]")
+    problems = Problems(ContentError)
+    top = Section(problems, path, "", document, _TOP_KEYS)
+    featured = _optional(top, "featured", str, "the id of a playlist")
+    raw_playlists = _required(top, "playlist", list, "[[playlist]] tables")
+    if raw_playlists == []:
+        top.fail("playlist", "expected at least one [[playlist]]")
 
     specs: list[_PlaylistSpec] = []
     playlist_keys: dict[str, str] = {}
     track_files: dict[str, tuple[str, str]] = {}  # explicit track id -> (key, normalised file)
-    for index, raw in enumerate(raw_playlists):
+    for index, raw in enumerate(raw_playlists or []):
         key = f"playlist[{index}]"
-        table = _Table(path, key, _expect(path, key, raw, dict, "[[playlist]]"), _PLAYLIST_KEYS)
-        playlist_id = table.required("id", str, "a playlist id")
-        if not _PLAYLIST_ID.fullmatch(playlist_id):
-            raise table.fail(
+        raw_table = top.value(key, raw, typed(dict, "[[playlist]]"), None)
+        if raw_table is None:
+            continue
+        table = Section(problems, path, key, raw_table, _PLAYLIST_KEYS)
+        playlist_id = _required(table, "id", str, "a playlist id")
+        if playlist_id is not None and not _PLAYLIST_ID.fullmatch(playlist_id):
+            table.fail(
                 "id",
                 f"expected lowercase letters, digits, '-' or '_' (1 to 64), got {playlist_id!r}",
             )
-        if playlist_id in playlist_keys:
-            raise table.fail(
+        elif playlist_id is not None and playlist_id in playlist_keys:
+            table.fail(
                 "id",
                 f"duplicate id {playlist_id!r}, already used by {playlist_keys[playlist_id]}; "
                 "expected a unique id",
             )
-        playlist_keys[playlist_id] = key
-        title = table.required("title", str, "the title shown on the screen")
-        if not title.strip():
-            raise table.fail("title", "expected a non-empty string, got ''")
-        note = table.optional("note", str, "an editorial note") or ""
-        raw_tracks = table.required("tracks", list, "an array of file names or tables")
-        if not raw_tracks:
-            raise table.fail("tracks", "expected at least one track, got an empty array")
-        entries = tuple(
-            _entry(path, f"{key}.tracks[{i}]", raw_track, track_files)
-            for i, raw_track in enumerate(raw_tracks)
-        )
-        specs.append(_PlaylistSpec(key, PlaylistId(playlist_id), title, note, entries))
+        elif playlist_id is not None:
+            playlist_keys[playlist_id] = key
+        title = _required(table, "title", str, "the title shown on the screen")
+        if title is not None and not title.strip():
+            table.fail("title", "expected a non-empty string, got ''")
+        note = _optional(table, "note", str, "an editorial note") or ""
+        raw_tracks = _required(table, "tracks", list, "an array of file names or tables")
+        if raw_tracks == []:
+            table.fail("tracks", "expected at least one track, got an empty array")
+        entries = [
+            _entry(Section(problems, path, key, {}, set()), f"tracks[{i}]", raw_track, track_files)
+            for i, raw_track in enumerate(raw_tracks or [])
+        ]
+        usable = tuple(e for e in entries if e is not None)
+        if table.clean and playlist_id and title and len(usable) == len(entries):
+            specs.append(_PlaylistSpec(key, PlaylistId(playlist_id), title, note, usable))
 
-    if featured is not None and featured not in playlist_keys:
-        raise ContentError(
-            path,
+    if featured is not None and problems.mark() == 0 and featured not in playlist_keys:
+        top.fail(
             "featured",
             f"expected the id of a playlist (one of: {', '.join(playlist_keys)}), got {featured!r}",
         )
+    problems.check()
     return specs, PlaylistId(featured) if featured is not None else None
 
 
-def _entry(path: Path, key: str, raw: object, track_files: dict[str, tuple[str, str]]) -> _Entry:
+def _entry(
+    parent: Section, name: str, raw: object, track_files: dict[str, tuple[str, str]]
+) -> _Entry | None:
+    """One track of a playlist, or None (recorded) when it is unusable."""
+    key = parent.key(name)
     if isinstance(raw, str):
-        return _Entry(key, _file_name(path, key, raw))
+        file = _file_name(parent, name, raw)
+        return _Entry(key, file) if file else None
     if not isinstance(raw, dict):
-        raise ContentError(
-            path, key, f'expected a file name or a table like {{ file = "…" }}, got {_kind(raw)}'
+        parent.fail(
+            name, f'expected a file name or a table like {{ file = "…" }}, got {kind_of(raw)}'
         )
-    table = _Table(path, key, raw, _TRACK_KEYS)
-    file = _file_name(path, f"{key}.file", table.required("file", str, "a file name"))
-    texts = {name: table.optional(name, str, "a string") for name in ("title", "artist", "album")}
-    for name, value in texts.items():
+        return None
+    table = Section(parent.problems, parent.source, key, raw, _TRACK_KEYS)
+    given = _required(table, "file", str, "a file name")
+    file = _file_name(table, "file", given) if given is not None else None
+    texts = {name: _optional(table, name, str, "a string") for name in ("title", "artist", "album")}
+    for text_name, value in texts.items():
         if value is not None and not value.strip():
-            raise table.fail(name, "expected a non-empty string, got ''")
-    isrc = table.optional("isrc", str, "an ISRC")
+            table.fail(text_name, "expected a non-empty string, got ''")
+    isrc = _optional(table, "isrc", str, "an ISRC")
     if isrc is not None:
         normalised = normalise_isrc(isrc)
         if normalised is None:
-            raise table.fail("isrc", f"expected an ISRC like FRZ032600001, got {isrc!r}")
+            table.fail("isrc", f"expected an ISRC like FRZ032600001, got {isrc!r}")
         isrc = normalised
-    track_id = table.optional("id", str, "a track id")
+    track_id = _optional(table, "id", str, "a track id")
     if track_id is not None:
         if not track_id.strip() or any(c.isspace() or not c.isprintable() for c in track_id):
-            raise table.fail("id", f"expected a track id without spaces, got {track_id!r}")
-        normalised_file = os.path.normpath(file)
-        first = track_files.setdefault(track_id, (f"{key}.id", normalised_file))
-        if first[1] != normalised_file:
-            raise table.fail(
-                "id",
-                f"duplicate track id {track_id!r}, already used by {first[0]} for another file; "
-                "expected one id per file",
-            )
+            table.fail("id", f"expected a track id without spaces, got {track_id!r}")
+        elif file is not None:
+            normalised_file = os.path.normpath(file)
+            first = track_files.setdefault(track_id, (f"{key}.id", normalised_file))
+            if first[1] != normalised_file:
+                table.fail(
+                    "id",
+                    f"duplicate track id {track_id!r}, already used by {first[0]} for another "
+                    "file; expected one id per file",
+                )
+    if not table.clean or file is None:
+        return None
     return _Entry(key, file, texts["title"], texts["artist"], texts["album"], isrc, track_id)
 
 
-def _file_name(path: Path, key: str, value: str) -> str:
+def _file_name(section: Section, name: str, value: str) -> str | None:
     if not value.strip():
-        raise ContentError(path, key, "expected a file name relative to the folder, got ''")
+        section.fail(name, "expected a file name relative to the folder, got ''")
+        return None
     return value
-
-
-class _Table:
-    """One TOML table, with the path of keys that leads to it for error messages."""
-
-    def __init__(self, source: Path, prefix: str, table: Mapping[str, Any], allowed: set[str]):
-        self.source = source
-        self.prefix = prefix
-        self.table = table
-        for name in table:
-            if name not in allowed:
-                hint = difflib.get_close_matches(name, allowed, n=1)
-                expected = (
-                    f"did you mean '{hint[0]}'?"
-                    if hint
-                    else f"expected one of: {', '.join(sorted(allowed))}"
-                )
-                raise self.fail(name, f"unknown key, {expected}")
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def fail(self, name: str, problem: str) -> ContentError:
-        return ContentError(self.source, self.key(name), problem)
-
-    def required(self, name: str, kind: type[T], what: str) -> T:
-        if name not in self.table:
-            raise self.fail(name, f"missing, expected {_article(kind)} ({what})")
-        return _expect(self.source, self.key(name), self.table[name], kind, what)
-
-    def optional(self, name: str, kind: type[T], what: str) -> T | None:
-        if name not in self.table:
-            return None
-        return _expect(self.source, self.key(name), self.table[name], kind, what)
-
-
-def _expect(source: Path, key: str, value: object, kind: type[T], what: str) -> T:
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ContentError(source, key, f"expected {_article(kind)} ({what}), got {_kind(value)}")
-    return value
-
-
-_KINDS: dict[type, str] = {
-    bool: "a boolean",
-    int: "an integer",
-    float: "a float",
-    str: "a string",
-    list: "an array",
-    dict: "a table",
-}
-
-
-def _article(kind: type) -> str:
-    return _KINDS.get(kind, kind.__name__)
-
-
-def _kind(value: object) -> str:
-    kind = _KINDS.get(type(value), "a date or time")
-    return kind if isinstance(value, list | dict) else f"{kind} ({value!r})"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -411,11 +369,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ContentError(path, "", f"cannot read: {exc.strerror or exc}") from exc
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ContentError(path, "", f"not UTF-8 text (byte {exc.start})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ContentError(path, "", f"not valid TOML: {exc}") from exc
+    return parse_toml(text, path, ContentError)
 
 
 def _revision(spec: _PlaylistSpec, tracks: tuple[Track, ...]) -> str:

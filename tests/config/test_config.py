@@ -178,3 +178,46 @@ def test_the_daemon_refuses_a_broken_configuration_with_exit_code_2(tmp_path: Pa
 def test_documented_examples_are_valid(example: Path) -> None:
     config = load_config(example)
     assert config.buttons, f"{example} defines no button"
+
+
+def test_a_broken_file_reports_every_problem_at_once_first_problem_first(tmp_path: Path) -> None:
+    path = tmp_path / "jukebox.toml"
+    path.write_text(
+        "[audio]\nmax_volume = 120\nvolum_step = 3\n"
+        "[display]\nrotation = 9\n"
+        "[[buttons]]\npin = 99\n"
+        "[tenant]\nverify_tls = 'yes'\n"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    lines = str(raised.value).splitlines()
+    assert lines == [
+        f"{path}: buttons[0].name: missing, this key is required",
+        f"{path}: buttons[0].pin: expected a BCM GPIO number from 0 to 27 or a name like "
+        "'GPIO17', got 99",
+        f"{path}: audio.volum_step: unknown key, did you mean 'volume_step'?",
+        f"{path}: audio.max_volume: expected a whole number from 0 to 100, got 120",
+        f"{path}: display.rotation: expected a whole number from 0 to 3, got 9",
+        f"{path}: tenant.url: missing, this key is required",
+        f"{path}: tenant.verify_tls: expected true or false, got 'yes'",
+    ]
+    assert [str(p) for p in raised.value.problems] == lines
+    assert (raised.value.key, raised.value.problem) == (
+        "buttons[0].name",
+        "missing, this key is required",
+    )
+
+
+def test_a_parsers_own_limit_is_one_line_naming_the_file_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "jukebox.toml"
+    path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "jukebox", "run", "--check", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"jukebox: configuration error: {path}: not valid TOML: nested too deeply for this reader"
+    ]

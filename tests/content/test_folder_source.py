@@ -543,3 +543,36 @@ def test_a_corrupt_hash_index_is_ignored(folder: Path, cache: MediaCache) -> Non
     (cache.root / "folder-hashes.json").write_text("{not json")
     library = load(folder, cache)
     assert library.available_tracks == library.total_tracks == 4
+
+
+def test_every_problem_of_the_file_is_reported_at_once(folder: Path, cache: MediaCache) -> None:
+    path = folder / "playlists.toml"
+    path.write_text(
+        _playlist('["a.flac", 5, { file = "b.flac", isrc = "ABC", artiste = "X" }]')
+        + '[[playlist]]\nid = "Bad Id"\ntracks = []\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError) as error:
+        load(folder, cache)
+    assert str(error.value).splitlines() == [
+        f"{path}: {problem}"
+        for problem in (
+            'playlist[0].tracks[1]: expected a file name or a table like { file = "…" }, '
+            "got an integer (5)",
+            "playlist[0].tracks[2].artiste: unknown key, did you mean 'artist'?",
+            "playlist[0].tracks[2].isrc: expected an ISRC like FRZ032600001, got 'ABC'",
+            "playlist[1].id: expected lowercase letters, digits, '-' or '_' (1 to 64), "
+            "got 'Bad Id'",
+            "playlist[1].title: missing, expected a string (the title shown on the screen)",
+            "playlist[1].tracks: expected at least one track, got an empty array",
+        )
+    ]
+    assert list(cache.media.glob("*/*")) == []
+
+
+def test_a_file_nested_too_deeply_is_one_clear_error(folder: Path, cache: MediaCache) -> None:
+    path = folder / "playlists.toml"
+    path.write_text("featured = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    with pytest.raises(ContentError) as error:
+        load(folder, cache)
+    assert str(error.value) == f"{path}: not valid TOML: nested too deeply for this reader"

@@ -215,9 +215,11 @@ def test_the_daemon_reads_what_first_boot_left(boot: Path, state: Path) -> None:
     assert (applied_site(state), enrollment_token(state)) == (expected, TOKEN)
     (boot / "jukebox" / "site.toml").write_text("[device]\n")
     assert jukebox("firstboot", "--boot-dir", boot, "--state-dir", state) == 2
-    assert (
-        firstboot_error(state)
-        == f"{boot}/jukebox/site.toml: tenant.url: missing, this key is required"
+    source = f"{boot}/jukebox/site.toml"
+    assert firstboot_error(state) == (  # every problem at once, the first one first
+        f"{source}: tenant.url: missing, this key is required\n"
+        f"{source}: device.name: missing, this key is required\n"
+        f"{source}: device.site: missing, this key is required"
     )
 
 

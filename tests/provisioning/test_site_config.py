@@ -204,3 +204,26 @@ def test_a_new_network_does_not_inherit_the_passphrase_of_another() -> None:
     )
     wifi = site_config_from_layers([file, Layer("row", {"wifi.country": "BE"})]).wifi
     assert wifi == WifiConfig("Staff", "BE", PSK)
+
+
+def test_every_problem_of_a_site_file_is_reported_at_once() -> None:
+    text = '[tenant]\nurl = "ftp://x"\n[device]\nnam = "K"\n[wifi]\nssid = "Net"\n'
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site_config(text, "site.toml")
+    assert str(caught.value) == "site.toml: device.nam: unknown key, did you mean 'name'?"
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site_config(text.replace("nam =", "name ="), "site.toml")
+    assert str(caught.value).splitlines() == [
+        "site.toml: tenant.url: expected the tenant's base URL, like "
+        "'https://tenant.example/t/slug', got 'ftp://x'",
+        "site.toml: device.site: missing, this key is required",
+        "site.toml: wifi.country: missing, required with wifi.ssid: the two-letter code of the "
+        "kiosk's country, like 'FR' (it sets the radio's legal channels)",
+        "site.toml: wifi.psk: missing, the Wi-Fi network 'Net' needs it",
+    ]
+
+
+def test_a_site_file_nested_too_deeply_is_one_clear_error() -> None:
+    with pytest.raises(SiteConfigError) as caught:
+        parse_site_config("x = " + "[" * 5000 + "]" * 5000, "site.toml")
+    assert str(caught.value) == "site.toml: not valid TOML: nested too deeply for this reader"
