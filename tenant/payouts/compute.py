@@ -1,0 +1,325 @@
+"""Plays and subscriptions of one period into a statement: library-centric, with pro-rata beside.
+
+Which plays a statement takes (its window), for a period P closed at `cutoff_ms` after the
+previous period was closed at `previous_cutoff_ms`:
+
+- regular: played in P and received at or before `cutoff_ms`;
+- adjustment: played before P starts and received after `previous_cutoff_ms` (so after the
+  period it was played in had closed), at or before `cutoff_ms`.
+
+Closing periods in order with increasing cutoffs, every play lands in exactly one statement,
+and a closed statement never changes: late plays are the next one's adjustments, judged by the
+next period's rules. The first closed period (no previous cutoff) takes no adjustments. A
+preview is the same computation with `cutoff_ms=None` (everything received so far).
+
+Money: each library's amount is split, by `largest_remainder`, over (rights holder, track,
+kind) in proportion to the track's counted plays (or listened ms, per the rules) at that
+library's sites times the holder's share. A track with no known rights holder keeps its part
+on an explicit unattributed line (holder id ""), held until its holder is known; a library
+whose kiosks had no counted play keeps its whole amount as `unallocated_minor`. Pro-rata pools
+every amount of one currency and splits it over all counted plays in that currency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tenant.payouts.allocate import largest_remainder
+from tenant.payouts.model import (
+    FULL_SHARE_BP,
+    CountedPlay,
+    PayoutInputError,
+    PayoutRules,
+    Period,
+    RightsHolder,
+    Subscription,
+    Track,
+)
+from tenant.payouts.statement import (
+    UNATTRIBUTED,
+    LibraryTotal,
+    Line,
+    LineKind,
+    PlayCounts,
+    Pool,
+    Statement,
+    TrackInfo,
+)
+
+REGULAR: LineKind = "regular"
+ADJUSTMENT: LineKind = "adjustment"
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutInputs:
+    """Everything but the plays: what a store reads for a period before computing it."""
+
+    period: Period
+    rules: PayoutRules
+    subscriptions: tuple[Subscription, ...]
+    holders: tuple[RightsHolder, ...]
+    tracks: tuple[Track, ...]
+
+
+def compute_statement(
+    inputs: PayoutInputs,
+    plays: Iterable[CountedPlay],
+    *,
+    cutoff_ms: int | None,
+    previous_cutoff_ms: int | None = None,
+    presorted: bool = False,
+) -> Statement:
+    """The statement of `inputs.period` from `plays` (any order, unless `presorted`: then they
+    must come in ascending event id order, as a store streams them, and are never held in
+    memory at once). Raises PayoutInputError, naming the item, on any bad input."""
+    site_library, tracks = _check_inputs(inputs)
+    if cutoff_ms is not None and previous_cutoff_ms is not None and cutoff_ms <= previous_cutoff_ms:
+        raise PayoutInputError(
+            f"period {inputs.period.name}: cutoff {cutoff_ms} is not after the previous "
+            f"period's cutoff {previous_cutoff_ms}"
+        )
+    ordered = plays if presorted else sorted(plays, key=_event_id)
+    tally = _tally(inputs, ordered, site_library, cutoff_ms, previous_cutoff_ms)
+    return _split(inputs, tracks, tally, cutoff_ms, previous_cutoff_ms)
+
+
+def _event_id(play: CountedPlay) -> str:
+    return play.event_id
+
+
+def _check_inputs(inputs: PayoutInputs) -> tuple[dict[str, str], dict[str, Track]]:
+    period = inputs.period.name
+    holder_ids = {holder.id for holder in inputs.holders}
+    if len(holder_ids) != len(inputs.holders):
+        raise PayoutInputError("rights holders: an id is used twice")
+    tracks: dict[str, Track] = {}
+    for track in inputs.tracks:
+        if track.id in tracks:
+            raise PayoutInputError(f"track {track.id}: listed twice")
+        for share in track.shares:
+            if share.holder_id not in holder_ids:
+                raise PayoutInputError(
+                    f"track {track.id}: share of {share.holder_id}: no such rights holder"
+                )
+        tracks[track.id] = track
+    site_library: dict[str, str] = {}
+    libraries: set[str] = set()
+    for sub in inputs.subscriptions:
+        if sub.period != period:
+            raise PayoutInputError(
+                f"subscription {sub.library}: is for period {sub.period}, not {period}"
+            )
+        if sub.library in libraries:
+            raise PayoutInputError(f"subscription {sub.library}: two subscriptions for {period}")
+        libraries.add(sub.library)
+        for site in sub.sites:
+            if site in site_library:
+                raise PayoutInputError(
+                    f"subscription {sub.library}: site {site} already belongs to "
+                    f"{site_library[site]} in {period}"
+                )
+            site_library[site] = sub.library
+    return site_library, tracks
+
+
+@dataclass
+class _Tally:
+    # (library, track, kind) -> [counted plays, listened ms]
+    counted: dict[tuple[str, str, LineKind], list[int]]
+    unsubscribed: dict[str, int]
+    digest: str
+    counts: PlayCounts
+
+
+def _tally(
+    inputs: PayoutInputs,
+    plays: Iterable[CountedPlay],
+    site_library: dict[str, str],
+    cutoff_ms: int | None,
+    previous_cutoff_ms: int | None,
+) -> _Tally:
+    """One pass: dedupe by event id, select the window, hash it, count by the rules."""
+    rules = inputs.rules
+    start, end = inputs.period.start_ms, inputs.period.end_ms
+    cutoff = cutoff_ms if cutoff_ms is not None else float("inf")
+    previous = previous_cutoff_ms
+    threshold = rules.counted_stream_ms
+    started_by = rules.counted_started_by
+    count_errors = rules.count_error_ended
+    hasher = hashlib.sha256()
+    counted: dict[tuple[str, str, LineKind], list[int]] = {}
+    unsubscribed: dict[str, int] = {}
+    given = duplicates = outside = regular = adjustments = n_counted = 0
+    last_id: str | None = None
+    last: CountedPlay | None = None
+    for play in plays:
+        given += 1
+        event_id = play.event_id
+        if last_id is not None and event_id <= last_id:
+            if event_id != last_id:
+                raise PayoutInputError(
+                    f"plays: event {event_id} comes after {last_id}: not in event id order "
+                    "(pass presorted=False)"
+                )
+            if play != last:
+                raise PayoutInputError(
+                    f"plays: event {event_id}: two different plays with the same event id"
+                )
+            duplicates += 1
+            continue
+        last_id, last = event_id, play
+        played, received = play.played_ms, play.received_ms
+        if received > cutoff:
+            outside += 1
+            continue
+        if start <= played < end:
+            kind = REGULAR
+            regular += 1
+        elif played < start and previous is not None and received > previous:
+            kind = ADJUSTMENT
+            adjustments += 1
+        else:
+            outside += 1
+            continue
+        problem = play.problem()
+        if problem is not None:
+            raise PayoutInputError(f"play {event_id}: {problem}")
+        hasher.update(_canonical(play))
+        if not (
+            play.listened_ms >= threshold
+            and play.started_by in started_by
+            and (count_errors or play.end_reason != "error")
+        ):
+            continue
+        n_counted += 1
+        library = site_library.get(play.site)
+        if library is None:
+            unsubscribed[play.site] = unsubscribed.get(play.site, 0) + 1
+            continue
+        key = (library, play.track_id, kind)
+        entry = counted.get(key)
+        if entry is None:
+            counted[key] = [1, play.listened_ms]
+        else:
+            entry[0] += 1
+            entry[1] += play.listened_ms
+    selected = regular + adjustments
+    counts = PlayCounts(
+        given, duplicates, outside, selected, regular, adjustments, n_counted, selected - n_counted
+    )
+    return _Tally(counted, unsubscribed, hasher.hexdigest(), counts)
+
+
+def _canonical(play: CountedPlay) -> bytes:
+    """Length-prefixed fields, unambiguous whatever characters the ids hold."""
+    e, s, t = play.event_id, play.site, play.track_id
+    return (
+        f"{len(e)}:{e}{len(s)}:{s}{len(t)}:{t}{play.started_by}:{play.end_reason}:"
+        f"{play.listened_ms}:{play.played_ms}:{play.received_ms};"
+    ).encode()
+
+
+def _split(
+    inputs: PayoutInputs,
+    tracks: dict[str, Track],
+    tally: _Tally,
+    cutoff_ms: int | None,
+    previous_cutoff_ms: int | None,
+) -> Statement:
+    by_listened = inputs.rules.split == "listened"
+    per_library: dict[str, list[tuple[str, LineKind, int, int]]] = {}
+    for (library, track_id, kind), (n, ms) in tally.counted.items():
+        per_library.setdefault(library, []).append((track_id, kind, n, ms))
+    currency_of = {sub.library: sub.currency for sub in inputs.subscriptions}
+
+    # Library-centric: each library's amount over its own plays.
+    amounts: dict[tuple[str, str, str, LineKind], int] = {}
+    totals: list[LibraryTotal] = []
+    for sub in sorted(inputs.subscriptions, key=lambda s: s.library):
+        rows = per_library.get(sub.library, [])
+        weights = {
+            (holder, track_id, kind): weight
+            for track_id, kind, n, ms in rows
+            for holder, weight in _holder_weights(tracks.get(track_id), ms if by_listened else n)
+        }
+        n_plays = sum(row[2] for row in rows)
+        listened = sum(row[3] for row in rows)
+        if sum(weights.values()) == 0:
+            totals.append(
+                LibraryTotal(sub.library, sub.currency, sub.amount_minor, n_plays, listened, 0,
+                             sub.amount_minor)
+            )  # fmt: skip
+            for holder, track_id, kind in weights:
+                amounts[(sub.library, holder, track_id, kind)] = 0
+            continue
+        parts = largest_remainder(sub.amount_minor, weights)
+        for (holder, track_id, kind), part in parts.items():
+            amounts[(sub.library, holder, track_id, kind)] = part
+        held = sum(part for (holder, _, _), part in parts.items() if holder == UNATTRIBUTED)
+        totals.append(
+            LibraryTotal(sub.library, sub.currency, sub.amount_minor, n_plays, listened, held, 0)
+        )
+
+    # Pro-rata: every amount of a currency pooled, split by all counted plays in it.
+    pro_rata: dict[tuple[str, str, str, LineKind], int] = {}
+    pools: list[Pool] = []
+    for currency in sorted(set(currency_of.values())):
+        pool = sum(s.amount_minor for s in inputs.subscriptions if s.currency == currency)
+        pool_weights = {
+            (library, holder, track_id, kind): weight
+            for library, rows in per_library.items()
+            if currency_of[library] == currency
+            for track_id, kind, n, _ in rows
+            for holder, weight in _holder_weights(tracks.get(track_id), n)
+        }
+        n_plays = sum(
+            row[2] for lib, rows in per_library.items() if currency_of[lib] == currency
+            for row in rows
+        )  # fmt: skip
+        if n_plays == 0:
+            pools.append(Pool(currency, pool, 0, pool))
+            continue
+        pro_rata.update(largest_remainder(pool, pool_weights))
+        pools.append(Pool(currency, pool, n_plays, 0))
+
+    figures = tally.counted
+    lines = tuple(
+        Line(library, holder, track_id, kind, currency_of[library],
+             figures[(library, track_id, kind)][0], figures[(library, track_id, kind)][1],
+             amount, pro_rata.get((library, holder, track_id, kind), 0))
+        for (library, holder, track_id, kind), amount in sorted(amounts.items())
+    )  # fmt: skip
+    named_holders = {line.holder_id for line in lines}
+    named_tracks = sorted({line.track_id for line in lines})
+    unattributed = tuple(
+        sorted({line.track_id for line in lines if line.holder_id == UNATTRIBUTED})
+    )
+    return Statement(
+        period=inputs.period,
+        rules=inputs.rules,
+        previous_cutoff_ms=previous_cutoff_ms,
+        cutoff_ms=cutoff_ms,
+        plays_sha256=tally.digest,
+        plays=tally.counts,
+        libraries=tuple(totals),
+        pools=tuple(pools),
+        lines=lines,
+        holders=tuple(sorted((h.id, h.name) for h in inputs.holders if h.id in named_holders)),
+        tracks=tuple(_track_info(tracks.get(track_id), track_id) for track_id in named_tracks),
+        unattributed_tracks=unattributed,
+        unsubscribed_sites=tuple(sorted(tally.unsubscribed.items())),
+    )
+
+
+def _holder_weights(track: Track | None, weight: int) -> list[tuple[str, int]]:
+    if track is None or not track.shares:
+        return [(UNATTRIBUTED, weight * FULL_SHARE_BP)]
+    return [(share.holder_id, weight * share.basis_points) for share in track.shares]
+
+
+def _track_info(track: Track | None, track_id: str) -> TrackInfo:
+    if track is None:
+        return TrackInfo(track_id, "", "", "")
+    return TrackInfo(track.id, track.isrc, track.artist, track.title)
