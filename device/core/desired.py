@@ -91,3 +91,11 @@ def default_playlist(
         if featured is not None:
             return featured, StartedBy.AUTOPLAY
     return library.featured_playlist(), StartedBy.AUTOPLAY
+
+
+def describe_calendar(calendar: Calendar) -> str:
+    """The calendar in the technician's words (log lines and the technician screen)."""
+    if calendar.clock_unsynced:
+        return "clock not synced: hours and schedule ignored"
+    state = "open" if calendar.is_open else "closed"
+    return f"{state}, schedule {calendar.scheduled}" if calendar.scheduled else state

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from device.config import AudioConfig
+from device.ports import Player
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,31 @@ class VolumeRules:
     def limited(self, minimum: int, maximum: int) -> VolumeRules:
         """These rules under the tenant's limits; the default moves inside them if needed."""
         return VolumeRules(max(minimum, min(maximum, self.default)), minimum, maximum, self.step)
+
+
+class Mixer:
+    """The kiosk's volume under its rules; every change goes to the player at once."""
+
+    def __init__(self, player: Player, rules: VolumeRules) -> None:
+        self.player = player
+        self.rules = rules
+        self.volume = rules.default
+
+    def apply(self) -> None:
+        """Hand the current volume to the player (at start-up)."""
+        self.player.set_volume(self.volume)
+
+    def set(self, volume: int) -> None:
+        self.volume = self.rules.clamp(volume)
+        self.player.set_volume(self.volume)
+
+    def step(self, steps: int) -> None:
+        self.set(self.rules.up(self.volume, steps))
+
+    def reset(self) -> None:
+        self.set(self.rules.default)
+
+    def limit(self, rules: VolumeRules) -> None:
+        """New rules (the tenant's limits) clamp the volume now."""
+        self.rules = rules
+        self.set(self.volume)

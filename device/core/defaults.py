@@ -1,0 +1,162 @@
+"""Remote defaults: the tenant's desired state, the calendar, and the public default playlist.
+
+The desired state (device/core/desired.py has its rules) brings volume limits, opening hours,
+a schedule and a featured playlist. This controller applies it, re-checks the calendar every
+CALENDAR_CHECK_S, and when the public default changes follows it while nobody is listening:
+an idle kiosk selects (and autoplays) the new default; a kiosk playing what autoplay chose
+stops at closing time or switches at the end of the track; a visitor's choice stands.
+A plain object called on the core's thread; it reaches the other controllers through `core`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from device.core.accounting import Play
+from device.core.desired import (
+    ALWAYS_OPEN,
+    Calendar,
+    DesiredState,
+    calendar_for,
+    default_playlist,
+    describe_calendar,
+)
+from device.core.status import Mode
+from device.core.volume import VolumeRules
+from device.domain import EndReason, Playlist, PlaylistId, StartedBy
+
+if TYPE_CHECKING:
+    from device.core.kiosk import Kiosk
+
+log = logging.getLogger(__name__)
+
+CALENDAR_CHECK_S = 5.0  # opening hours and schedule are minute-grained: a cheap re-check
+DEFAULT_STARTS = (StartedBy.AUTOPLAY, StartedBy.SCHEDULE)  # plays nobody asked for
+
+DefaultsKey = tuple[PlaylistId | None, StartedBy, bool]
+
+
+class DefaultsController:
+    def __init__(self, core: Kiosk) -> None:
+        self.core = core
+        self.clock = core.clock
+        self.desired: DesiredState | None = None  # the tenant's, through device/remote
+        self.calendar: Calendar = ALWAYS_OPEN
+        self._calendar_due = float("-inf")
+
+    # ------------------------------------------------------------------ queries
+
+    def default(self) -> tuple[Playlist | None, StartedBy]:
+        """The public default: scheduled, else pushed featured, else the document's featured."""
+        return default_playlist(self.core.library, self.desired, self.calendar)
+
+    def featured_playlist(self) -> Playlist | None:
+        return self.default()[0]
+
+    def featured_id(self) -> PlaylistId | None:
+        playlist = self.featured_playlist()
+        return playlist.id if playlist else None
+
+    def may_autoplay(self) -> bool:
+        """Autoplay (configured) only while open; visitors may press play at any time."""
+        return self.core.config.playback.autoplay and self.calendar.is_open
+
+    def is_default(self, play: Play) -> bool:
+        """The play is what the kiosk would start by itself now."""
+        return (
+            play.started_by in DEFAULT_STARTS
+            and play.playlist.id == self.featured_id()
+            and self.may_autoplay()
+        )
+
+    def key(self) -> DefaultsKey:
+        featured, started_by = self.default()
+        return (featured.id if featured else None, started_by, self.may_autoplay())
+
+    # ------------------------------------------------------------------ changes
+
+    def apply(self, state: DesiredState) -> None:
+        """The tenant's settings take over at once: limits clamp the volume now, a new default
+        playlist starts when nobody is listening."""
+        if state == self.desired:
+            return  # the same state posted again (saved state at boot): nothing to redo
+        before = self.key()
+        self.desired = state
+        rules = VolumeRules.from_config(self.core.config.audio)
+        if state.volume is not None:
+            rules = rules.limited(state.volume.minimum, state.volume.maximum)
+        self.core.mixer.limit(rules)
+        self.calendar = self._calendar_now()
+        self._calendar_due = self.clock.monotonic() + CALENDAR_CHECK_S
+        log.info(
+            "desired state %d applied: volume %d-%d, %s",
+            state.version,
+            rules.minimum,
+            rules.maximum,
+            describe_calendar(self.calendar),
+        )
+        self.changed(before)
+
+    def deadline(self) -> float | None:
+        if self.desired is not None and self.desired.uses_clock:
+            return self._calendar_due
+        return None
+
+    def tick(self, now: float) -> None:
+        if now >= self._calendar_due:
+            self._check_calendar()
+
+    def _calendar_now(self) -> Calendar:
+        local = None
+        desired = self.desired
+        if desired is not None and desired.uses_clock and self.clock.is_synced():
+            zone = ZoneInfo(desired.timezone) if desired.timezone else self.core.timezone
+            local = datetime.fromtimestamp(self.clock.wall_time_ms() / 1000, zone)
+        return calendar_for(self.desired, local)
+
+    def _check_calendar(self) -> None:
+        self._calendar_due = self.clock.monotonic() + CALENDAR_CHECK_S
+        calendar = self._calendar_now()
+        if calendar != self.calendar:
+            before = self.key()
+            self.calendar = calendar
+            log.info("calendar: %s", describe_calendar(calendar))
+            self.changed(before)
+
+    def changed(self, before: DefaultsKey) -> None:
+        """Follow new public defaults when nobody is listening; a visitor's choice stands.
+
+        Idle: select (and autoplay) the new default. Playing what autoplay chose: stop now if
+        autoplay may no longer run (closing time), else switch at the end of the track.
+        """
+        core = self.core
+        if not core.running:
+            return  # applied before start (the saved state at boot): start() autoplays right
+        if self.key() == before or core.visitor.visitor_present or core.revoked:
+            return
+        playback = core.playback
+        current = playback.current
+        if playback.mode is Mode.IDLE:
+            self.reset_to_featured()
+        elif playback.mode is Mode.PLAYING and current is not None:
+            if current.started_by not in DEFAULT_STARTS:
+                return
+            if not self.may_autoplay():
+                log.info("outside opening hours: autoplay stops")
+                playback.reset_pending = False
+                playback.end_current(EndReason.STOPPED)
+                playback.go_idle()
+            elif current.playlist.id != self.featured_id():
+                playback.stop_after_current()  # the new default starts after this track
+
+    def reset_to_featured(self) -> None:
+        """Select the public default, and start it if autoplay may run now."""
+        playback = self.core.playback
+        playback.selected = self.featured_id()
+        playback.go_idle(keep_selection=True)
+        featured, started_by = self.default()
+        if self.may_autoplay() and featured is not None:
+            playback.start_playlist(featured, started_by)

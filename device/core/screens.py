@@ -1,0 +1,151 @@
+"""What the screen shows: a pure function from a snapshot of the kiosk's state to a `Screen`.
+
+The core gathers a `ScreenState` (and, only while the technician screen is open, a
+`TechnicianState`) and calls `screen_for`; the display adapter draws the result
+(device/display/render.py). Nothing here reads a clock, a journal or a network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from device.core.accounting import Play
+from device.core.desired import Calendar, DesiredState, describe_calendar
+from device.core.status import Mode, describe_sync
+from device.core.volume import VolumeRules
+from device.display.model import (
+    AttractScreen,
+    BootScreen,
+    ClaimScreen,
+    ErrorScreen,
+    IdentifyScreen,
+    NowPlayingScreen,
+    RevokedScreen,
+    Screen,
+    TechnicianScreen,
+)
+from device.domain import Library, Playlist
+from device.events import EnrollmentChanged, SyncProgress
+from device.journal.outbox import JournalStats
+
+# The attract screen moves its text around these offsets so the OLED does not burn in.
+ATTRACT_OFFSETS = ((0, 0), (2, 1), (4, 2), (2, 3), (0, 2), (-2, 1), (-2, -1), (0, -2))
+
+Rows = tuple[tuple[str, str], ...]
+
+
+@dataclass
+class KioskContext:
+    """What the technician screen shows that the core does not own itself."""
+
+    device_id: str = "unknown"
+    firmware_version: str = "unknown"
+    addresses: Callable[[], list[str]] = list
+    problems: Callable[[], list[str]] = list
+
+
+@dataclass(frozen=True)
+class ScreenState:
+    """The part of the kiosk's state the screen depends on, in the order it decides."""
+
+    technician: Rows | None  # the technician screen's rows while it is open
+    identify: bool  # the tenant asked the kiosk to show its name
+    device_name: str
+    device_id: str
+    firmware_version: str
+    overlay: Screen | None  # a toast or the volume bar, until it expires
+    enrollment: EnrollmentChanged | None
+    mode: Mode
+    current: Play | None
+    selected: Playlist | None  # the playlist a press of play would start
+    content_loaded: bool  # the library has been loaded at least once
+    idle_for: float  # seconds since the kiosk went idle (or was last woken)
+    dim_after_s: float
+    move_every_s: float
+
+
+@dataclass(frozen=True)
+class TechnicianState:
+    """What the technician screen lists, gathered by the core when the screen is open."""
+
+    device_id: str
+    firmware_version: str
+    addresses: list[str]
+    library: Library
+    journal: JournalStats
+    volume: int
+    rules: VolumeRules
+    enrollment: EnrollmentChanged | None
+    sync: SyncProgress | None
+    desired: DesiredState | None
+    calendar: Calendar
+    audio_output: str
+    problems: list[str]
+    last_error: str | None
+
+
+def screen_for(state: ScreenState) -> Screen:
+    """Technician, identify, overlays and the tenant link come before the music."""
+    if state.technician is not None:
+        return TechnicianScreen(state.technician)
+    if state.identify:
+        return IdentifyScreen(state.device_name, state.device_id)
+    if state.overlay is not None:
+        return state.overlay
+    enrollment = state.enrollment
+    if enrollment is not None and enrollment.state == "revoked":
+        return RevokedScreen(enrollment.tenant_name, enrollment.claim_code)
+    if (
+        enrollment is not None
+        and enrollment.state in ("pending", "unreachable")
+        and enrollment.claim_code
+        and state.mode is Mode.IDLE
+    ):
+        return ClaimScreen(enrollment.tenant_name, enrollment.claim_code)
+    current = state.current
+    if state.mode is not Mode.IDLE and current is not None:
+        return NowPlayingScreen(
+            playlist=current.playlist.title,
+            title=current.track.title,
+            artist=current.track.artist,
+            elapsed_ms=current.position_ms // 1000 * 1000,
+            duration_ms=current.duration_ms or current.track.duration_ms,
+            paused=state.mode is Mode.PAUSED,
+        )
+    playlist = state.selected
+    if playlist is None and not state.content_loaded:
+        return BootScreen(state.firmware_version, "Loading music")
+    if playlist is None:
+        return ErrorScreen("No music yet", "Waiting for the library's playlists.")
+    idle_for = state.idle_for
+    offset = ATTRACT_OFFSETS[int(idle_for // state.move_every_s) % len(ATTRACT_OFFSETS)]
+    return AttractScreen(playlist.title, playlist.note, offset, idle_for >= state.dim_after_s)
+
+
+def technician_rows(state: TechnicianState) -> Rows:
+    """Label and value rows, most basic first; optional parts only when there is something."""
+    library = state.library
+    rows = [
+        ("Device", state.device_id),
+        ("Firmware", state.firmware_version),
+        ("IP", ", ".join(state.addresses) or "no network"),
+        (
+            "Content",
+            f"{len(library.playlists)} lists, "
+            f"{library.available_tracks}/{library.total_tracks} tracks",
+        ),
+        ("Journal", f"{state.journal.open} open, {state.journal.finished} done"),
+        ("Volume", f"{state.volume} ({state.rules.minimum}-{state.rules.maximum})"),
+    ]
+    if state.enrollment is not None:
+        rows.append(("Tenant", f"{state.enrollment.state} {state.enrollment.detail}".strip()))
+    if state.sync is not None:
+        rows.append(("Sync", describe_sync(state.sync)))
+    if state.desired is not None:
+        rows.append(("Remote", f"v{state.desired.version}, {describe_calendar(state.calendar)}"))
+    rows.append(("Audio", state.audio_output))
+    rows += [("Problem", problem) for problem in state.problems]
+    if state.last_error is not None:
+        rows.append(("Last error", state.last_error))
+    return tuple(rows)
