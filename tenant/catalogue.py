@@ -12,14 +12,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from contract.hours import window_problems
 from tenant.store import Playlist, Track
 from tenant.timefmt import rfc3339
 
 ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
 PLAYLIST_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-_DAY = r"(?:mon|tue|wed|thu|fri|sat|sun)"
-DAYS = re.compile(rf"{_DAY}(?:-{_DAY})?(?:,{_DAY}(?:-{_DAY})?)*")
-CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00")
 
 Json = dict[str, Any]
 
@@ -57,18 +55,13 @@ def device_track_view(slug: str, track: Track) -> Json:
 
 
 def hours_problems(hours: Sequence[Mapping[str, Any]]) -> list[str]:
-    """What is wrong with opening hours `[{"days": "mon-sat", "from": "10:00", "to": "19:00"}]`."""
-    problems = []
-    for i, entry in enumerate(hours):
-        days, start, end = entry.get("days"), entry.get("from"), entry.get("to")
-        if not isinstance(days, str) or not DAYS.fullmatch(days):
-            problems.append(f"hours[{i}].days: expected e.g. 'mon-sat' or 'tue,thu', not {days!r}")
-        for key, value in (("from", start), ("to", end)):
-            if not isinstance(value, str) or not CLOCK.fullmatch(value):
-                problems.append(f"hours[{i}].{key}: expected HH:MM, not {value!r}")
-        if isinstance(start, str) and start == end:
-            problems.append(f"hours[{i}]: 'from' and 'to' are the same time")
-    return problems
+    """What is wrong with opening hours `[{"days": "mon-sat", "from": "10:00", "to": "19:00"}]`,
+    by the contract's grammar (`contract.hours`), as the kiosk will read them."""
+    return [
+        f"hours[{i}].{problem}"
+        for i, entry in enumerate(hours)
+        for problem in window_problems(entry.get("days"), entry.get("from"), entry.get("to"))
+    ]
 
 
 def playlist_content(slug: str, playlist: Playlist, tracks: Mapping[str, Track]) -> Json:
