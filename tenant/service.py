@@ -15,7 +15,7 @@ from tenant.api import admin, device, enrollment, fleet, packs
 from tenant.broker.settings import load_broker_settings
 from tenant.context import open_context
 from tenant.errors import install_error_handlers
-from tenant.limits import BodyLimit
+from tenant.limits import BodyLimit, declare_body_limit
 from tenant.settings import TenantSettings
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ def create_app(
     app.state.context = ctx
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=ctx.settings.max_json_body)
+    declare_body_limit(app, ctx.settings.max_json_body)
     app.include_router(enrollment.router)
     app.include_router(device.router)
     app.include_router(admin.router)

@@ -23,7 +23,7 @@ from tenant.auth import AdminTenant, Context
 from tenant.context import ServiceContext
 from tenant.errors import ApiError
 from tenant.store import GroupBy, Tenant
-from tenant.timefmt import parse_rfc3339, rfc3339
+from tenant.timefmt import OutOfCalendar, check_ms, parse_rfc3339, rfc3339
 
 router = APIRouter(
     prefix="/t/{tenant}/v1/admin",
@@ -94,7 +94,7 @@ def play_counts(
     from_ms = _moment(from_, "from")
     to_ms = _moment(to, "to")
     if to is not None and to_ms is not None and len(to.strip()) == 10:
-        to_ms += DAY_MS  # the whole day named
+        to_ms = _checked(to_ms + DAY_MS, "to", f"the end of {to.strip()}")  # the whole day named
     counted_s = _counted_stream_s(ctx, tenant)
     groups = ctx.store.play_groups(tenant.slug, by, int(counted_s * 1000), from_ms, to_ms)
     return {
@@ -147,7 +147,16 @@ def _moment(text: str | None, name: str) -> int | None:
         return None
     try:
         return parse_rfc3339(text)
+    except OutOfCalendar as exc:
+        raise ApiError(422, "invalid_request", f"{name}: {exc}") from exc
     except ValueError as exc:
         raise ApiError(
             422, "invalid_request", f"{name}: expected a date or time like 2026-07-01, not {text!r}"
         ) from exc
+
+
+def _checked(ms: int, name: str, text: str) -> int:
+    try:
+        return check_ms(ms, text)
+    except OutOfCalendar as exc:
+        raise ApiError(422, "invalid_request", f"{name}: {exc}") from exc

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tenant.timefmt import to_ms
 
 Text = Field(min_length=1, max_length=300)
 
@@ -115,6 +117,14 @@ class PlaylistBody(BaseModel):
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     hours: list[Hours] = Field(default_factory=list, max_length=50)
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _in_calendar(cls, value: datetime | None) -> datetime | None:
+        """Refused here (422 naming the field), not stored to fail every later answer."""
+        if value is not None:
+            to_ms(value)  # raises OutOfCalendar, a ValueError
+        return value
 
 
 class AssignBody(BaseModel):
