@@ -39,6 +39,7 @@ from tenant.payouts.model import (
 )
 from tenant.payouts.statement import (
     UNATTRIBUTED,
+    InputCounts,
     LibraryTotal,
     Line,
     LineKind,
@@ -131,6 +132,7 @@ class _Tally:
     unsubscribed: dict[str, int]
     digest: str
     counts: PlayCounts
+    given: InputCounts
 
 
 def _tally(
@@ -206,10 +208,10 @@ def _tally(
             entry[0] += 1
             entry[1] += play.listened_ms
     selected = regular + adjustments
-    counts = PlayCounts(
-        given, duplicates, outside, selected, regular, adjustments, n_counted, selected - n_counted
+    counts = PlayCounts(selected, regular, adjustments, n_counted, selected - n_counted)
+    return _Tally(
+        counted, unsubscribed, hasher.hexdigest(), counts, InputCounts(given, duplicates, outside)
     )
-    return _Tally(counted, unsubscribed, hasher.hexdigest(), counts)
 
 
 def _canonical(play: CountedPlay) -> bytes:
@@ -310,6 +312,7 @@ def _split(
         tracks=tuple(_track_info(tracks.get(track_id), track_id) for track_id in named_tracks),
         unattributed_tracks=unattributed,
         unsubscribed_sites=tuple(sorted(tally.unsubscribed.items())),
+        given=tally.given,
     )
 
 

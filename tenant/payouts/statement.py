@@ -8,7 +8,7 @@ what the tenant signs with its Ed25519 key and what a label checks with the tena
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from cryptography.exceptions import InvalidSignature
@@ -74,13 +74,20 @@ class TrackInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class PlayCounts:
-    """What happened to the plays given: each selected play was hashed; duplicates (same event
-    id, same content) were counted once; `outside` were not in this statement's window."""
+class InputCounts:
+    """What the computation was given, beside the statement (not part of its bytes: a repeated
+    delivery or a later play outside the window does not change a statement). Duplicates (same
+    event id, same content) were counted once; `outside` were not in the statement's window."""
 
     given: int
     duplicates: int
     outside: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlayCounts:
+    """The plays of the statement's window (each one hashed), and how many the rules counted."""
+
     selected: int
     regular: int
     adjustments: int
@@ -103,6 +110,7 @@ class Statement:
     tracks: tuple[TrackInfo, ...]  # the tracks named in lines
     unattributed_tracks: tuple[str, ...]  # counted tracks with no known rights holder
     unsubscribed_sites: tuple[tuple[str, int], ...]  # (site, counted plays): no library pays
+    given: InputCounts = field(default=InputCounts(0, 0, 0), compare=False)
 
     def as_dict(self) -> dict[str, object]:
         return {
