@@ -19,6 +19,7 @@ Schema = Literal[
     "reported-state",
     "command-request",
     "command-result",
+    "playlists",  # not MQTT: the HTTP playlists document a device syncs (GET v1/device/playlists)
 ]
 
 # Nothing on the wire is larger; bigger payloads are refused before parsing.
@@ -26,7 +27,16 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 
 
 class PayloadError(ValueError):
-    """A payload that is not valid JSON or does not match its schema; the message says where."""
+    """A payload that is not valid JSON or does not match its schema; the message says where.
+
+    `where` is the key path (``playlists[0].tracks[1].size``, empty for the whole payload) and
+    `problem` the rest of the message, for callers that report them in their own words.
+    """
+
+    def __init__(self, message: str, where: str = "", problem: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+        self.problem = problem or message
 
 
 @cache
@@ -48,7 +58,8 @@ def validate(name: Schema, data: object) -> None:
     try:
         _validator(name)(data)
     except fastjsonschema.JsonSchemaValueException as exc:
-        raise PayloadError(f"{name}: {_describe(exc)}") from None
+        where, problem = _explain(exc)
+        raise PayloadError(f"{name}: {where}: {problem}", where, problem) from None
 
 
 def decode(name: Schema, payload: bytes) -> dict[str, Any]:
@@ -73,17 +84,53 @@ def encode(name: Schema, data: dict[str, Any], *, check: bool = True) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _describe(error: fastjsonschema.JsonSchemaValueException) -> str:
-    """`key.path[0]: 'value' must …`, from fastjsonschema's `data.key.path[0] must …`."""
+def _explain(error: fastjsonschema.JsonSchemaValueException) -> tuple[str, str]:
+    """(`key.path[0]`, `'value' must …`), from fastjsonschema's `data.key.path[0] must …`.
+
+    A schema may phrase its own expectation with the annotation ``x-expected`` (a text, or a
+    text per rule such as ``{"type": …, "minimum": …}``): the problem then reads
+    ``expected <that>, got <value>``, and a missing required key ``missing, expected <that>``.
+    """
     name = error.name or "data"
-    where = name.removeprefix("data").lstrip(".") or "(top level)"
+    where = name.removeprefix("data").lstrip(".")
+    definition = error.definition if isinstance(error.definition, dict) else {}
+    if error.rule == "required" and isinstance(error.value, dict):
+        missing = next((k for k in error.rule_definition if k not in error.value), None)
+        wording = _expected(definition.get("properties", {}).get(missing, {}), "type")
+        if missing is not None and wording:
+            return (f"{where}.{missing}" if where else missing), f"missing, expected {wording}"
+    wording = _expected(definition, error.rule or "")
+    if wording and error.rule not in ("required", "additionalProperties"):
+        return where or "(top level)", f"expected {wording}, got {_shown(error.value)}"
     rule = error.message.removeprefix(name).strip()
     rule = rule.replace("must be same as const definition:", "must be")
     if len(rule) > 200:
         rule = rule[:200] + "…"
     if error.rule in ("required", "additionalProperties", "minItems", "maxItems", "uniqueItems"):
-        return f"{where}: {rule}"
+        return where or "(top level)", rule
     shown = repr(error.value)
     if len(shown) > 40:
         shown = shown[:37] + "…"
-    return f"{where}: {shown} {rule}"
+    return where or "(top level)", f"{shown} {rule}"
+
+
+def _expected(definition: object, rule: str) -> str | None:
+    wording = definition.get("x-expected") if isinstance(definition, dict) else None
+    if isinstance(wording, dict):
+        wording = wording.get(rule) or wording.get("type")
+    return wording if isinstance(wording, str) else None
+
+
+def _shown(value: object) -> str:
+    """What was received, for a one-line message: a kind for containers, else a short repr."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({value!r})"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    kind = "a string" if isinstance(value, str) else "a number"
+    shown = repr(value)
+    return f"{kind} ({shown if len(shown) <= 40 else shown[:39] + '…'})"

@@ -1,12 +1,14 @@
 """The device playlists document (docs/tenant-api.md, "Content, for devices"), read strictly.
 
 The document decides which bytes the kiosk downloads and plays, so it is checked as a whole
-before anything else happens: any track whose hash, size or URL is not exactly what the
-contract allows, a wrong type, a duplicate id or malformed JSON refuses the whole document
-with a `DocumentError` naming the field, e.g.
-``playlists[1].tracks[3].sha256: expected 64 hex digits (lowercase sha256), got 'a.flac'``.
-The caller keeps its current content. Keys the contract does not name are ignored, so the
-tenant can add fields without stranding deployed kiosks.
+before anything else happens: first against the contract's JSON Schema
+(`contract/protocol/schemas/playlists.json`, with the machinery of the MQTT payloads), then by
+a short pass for what a schema cannot say (media URLs under this tenant's base path, unique
+ids, one size per file, a window that is not empty, text a file can store). Any problem refuses
+the whole document with a `DocumentError` naming the field, e.g.
+``playlists[1].tracks[3].sha256: expected 64 hex digits (lowercase sha256), got a string
+('a.flac')``. The caller keeps its current content. Keys the contract does not name are
+ignored, so the tenant can add fields without stranding deployed kiosks.
 
 Validity windows are wall-clock instants (RFC 3339 UTC); nothing here reads the clock.
 """
@@ -14,13 +16,14 @@ Validity windows are wall-clock instants (RFC 3339 UTC); nothing here reads the 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
+from contract.hours import WindowError, parse_window
+from contract.protocol.payloads import PayloadError, validate
 from device.domain import DurationMs, PlaylistId, Sha256, TrackId
 
 __all__ = [
@@ -38,12 +41,7 @@ __all__ = [
 
 MAX_DOCUMENT_BYTES = 1 << 20  # the contract's limit: the device refuses anything larger
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_DAY = r"(?:mon|tue|wed|thu|fri|sat|sun)"
-_DAYS = re.compile(rf"{_DAY}(?:-{_DAY})?(?:,{_DAY}(?:-{_DAY})?)*")
-_TIME = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
-_MAX_ID = 200
-T = TypeVar("T")
+_MAX_ID = 200  # the schema's maxLength for ids
 
 
 class DocumentError(Exception):
@@ -158,15 +156,17 @@ def parse_document(data: bytes, base_url: str) -> PlaylistsDocument:
 
 def validate_document(value: object, base_path: str) -> PlaylistsDocument:
     """Validate an already decoded document; `base_path` is the tenant base URL's path."""
-    top = _Object("", _expect("", value, dict, "a JSON object"))
-    revision = top.text("revision")
-    featured = top.optional("featured", str, "a playlist id")
-    raw_playlists = top.required("playlists", list, "an array of playlists")
+    try:
+        validate("playlists", value)
+    except PayloadError as exc:
+        raise DocumentError(exc.where.removeprefix("(top level)"), exc.problem) from None
+    assert isinstance(value, dict)  # the schema's top level is an object
+    _refuse_unstorable_text(value)
     playlists: list[PlaylistEntry] = []
     seen_playlists: dict[str, str] = {}
     seen_tracks: dict[str, tuple[str, TrackEntry]] = {}
     sizes: dict[str, tuple[str, int]] = {}
-    for index, raw in enumerate(raw_playlists):
+    for index, raw in enumerate(value["playlists"]):
         key = f"playlists[{index}]"
         playlist = _playlist(key, raw, base_path, seen_tracks)
         if playlist.id in seen_playlists:
@@ -180,29 +180,25 @@ def validate_document(value: object, base_path: str) -> PlaylistsDocument:
             if first[1] != track.size:
                 raise DocumentError(where, f"{track.size} bytes, but {first[0]} says {first[1]}")
         playlists.append(playlist)
+    featured = value.get("featured")
     return PlaylistsDocument(
-        revision=revision,
+        revision=value["revision"],
         featured=PlaylistId(featured) if featured else None,
         playlists=tuple(playlists),
-        raw=value,  # type: ignore[arg-type]  # checked to be a dict above
+        raw=value,
     )
 
 
 def _playlist(
-    key: str, raw: object, base_path: str, seen_tracks: dict[str, tuple[str, TrackEntry]]
+    key: str, raw: dict[str, Any], base_path: str, seen_tracks: dict[str, tuple[str, TrackEntry]]
 ) -> PlaylistEntry:
-    obj = _Object(key, _expect(key, raw, dict, "a playlist object"))
-    playlist_id = obj.identifier("id")
-    valid_from = obj.instant("valid_from")
-    valid_until = obj.instant("valid_until")
+    valid_from = _instant(key, raw, "valid_from")
+    valid_until = _instant(key, raw, "valid_until")
     if valid_from and valid_until and valid_until <= valid_from:
-        raise obj.fail("valid_until", "expected an instant after valid_from")
-    hours = tuple(
-        _hours(f"{key}.hours[{i}]", h)
-        for i, h in enumerate(obj.optional("hours", list, "an array of opening hours") or [])
-    )
+        raise DocumentError(f"{key}.valid_until", "expected an instant after valid_from")
+    hours = tuple(_hours(f"{key}.hours[{i}]", h) for i, h in enumerate(raw.get("hours") or []))
     tracks: list[TrackEntry] = []
-    for i, raw_track in enumerate(obj.required("tracks", list, "an array of tracks")):
+    for i, raw_track in enumerate(raw["tracks"]):
         track_key = f"{key}.tracks[{i}]"
         track = _track(track_key, raw_track, base_path)
         # A track may appear more than once (the tenant allows it); one id, one description.
@@ -214,10 +210,10 @@ def _playlist(
             )
         tracks.append(track)
     return PlaylistEntry(
-        id=PlaylistId(playlist_id),
-        title=obj.text("title"),
-        note=obj.optional("note", str, "an editorial note") or "",
-        revision=obj.text("revision"),
+        id=PlaylistId(_identifier(key, raw["id"])),
+        title=raw["title"],
+        note=raw.get("note") or "",
+        revision=raw["revision"],
         valid_from=valid_from,
         valid_until=valid_until,
         hours=hours,
@@ -225,132 +221,99 @@ def _playlist(
     )
 
 
-def _track(key: str, raw: object, base_path: str) -> TrackEntry:
-    obj = _Object(key, _expect(key, raw, dict, "a track object"))
-    sha = obj.required("sha256", str, "a sha256")
-    if not _SHA256.fullmatch(sha):
-        raise obj.fail("sha256", f"expected 64 hex digits (lowercase sha256), got {_show(sha)}")
-    size = obj.required("size", int, "the file size in bytes")
-    if size <= 0:
-        raise obj.fail("size", f"expected a positive integer, got {size}")
-    duration = obj.optional("duration_ms", int, "milliseconds")
-    if duration is not None and duration < 0:
-        raise obj.fail("duration_ms", f"expected a positive integer or null, got {duration}")
-    url = obj.required("url", str, "the media path")
-    _check_url(obj, url, base_path, sha)
+def _track(key: str, raw: dict[str, Any], base_path: str) -> TrackEntry:
+    size = _whole(key, raw, "size", "the file size in bytes")
+    duration = _whole(key, raw, "duration_ms", "milliseconds")
+    sha, url = raw["sha256"], raw["url"]
+    _check_url(key, url, base_path, sha)
     return TrackEntry(
-        id=TrackId(obj.identifier("id")),
-        title=obj.text("title"),
-        artist=obj.optional("artist", str, "a string") or "",
-        album=obj.optional("album", str, "a string") or None,
-        isrc=obj.optional("isrc", str, "an ISRC") or None,
+        id=TrackId(_identifier(key, raw["id"])),
+        title=raw["title"],
+        artist=raw.get("artist") or "",
+        album=raw.get("album") or None,
+        isrc=raw.get("isrc") or None,
         duration_ms=DurationMs(duration) if duration is not None else None,
         sha256=Sha256(sha),
-        size=size,
+        size=size or 0,  # required by the schema, at least 1
         url=url,
     )
 
 
-def _check_url(obj: _Object, url: str, base_path: str, sha: str) -> None:
+def _whole(key: str, raw: dict[str, Any], name: str, what: str) -> int | None:
+    """An integer the schema admitted: JSON Schema counts 12.0 as one, the kiosk does not."""
+    value = raw.get(name)
+    if isinstance(value, float):
+        raise DocumentError(f"{key}.{name}", f"expected an integer ({what}), got {_show(value)}")
+    return value
+
+
+def _identifier(key: str, value: str) -> str:
+    if any(not c.isprintable() for c in value):
+        raise DocumentError(
+            f"{key}.id", f"expected an id without spaces (1 to {_MAX_ID}), got {_show(value)}"
+        )
+    return value
+
+
+def _instant(key: str, raw: dict[str, Any], name: str) -> datetime | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    except ValueError:  # fits the schema's pattern but not the calendar (2026-02-30)
+        raise DocumentError(
+            f"{key}.{name}",
+            f"expected an RFC 3339 instant like 2026-07-01T00:00:00Z, got {_show(value)}",
+        ) from None
+
+
+def _check_url(key: str, url: str, base_path: str, sha: str) -> None:
     expected = media_path(base_path, sha)
     if url == expected:
         return
     parts = urlsplit(url)
     if parts.scheme or parts.netloc:
         where = f"names the host {parts.netloc!r}" if parts.netloc else "is absolute"
-        raise obj.fail("url", f"expected the path {expected}, got a URL that {where}")
-    raise obj.fail("url", f"expected exactly the path {expected}, got {_show(url)}")
+        raise DocumentError(f"{key}.url", f"expected the path {expected}, got a URL that {where}")
+    raise DocumentError(f"{key}.url", f"expected exactly the path {expected}, got {_show(url)}")
 
 
-def _hours(key: str, raw: object) -> Hours:
-    obj = _Object(key, _expect(key, raw, dict, "an object like {days, from, to}"))
-    days = obj.required("days", str, "days like mon-sat")
-    if not _DAYS.fullmatch(days):
-        raise obj.fail("days", f"expected days like 'mon-sat' or 'sat,sun', got {_show(days)}")
-    start = obj.required("from", str, "HH:MM")
-    end = obj.required("to", str, "HH:MM")
-    for name, value in (("from", start), ("to", end)):
-        if not _TIME.fullmatch(value):
-            raise obj.fail(name, f"expected a time HH:MM, got {_show(value)}")
-    return Hours(days, start, end)
+def _hours(key: str, raw: dict[str, Any]) -> Hours:
+    try:
+        parse_window(raw["days"], raw["from"], raw["to"])
+    except WindowError as exc:
+        field, _, problem = str(exc).partition(": ")
+        if field in ("days", "from", "to"):
+            raise DocumentError(f"{key}.{field}", problem) from None
+        raise DocumentError(key, str(exc)) from None
+    return Hours(raw["days"], raw["from"], raw["to"])
 
 
-class _Object:
-    """One JSON object and the path of keys that leads to it, for error messages."""
-
-    def __init__(self, prefix: str, value: dict[str, Any]) -> None:
-        self.prefix = prefix
-        self.value = value
-
-    def fail(self, name: str, problem: str) -> DocumentError:
-        return DocumentError(f"{self.prefix}.{name}" if self.prefix else name, problem)
-
-    def required(self, name: str, kind: type[T], what: str) -> T:
-        if name not in self.value:
-            raise self.fail(name, f"missing, expected {_KINDS[kind]} ({what})")
-        return _expect(self._key(name), self.value[name], kind, what)
-
-    def optional(self, name: str, kind: type[T], what: str) -> T | None:
-        value = self.value.get(name)
-        return None if value is None else _expect(self._key(name), value, kind, what)
-
-    def text(self, name: str) -> str:
-        value = self.required(name, str, "a string")
-        if not value.strip():
-            raise self.fail(name, "expected a non-empty string, got ''")
-        return value
-
-    def identifier(self, name: str) -> str:
-        value = self.required(name, str, "an id")
-        if not 0 < len(value) <= _MAX_ID or any(c.isspace() or not c.isprintable() for c in value):
-            raise self.fail(
-                name, f"expected an id without spaces (1 to {_MAX_ID}), got {_show(value)}"
-            )
-        return value
-
-    def instant(self, name: str) -> datetime | None:
-        value = self.optional(name, str, "an RFC 3339 UTC instant")
-        if value is None:
-            return None
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.tzinfo is None or "T" not in value.upper():
-            raise self.fail(
-                name,
-                f"expected an RFC 3339 instant like 2026-07-01T00:00:00Z, got {_show(value)}",
-            )
-        return parsed.astimezone(UTC)
-
-    def _key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
+def _refuse_unstorable_text(document: dict[str, Any]) -> None:
+    """Refuse a string no file can hold (a lone surrogate such as JSON's "\\ud800"): the
+    document is saved as UTF-8 once active, and must not fail there."""
+    stack: list[tuple[str, object]] = [("", document)]
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, str):
+            _storable(key, value)
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                _storable(key, name)
+                stack.append((f"{key}.{name}" if key else name, item))
+        elif isinstance(value, list):
+            stack.extend((f"{key}[{i}]", item) for i, item in enumerate(value))
 
 
-_KINDS: dict[type, str] = {
-    bool: "a boolean",
-    int: "an integer",
-    float: "a number",
-    str: "a string",
-    list: "an array",
-    dict: "an object",
-}
-
-
-def _expect(key: str, value: object, kind: type[T], what: str) -> T:
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise DocumentError(key, f"expected {_KINDS[kind]} ({what}), got {_describe(value)}")
-    return value
-
-
-def _describe(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, list | dict):
-        return _KINDS[type(value)]
-    return f"{_KINDS.get(type(value), type(value).__name__)} ({_show(value)})"
+def _storable(key: str, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        raise DocumentError(
+            key, f"expected text, got a lone surrogate (U+{code:04X}) that no file can store"
+        ) from None
 
 
 def _show(value: object, limit: int = 80) -> str:

@@ -239,3 +239,23 @@ def test_one_file_announced_with_two_sizes_is_refused() -> None:
     assert "playlists[1].tracks[3].size: 1234 bytes, but playlists[0].tracks[0].size" in refusal(
         doc
     )
+
+
+@pytest.mark.parametrize(
+    ("hours", "message"),
+    [
+        ({"days": "mon", "from": "24:00", "to": "02:00"},
+         "playlists[0].hours[0].from: 24:00 can only end a window; start it at 00:00"),
+        ({"days": "mon", "from": "10:00", "to": "10:00"},
+         "playlists[0].hours[0]: from and to are both 10:00: the window would be empty"),
+        ({"days": "mon"}, "playlists[0].hours[0].from: missing, expected a time HH:MM"),
+    ],
+)  # fmt: skip
+def test_hours_follow_the_contracts_grammar(hours: dict[str, str], message: str) -> None:
+    assert refusal(mutate("playlists[0].hours[0]", hours)) == message
+
+
+def test_a_calendar_date_that_does_not_exist_is_refused() -> None:
+    assert "valid_from: expected an RFC 3339" in refusal(
+        mutate("playlists[0].valid_from", "2026-02-30T00:00:00Z")
+    )
