@@ -47,7 +47,6 @@ from device.domain import DurationMs, EndReason, PlaylistId, StartedBy, TrackId
 from device.journal.outbox import PlayJournal
 from device.journal.report import JournalIdentity
 from device.mqtt.health import HeartbeatSource
-from device.mqtt.inbox import DroppingInbox
 from device.mqtt.link import MqttLink
 from device.mqtt.publisher import BATCH_SIZE, MAX_IN_FLIGHT, PlayPublisher
 from device.mqtt.remote import RemoteOutbox
@@ -63,6 +62,16 @@ DEVICE = "jk-benchbenchbenchbench"
 IDENTITY = JournalIdentity(
     tenant=TENANT, site="centre", device_id=DEVICE, firmware_version="0.1.0", boot_id="boot-1"
 )
+
+
+class _NoRemoteAdmin:
+    """The benchmark measures play reports: desired states and commands are ignored."""
+
+    def on_desired(self, payload: bytes) -> None:
+        pass
+
+    def on_command(self, payload: bytes) -> None:
+        pass
 
 
 def fill(journal: PlayJournal, count: int) -> float:
@@ -207,7 +216,7 @@ def main() -> None:
             BrokerAccount(broker.host, broker.port, False, DEVICE, "unused"),
             topics,
             outbox,
-            inbox=DroppingInbox(),
+            inbox=_NoRemoteAdmin(),
             remote=RemoteOutbox(),
             heartbeat=HeartbeatSource(firmware_version="0.1.0", state_dir=folder),
             publisher=publisher,

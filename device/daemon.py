@@ -2,7 +2,10 @@
 
 Start-up order matters for visitors: the boot screen first, then the journal is recovered,
 the core starts, and the content is loaded in the background so the kiosk answers buttons
-while it hashes media.
+while it hashes media. Every part is built whole before it is handed on, and registered with
+one ExitStack as it starts: whatever stops the run (a signal, a start-up error, a crash) closes
+what was started, in reverse order. Parts that can be broken while the music plays implement
+device.ports.Health; the technician screen lists their problems.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import logging
 import queue
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -28,12 +32,13 @@ from device.core.kiosk import Kiosk, KioskContext
 from device.display.luma_display import open_display
 from device.display.model import BootScreen
 from device.display.reconnect import open_display_with_retry
-from device.events import DesiredStateReceived, Event, LibraryUpdated, Shutdown
+from device.events import DesiredStateReceived, Event, LibraryUpdated, Shutdown, StorageAttached
 from device.firstboot.site_settings import with_site_settings
 from device.identity.credentials import load_credentials
 from device.identity.keys import DeviceKey, DeviceKeyError
 from device.journal.outbox import JournalError, JournalIdentity, PlayJournal
 from device.link import TenantLink
+from device.mqtt.remote import RemoteOutbox
 from device.mqtt.supervisor import MqttSetup
 from device.platform import info
 from device.platform.clock import SystemClock
@@ -41,7 +46,10 @@ from device.platform.logs import recent_lines
 from device.platform.reboot import RebootRequest
 from device.platform.systemd import Notifier
 from device.player.mpv_player import MpvPlayer
+from device.ports import Clock, Display, Health
 from device.remote import RemoteAdmin
+from device.stick.watcher import StickWatcher
+from device.usb.monitor import UdevMonitor
 
 log = logging.getLogger(__name__)
 
@@ -69,135 +77,205 @@ def simulated(config: KioskConfig) -> KioskConfig:
 
 
 def run(config: KioskConfig, options: RunOptions) -> int:
+    """Start every part in order, run the core on this thread, stop them in reverse."""
     if options.simulate:
         config = simulated(config)
-    state_dir = config.device.state_dir
+    _create_state_dir(config.device.state_dir)
+    config, site_problems = with_site_settings(config)
+    events: queue.Queue[Event] = queue.Queue()
+
+    def stop(reason: str) -> None:
+        events.put(Shutdown(reason))
+
+    with ExitStack() as parts:
+        parts.enter_context(_signal_handlers(stop))
+        display = parts.enter_context(
+            closing(open_display_with_retry(lambda: open_display(config.display)))
+        )
+        display.show(BootScreen(version=FIRMWARE_VERSION))
+        key, key_problem = _device_key(config)
+        device_id = key.device_id if key else info.device_id(config.device.state_dir)
+        identity = _journal_identity(config, key, device_id)
+        clock = SystemClock()
+        journal = parts.enter_context(closing(_open_journal(config, identity, clock)))
+        cache = _open_cache(config)
+        player = parts.enter_context(closing(_player(config, cache, events)))
+        pin_factory = _simulated_pins() if options.simulate else None
+        panel = parts.enter_context(closing(_panel(config, pin_factory)))
+        usb = UdevMonitor()
+        health: list[Health] = [display, panel, player, _Known(key_problem), usb]
+        health += [_Known(problem) for problem in site_problems]
+        context = KioskContext(device_id, FIRMWARE_VERSION, info.ipv4_addresses, _problems(health))
+        kiosk = Kiosk(
+            config=config,
+            player=player,
+            display=display,
+            journal=journal,
+            clock=clock,
+            context=context,
+            events=events,
+        )
+        panel.start(events.put)
+        if pin_factory is not None:
+            _start_simulation(parts, config, options, pin_factory, kiosk, display, stop)
+        link = _start_tenant(parts, config, key, cache, identity, kiosk, journal, events)
+        if link is None:
+            _start_content_loader(config, cache, events)
+        _start_usb(parts, config, cache, events, usb, link)
+        notifier = Notifier()
+        parts.callback(notifier.stopping)
+        kiosk.on_tick = notifier.keepalive
+        notifier.ready(f"kiosk {device_id} playing from {config.device.state_dir}")
+        mode = "simulated" if options.simulate else "hardware"
+        log.info("kiosk %s ready (firmware %s, %s)", device_id, FIRMWARE_VERSION, mode)
+        kiosk.run()
+    log.info("kiosk stopped")
+    return 0
+
+
+@dataclass(frozen=True)
+class _Known:
+    """A problem found once at start-up (a broken key, a bad site file): Health that stays."""
+
+    problem: str | None
+
+
+def _problems(parts: list[Health]) -> Callable[[], list[str]]:
+    """What the technician screen lists: every part's current problem, in start-up order."""
+
+    def problems() -> list[str]:
+        return [problem for part in parts if (problem := part.problem)]
+
+    return problems
+
+
+def _create_state_dir(state_dir: Path) -> None:
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StartupError(f"{state_dir}: cannot create the state directory ({exc})") from exc
 
-    config, site_problems = with_site_settings(config)
-    inbox: queue.Queue[Event] = queue.Queue()
-    display = open_display_with_retry(lambda: open_display(config.display))
-    display.show(BootScreen(version=FIRMWARE_VERSION))
 
-    key, key_problem = _device_key(config)
-    device_id = key.device_id if key else info.device_id(state_dir)
-    claimed = load_credentials(state_dir) if key else None
-    identity = JournalIdentity(
+def _journal_identity(
+    config: KioskConfig, key: DeviceKey | None, device_id: str
+) -> JournalIdentity:
+    claimed = load_credentials(config.device.state_dir) if key else None
+    return JournalIdentity(
         tenant=claimed.tenant_id if claimed else config.device.tenant,
         site=claimed.site if claimed else config.device.site,
         device_id=device_id,
         firmware_version=FIRMWARE_VERSION,
         boot_id=info.boot_id(),
     )
-    clock = SystemClock()
+
+
+def _open_journal(config: KioskConfig, identity: JournalIdentity, clock: Clock) -> PlayJournal:
+    """The play outbox, with any play a crash or power cut left open finalised."""
     try:
         journal = PlayJournal(config.device.journal_path, identity)
     except JournalError as exc:
-        display.close()
         raise StartupError(str(exc)) from exc
     recovered = journal.recover_interrupted(ended_wall_ms=clock.wall_time_ms())
     if recovered:
         log.warning("finalised %d play(s) left open by a crash or power cut", recovered)
+    return journal
 
+
+def _open_cache(config: KioskConfig) -> MediaCache:
     try:
-        cache = MediaCache(config.device.cache_dir)
+        return MediaCache(config.device.cache_dir)
     except (CacheError, OSError) as exc:
-        journal.close()
-        display.close()
         raise StartupError(f"{config.device.cache_dir}: media cache unusable ({exc})") from exc
-    player = MpvPlayer(
-        inbox.put,
+
+
+def _player(config: KioskConfig, cache: MediaCache, events: queue.Queue[Event]) -> MpvPlayer:
+    return MpvPlayer(
+        events.put,
         cache.root,
         ao=None if config.audio.backend == "auto" else config.audio.backend,
         audio_device=None if config.audio.output == "auto" else config.audio.output,
         replaygain=config.audio.replaygain,
     )
-    pin_factory: Any = None
-    if options.simulate:
-        from gpiozero.pins.mock import MockFactory
 
-        pin_factory = MockFactory()
-    panel = GpioPanel(
+
+def _simulated_pins() -> Any:
+    from gpiozero.pins.mock import MockFactory
+
+    return MockFactory()
+
+
+def _panel(config: KioskConfig, pin_factory: Any) -> GpioPanel:
+    """The buttons: simulated pins, or the GPIO chip opened (and retried) when they attach."""
+    return GpioPanel(
         config.buttons,
         config.rotary,
         pin_factory,
-        open_pin_factory=None if options.simulate else partial(open_pin_factory, config.gpio),
+        open_pin_factory=None
+        if pin_factory is not None
+        else partial(open_pin_factory, config.gpio),
     )
 
-    usb_parts: list[Any] = []  # the hot-plug monitor, once started
 
-    def problems() -> list[str]:
-        found = [getattr(display, "problem", None), panel.problem, player.problem, key_problem]
-        found += [getattr(part, "problem", None) for part in usb_parts]
-        return [p for p in found if p] + site_problems
+def _start_tenant(
+    parts: ExitStack,
+    config: KioskConfig,
+    key: DeviceKey | None,
+    cache: MediaCache,
+    identity: JournalIdentity,
+    kiosk: Kiosk,
+    journal: PlayJournal,
+    events: queue.Queue[Event],
+) -> TenantLink | None:
+    """The tenant link with remote administration over MQTT, when there is a tenant and a key.
 
-    kiosk = Kiosk(
-        config=config,
-        player=player,
-        display=display,
-        journal=journal,
-        clock=clock,
-        context=KioskContext(device_id, FIRMWARE_VERSION, info.ipv4_addresses, problems),
-        events=inbox,
+    The desired state saved last time applies before the core's first event, so the first
+    autoplay already follows it; what was synced last time plays at once.
+    """
+    if config.tenant is None or key is None:
+        return None
+    state_dir = config.device.state_dir
+    link = TenantLink(config.tenant, state_dir, cache, key, events.put)
+    remote = RemoteOutbox()
+    admin = parts.enter_context(
+        closing(
+            RemoteAdmin(
+                events.put,
+                remote,
+                sync_now=link.sync_now,
+                playlists_present=link.playlists_present,
+                status=lambda: kiosk.status,
+                rebooter=RebootRequest.from_environment(),
+                recent_logs=recent_lines,
+                state_dir=state_dir,
+                journal_stats=journal.stats,
+            )
+        )
     )
-    panel.start(inbox.put)
-
-    def stop(reason: str) -> None:
-        inbox.put(Shutdown(reason))
-
-    extras = _start_simulation(config, options, pin_factory, kiosk, display, stop)
-    previous = _install_signal_handlers(stop)
+    if admin.applied is not None:
+        events.put(DesiredStateReceived(admin.applied))
     mqtt = MqttSetup(
         config.device.journal_path,
         identity,
+        inbox=admin,
         status=lambda: kiosk.status,
-        heartbeat_s=config.tenant.heartbeat_s if config.tenant else 60.0,
+        remote=remote,
+        desired_version=lambda: admin.desired_version,
+        heartbeat_s=config.tenant.heartbeat_s,
     )
-    link = (
-        TenantLink(config.tenant, state_dir, cache, key, inbox.put, mqtt=mqtt)
-        if config.tenant and key
-        else None
+    events.put(LibraryUpdated(link.boot_library()))
+    link.start(mqtt)
+    parts.callback(link.close)
+    return link
+
+
+def _start_content_loader(
+    config: KioskConfig, cache: MediaCache, events: queue.Queue[Event]
+) -> None:
+    """No tenant: the local content folder, hashed in the background while the kiosk runs."""
+    loader = threading.Thread(
+        target=_load_content, args=(config, cache, events), name="content", daemon=True
     )
-    if link is not None:
-        admin = _remote_admin(link, mqtt, kiosk, journal, state_dir, inbox)
-        inbox.put(LibraryUpdated(link.boot_library()))
-        link.start()
-        extras += [link, admin]
-    else:
-        loader = threading.Thread(
-            target=_load_content, args=(config, cache, inbox), name="content", daemon=True
-        )
-        loader.start()
-    usb = _start_usb(
-        config, cache, inbox, on_imported=link.content_replaced if link is not None else None
-    )
-    usb_parts.extend(p for p in usb if hasattr(p, "problem"))
-    extras.extend(usb)
-    notifier = Notifier()
-    kiosk.on_tick = notifier.keepalive
-    notifier.ready(f"kiosk {device_id} playing from {state_dir}")
-    log.info(
-        "kiosk %s ready (firmware %s, %s)",
-        device_id,
-        FIRMWARE_VERSION,
-        "simulated" if options.simulate else "hardware",
-    )
-    try:
-        kiosk.run()
-    finally:
-        notifier.stopping()
-        for closable in extras:
-            closable.close()
-        panel.close()
-        player.close()
-        display.close()
-        journal.close()
-        _restore_signal_handlers(previous)
-    log.info("kiosk stopped")
-    return 0
+    loader.start()
 
 
 def _device_key(config: KioskConfig) -> tuple[DeviceKey | None, str | None]:
@@ -212,64 +290,33 @@ def _device_key(config: KioskConfig) -> tuple[DeviceKey | None, str | None]:
 
 
 def _start_usb(
+    parts: ExitStack,
     config: KioskConfig,
     cache: MediaCache,
-    inbox: queue.Queue[Event],
-    *,
-    on_imported: Callable[[], None] | None,
-) -> list[Any]:
+    events: queue.Queue[Event],
+    monitor: UdevMonitor,
+    link: TenantLink | None,
+) -> None:
     """Hot-plug: sound cards to the core, technician sticks to their watcher (docs/usb.md)."""
-    from device.events import StorageAttached
-    from device.stick.watcher import StickWatcher
-    from device.usb.monitor import UdevMonitor
-
     state_dir = config.device.state_dir
     watcher = StickWatcher(
         state_dir,
         cache,
         # Packs only for a kiosk linked with a tenant: it knows the tenant's signing key.
-        lambda: load_credentials(state_dir) if on_imported is not None else None,
-        inbox.put,
-        on_imported=on_imported,
+        lambda: load_credentials(state_dir) if link is not None else None,
+        events.put,
+        on_imported=link.content_replaced if link is not None else None,
     )
 
     def sink(event: Event) -> None:
-        inbox.put(event)
+        events.put(event)
         if isinstance(event, StorageAttached):
             watcher.offer(event)
 
-    monitor = UdevMonitor()
     monitor.start(sink)
+    parts.callback(monitor.close)
     watcher.start()
-    return [monitor, watcher]
-
-
-def _remote_admin(
-    link: TenantLink,
-    mqtt: MqttSetup,
-    kiosk: Kiosk,
-    journal: PlayJournal,
-    state_dir: Path,
-    inbox: queue.Queue[Event],
-) -> RemoteAdmin:
-    """Remote administration over the MQTT link; the desired state saved last time applies
-    before the core's first event, so the first autoplay already follows it."""
-    admin = RemoteAdmin(
-        inbox.put,
-        mqtt.remote,
-        sync_now=link.sync_now,
-        playlists_present=link.playlists_present,
-        status=lambda: kiosk.status,
-        rebooter=RebootRequest.from_environment(),
-        recent_logs=recent_lines,
-        state_dir=state_dir,
-        journal_stats=journal.stats,
-    )
-    mqtt.inbox = admin
-    mqtt.desired_version = lambda: admin.desired_version
-    if admin.applied is not None:
-        inbox.put(DesiredStateReceived(admin.applied))
-    return admin
+    parts.callback(watcher.close)
 
 
 def _load_content(config: KioskConfig, cache: MediaCache, inbox: queue.Queue[Event]) -> None:
@@ -286,15 +333,15 @@ def _load_content(config: KioskConfig, cache: MediaCache, inbox: queue.Queue[Eve
 
 
 def _start_simulation(
+    parts: ExitStack,
     config: KioskConfig,
     options: RunOptions,
     pin_factory: Any,
     kiosk: Kiosk,
-    display: Any,
-    stop: Any,
-) -> list[Any]:
-    if pin_factory is None:
-        return []
+    display: Display,
+    stop: Callable[[str], None],
+) -> None:
+    """The control socket (and keyboard) that press the simulated pins."""
     from device.sim.control import ControlServer
     from device.sim.keyboard import Keyboard
     from device.sim.panel import SimulatedPanel
@@ -308,28 +355,29 @@ def _start_simulation(
         image.save(path)
         return True
 
-    extras: list[Any] = []
     socket_path = options.control_socket or config.device.state_dir / "control.sock"
     server = ControlServer(
         socket_path, panel, lambda: kiosk.status, screenshot, lambda: stop("control socket")
     )
     server.start()
-    extras.append(server)
+    parts.callback(server.close)
     if options.keyboard:
         Keyboard(config, panel, lambda: stop("keyboard")).start()
-    return extras
 
 
-def _install_signal_handlers(stop: Any) -> dict[int, Any]:
+@contextmanager
+def _signal_handlers(stop: Callable[[str], None]) -> Iterator[None]:
+    """SIGTERM and SIGINT ask the core to stop (on the main thread only: Python's rule)."""
     if threading.current_thread() is not threading.main_thread():
-        return {}
+        yield
+        return
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         stop(signal.Signals(signum).name)
 
-    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-
-def _restore_signal_handlers(previous: dict[int, Any]) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

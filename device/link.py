@@ -19,9 +19,9 @@ from device.events import EventSink
 from device.identity.enrollment import Enrollment
 from device.identity.keys import DeviceKey
 from device.mqtt.supervisor import MqttSetup, MqttSupervisor
+from device.platform.backoff import Backoff
 from device.sync.source import TenantContentSource
 from device.sync.syncer import Syncer
-from device.tenant_api.backoff import Backoff
 from device.tenant_api.client import TenantClient
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,6 @@ class TenantLink:
         cache: MediaCache,
         key: DeviceKey,
         sink: EventSink,
-        *,
-        mqtt: MqttSetup | None = None,
     ) -> None:
         verify: bool | str = str(config.ca_file) if config.ca_file else config.verify_tls
         self.client = TenantClient(
@@ -59,19 +57,7 @@ class TenantLink:
         self.source = TenantContentSource(state_dir, cache)
         self._syncer_args = (cache, state_dir, sink, config)
         self.syncer: Syncer | None = None
-        self.mqtt = (
-            MqttSupervisor(
-                lambda: self.enrollment.status,
-                lambda: self.enrollment.credentials,
-                config,
-                state_dir,
-                mqtt,
-                firmware_version=FIRMWARE_VERSION,
-                boot_id=mqtt.identity.boot_id,
-            )
-            if mqtt is not None
-            else None
-        )
+        self.mqtt: MqttSupervisor | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -90,13 +76,28 @@ class TenantLink:
         )
         return library
 
-    def start(self) -> None:
+    def start(self, mqtt: MqttSetup | None = None) -> None:
+        """Enroll, sync, and (given `mqtt`) run the MQTT link while the kiosk holds an account.
+
+        `mqtt` comes here rather than to the constructor because remote administration, which
+        it carries, is built from this link's `sync_now` and `playlists_present`.
+        """
         assert self.syncer is not None, "boot_library() first: the syncer must know what shows"
         self._threads.append(self.enrollment.start(self._stop))
         sync = threading.Thread(target=self._sync_forever, name="sync", daemon=True)
         sync.start()
         self._threads.append(sync)
-        if self.mqtt is not None:
+        if mqtt is not None:
+            _, state_dir, _, config = self._syncer_args
+            self.mqtt = MqttSupervisor(
+                lambda: self.enrollment.status,
+                lambda: self.enrollment.credentials,
+                config,
+                state_dir,
+                mqtt,
+                firmware_version=FIRMWARE_VERSION,
+                boot_id=mqtt.identity.boot_id,
+            )
             self._threads.append(self.mqtt.start(self._stop))
 
     def _sync_forever(self) -> None:

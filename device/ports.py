@@ -84,6 +84,18 @@ class ContentSource(Protocol):
     def load(self) -> Library: ...
 
 
+class Health(Protocol):
+    """A part that can be broken while the kiosk plays on (no panel on I2C, no GPIO chip, no
+    hot-plug, no audio output): what the technician screen should say about it, if anything.
+
+    A plain attribute satisfies it as well as a property; reading it never blocks for long.
+    """
+
+    @property
+    def problem(self) -> str | None:
+        """What is wrong now, for a technician; None while the part works."""
+
+
 class EventSource(Protocol):
     """An input edge (buttons, USB, network) that posts events until closed."""
 

@@ -17,12 +17,14 @@ from typing import Any
 
 from device.config import ButtonConfig, RotaryConfig
 from device.events import ButtonDown, ButtonUp, EventSink, Rotated
+from device.platform.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
 
 class GpioPanel:
-    """Implements device.ports.EventSource for the configured buttons and encoder."""
+    """Implements device.ports.EventSource and device.ports.Health for the configured buttons
+    and encoder."""
 
     def __init__(
         self,
@@ -48,14 +50,13 @@ class GpioPanel:
         if self._attach(sink):
             return
         stop = self._stop = threading.Event()
+        backoff = Backoff(base_s=retry_base_s, cap_s=max(retry_base_s, retry_cap_s), jitter=False)
 
         def retry() -> None:
-            delay = retry_base_s
-            while not stop.wait(delay):
+            while not stop.wait(backoff.next_delay()):
                 if self._attach(sink):
                     log.info("buttons attached: GPIO is back")
                     return
-                delay = min(retry_cap_s, delay * 2)
 
         threading.Thread(target=retry, name="gpio-retry", daemon=True).start()
 

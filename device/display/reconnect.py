@@ -15,6 +15,7 @@ from PIL import Image
 
 from device.display.luma_display import LumaDisplay, NullDisplay
 from device.display.model import Screen
+from device.platform.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ Opener = Callable[[], LumaDisplay | NullDisplay]
 
 
 class ReconnectingDisplay:
+    """Implements device.ports.Display and device.ports.Health."""
+
     def __init__(
         self, opener: Opener, first: NullDisplay, *, base_s: float = 5.0, cap_s: float = 60.0
     ) -> None:
@@ -31,8 +34,7 @@ class ReconnectingDisplay:
         self._stop = threading.Event()
         self._asleep = False
         self._screen: Screen | None = None
-        self._base_s = base_s
-        self._cap_s = cap_s
+        self._backoff = Backoff(base_s=base_s, cap_s=cap_s, jitter=False)
         self._thread = threading.Thread(target=self._retry, name="display-retry", daemon=True)
         self._thread.start()
 
@@ -68,11 +70,9 @@ class ReconnectingDisplay:
             self._current.close()
 
     def _retry(self) -> None:
-        delay = self._base_s
-        while not self._stop.wait(delay):
+        while not self._stop.wait(self._backoff.next_delay()):
             found = self._opener()
             if isinstance(found, NullDisplay):
-                delay = min(self._cap_s, delay * 2)
                 continue
             with self._lock:
                 screen = self._screen

@@ -23,7 +23,7 @@ from pathlib import Path
 from device.events import EnrollmentChanged, EnrollmentState, EventSink
 from device.identity.credentials import Credentials, load_credentials
 from device.identity.keys import DeviceKey
-from device.tenant_api.backoff import Backoff
+from device.platform.backoff import Backoff
 from device.tenant_api.client import TenantClient, TokenGrant
 from device.tenant_api.errors import (
     ClaimExpired,

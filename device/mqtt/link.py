@@ -1,8 +1,9 @@
 """One MQTT link for one broker account: play reports, status, heartbeat, remote administration.
 
-Threads: "mqtt" (the connection, device/mqtt/transport.py), "mqtt-plays" (the play publisher)
-and "mqtt-link" (heartbeats and remote-admin answers). Messages received are routed by their
-topic: acks to the publisher's queue, desired state and commands to the RemoteInbox, which is
+Threads: "mqtt" (the connection, device/mqtt/transport.py), "mqtt-plays" (the play publisher),
+"mqtt-remote" (remote-admin answers, device/mqtt/remote.py) and "mqtt-link" (heartbeats); the
+last three are device/platform/mailbox.py Mailboxes. Messages received are routed by their
+topic: acks to the publisher's mailbox, desired state and commands to the RemoteInbox, which is
 called on the network thread with the raw bytes and must return at once.
 
     link = MqttLink(account, topics, journal, inbox=admin, remote=outbox, heartbeat=source)
@@ -14,9 +15,9 @@ called on the network thread with the raw bytes and must return at once.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from contract.protocol import ACK, COMMAND_REQUEST, DESIRED, DeviceTopics, TopicAddress
 from device.journal.outbox import PlayJournal
@@ -24,14 +25,20 @@ from device.mqtt.health import HeartbeatSource, status_payload
 from device.mqtt.publisher import PlayPublisher
 from device.mqtt.remote import RemoteOutbox
 from device.mqtt.transport import BrokerAccount, MqttTransport, Outgoing, PublishRef
+from device.platform.backoff import Backoff
+from device.platform.mailbox import Mailbox
 from device.ports import RemoteInbox
-from device.tenant_api.backoff import Backoff
 
 __all__ = ["HEARTBEAT_S", "MqttLink"]
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 60.0
+
+
+@dataclass(frozen=True)
+class _Connected:
+    """A (re)connect: a heartbeat goes out at once."""
 
 
 class MqttLink:
@@ -59,8 +66,6 @@ class MqttLink:
         self.firmware_version = heartbeat.firmware_version
         self.boot_id = boot_id
         self._monotonic = monotonic
-        if heartbeat.outbox() is None:  # count the outbox unless the caller already does
-            heartbeat.outbox = lambda: journal.stats().finished
         self.transport = MqttTransport(
             account,
             topics,
@@ -70,38 +75,34 @@ class MqttLink:
             refused_backoff=refused_backoff,
         )
         self.publisher = publisher(journal, topics, self.transport.publish)
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._next_heartbeat = float("inf")
+        self._next_heartbeat = float("inf")  # owned by the "mqtt-link" thread
+        self._heartbeats: Mailbox[_Connected] = Mailbox(
+            "mqtt-link",
+            self._on_connected,
+            tick=self._beat_if_due,
+            next_deadline=lambda: self._next_heartbeat if self.transport.connected else None,
+            max_wait_s=1.0,
+            monotonic=monotonic,
+        )
         self.heartbeats_sent = 0
 
     def start(self) -> None:
-        self.remote.attach(self._wake.set)
-        self._threads.append(self.publisher.start(self._stop))
-        worker = threading.Thread(target=self._run, name="mqtt-link", daemon=True)
-        worker.start()
-        self._threads.append(worker)
+        self.publisher.start()
+        self.remote.start(self.topics, self.transport.publish)
+        self._heartbeats.start()
         self.transport.start()
 
     def close(self, reason: str = "shutdown") -> None:
         """Say goodbye with a retained offline status (`reason`) and stop every thread."""
-        self._stop.set()
-        self._wake.set()
-        self.publisher.wake()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        self._heartbeats.stop()
+        self.remote.stop()
+        self.publisher.close()
         farewell = Outgoing(self.topics.status, self._status(False, reason), qos=1, retain=True)
         self.transport.close(farewell)
-        self.remote.attach(lambda: None)
 
     @property
     def online(self) -> bool:
         return self.transport.connected
-
-    def wake(self) -> None:
-        """A play just ended: publish it now rather than at the next poll of the journal."""
-        self.publisher.wake()
 
     # ------------------------------------------------------------------ LinkHandler
 
@@ -109,8 +110,7 @@ class MqttLink:
         self.transport.publish(Outgoing(self.topics.status, self._status(True), retain=True))
         self.publisher.connected(generation)
         self.remote.connected()
-        self._next_heartbeat = 0.0
-        self._wake.set()
+        self._heartbeats.post(_Connected())
 
     def disconnected(self, generation: int) -> None:
         self.publisher.disconnected(generation)
@@ -128,8 +128,6 @@ class MqttLink:
     def published(self, ref: PublishRef, problem: str | None) -> None:
         self.publisher.published(ref, problem)
         self.remote.published(ref, problem)
-        if problem is not None:
-            self._wake.set()
 
     @staticmethod
     def _deliver(handler: Callable[[bytes], None], payload: bytes, what: str) -> None:
@@ -138,22 +136,14 @@ class MqttLink:
         except Exception:  # the inbox must not raise; if it does, the link still lives
             log.exception("handling a %s failed", what)
 
-    # ------------------------------------------------------------------ the link's thread
+    # ------------------------------------------------------------------ the "mqtt-link" thread
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            timeout = max(0.0, min(self._next_heartbeat - self._monotonic(), 1.0))
-            self._wake.wait(timeout)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                self.remote.pump(self.topics, self.transport.publish)
-                if self._monotonic() >= self._next_heartbeat and self.transport.connected:
-                    self._send_heartbeat()
-            except Exception:
-                log.exception("MQTT link housekeeping failed")
-                self._stop.wait(1.0)
+    def _on_connected(self, _message: _Connected) -> None:
+        self._next_heartbeat = self._monotonic()
+
+    def _beat_if_due(self) -> None:
+        if self._monotonic() >= self._next_heartbeat and self.transport.connected:
+            self._send_heartbeat()
 
     def _send_heartbeat(self) -> None:
         self._next_heartbeat = self._monotonic() + self.heartbeat_s

@@ -3,19 +3,19 @@
 The journal is the outbox (device/journal/outbox.py): nothing is held here that the file does
 not hold, so a crash anywhere only causes a resend, which the ingester recognises by event id.
 
-One thread ("mqtt-plays") owns all the state below. Everything else (the network thread's
-PUBACKs and acks, a connect, a wake-up) arrives on its queue. Batches go out oldest first
-(by ``seq``), at most `max_in_flight` at a time; a batch is in flight until every play in it is
-acknowledged (or rejected for good). A failed PUBACK is retried with backoff; a batch without
-an ack within `ack_timeout_s` is sent again, and so is every unacknowledged batch on a
-(re)connect: a restarted broker may have had no ingester subscribed when it took them.
+One thread ("mqtt-plays", a device/platform/mailbox.py Mailbox) owns all the state below.
+Everything else (the network thread's PUBACKs and acks, a connect, a wake-up) arrives in its
+mailbox; after the messages waiting are handled, the journal is looked at once. Batches go
+out oldest first (by ``seq``), at most `max_in_flight` at a time; a batch is in flight until
+every play in it is acknowledged (or rejected for good). A failed PUBACK is retried with
+backoff; a batch without an ack within `ack_timeout_s` is sent again, and so is every
+unacknowledged batch on a (re)connect: a restarted broker may have had no ingester subscribed
+when it took them.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -27,7 +27,8 @@ from device.domain import EventId
 from device.journal.outbox import JournalError, PlayJournal
 from device.journal.report import PlayReport
 from device.mqtt.transport import Outgoing, PublishRef
-from device.tenant_api.backoff import Backoff
+from device.platform.backoff import Backoff
+from device.platform.mailbox import Mailbox
 
 __all__ = ["PlayPublisher", "PublisherStats"]
 
@@ -75,12 +76,7 @@ class _Acked:
     payload: bytes
 
 
-@dataclass(frozen=True)
-class _Wake:
-    pass
-
-
-_Event = _Connected | _Disconnected | _Published | _Acked | _Wake
+_Event = _Connected | _Disconnected | _Published | _Acked
 
 
 @dataclass
@@ -121,7 +117,16 @@ class PlayPublisher:
         self.poll_s = poll_s
         self.backoff = backoff or Backoff(base_s=1.0, cap_s=60.0)
         self._monotonic = monotonic
-        self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
+        self._mailbox: Mailbox[_Event] = Mailbox(
+            "mqtt-plays",
+            self._handle_safely,
+            tick=self._pump_safely,
+            next_deadline=self._next_deadline,
+            max_wait_s=poll_s,
+            min_wait_s=min(0.01, poll_s),
+            monotonic=monotonic,
+        )
+        self._retry_at = 0.0  # after a failure, the journal is left alone until then
         self._batches: dict[str, _Batch] = {}
         self._by_ref: dict[PublishRef, str] = {}
         self._generation: int | None = None  # the connection we are on, None when offline
@@ -131,58 +136,59 @@ class PlayPublisher:
     # ------------------------------------------------------------------ any thread
 
     def connected(self, generation: int) -> None:
-        self._events.put(_Connected(generation))
+        self._mailbox.post(_Connected(generation))
 
     def disconnected(self, generation: int) -> None:
-        self._events.put(_Disconnected(generation))
+        self._mailbox.post(_Disconnected(generation))
 
     def published(self, ref: PublishRef, problem: str | None) -> None:
-        self._events.put(_Published(ref, problem))
+        self._mailbox.post(_Published(ref, problem))
 
     def acknowledged(self, payload: bytes) -> None:
-        self._events.put(_Acked(payload))
+        self._mailbox.post(_Acked(payload))
 
     def wake(self) -> None:
-        """A play just ended: look at the journal now rather than at the next poll."""
-        self._events.put(_Wake())
+        """Look at the journal now rather than at the next poll."""
+        self._mailbox.wake()
+
+    def start(self) -> None:
+        """Publish on the "mqtt-plays" thread until `close`."""
+        self._mailbox.wake()
+        self._mailbox.start()
+
+    def close(self) -> None:
+        self._mailbox.stop()
 
     # ------------------------------------------------------------------ the thread
 
-    def start(self, stop: threading.Event) -> threading.Thread:
-        thread = threading.Thread(target=self.run, args=(stop,), name="mqtt-plays", daemon=True)
-        thread.start()
-        return thread
+    def _next_deadline(self) -> float:
+        """When the next batch is due, or the next look at the journal after a failure."""
+        if self._retry_at > self._monotonic():
+            return self._retry_at
+        return min((batch.due for batch in self._batches.values()), default=float("inf"))
 
-    def run(self, stop: threading.Event) -> None:
-        """Publish until `stop` is set; never raises (a failing journal is retried)."""
-        event: _Event = _Wake()
-        while not stop.is_set():
-            try:
-                self._handle(event)
-                while True:  # drain whatever else is waiting before touching the journal
-                    try:
-                        event = self._events.get_nowait()
-                    except queue.Empty:
-                        break
-                    self._handle(event)
-                self._pump()
-            except JournalError as exc:
-                delay = self.backoff.next_delay()
-                log.error("play outbox: %s; retrying in %.1f s", exc, delay)
-                stop.wait(delay)
-            except Exception:
-                delay = self.backoff.next_delay()
-                log.exception("play publisher failed unexpectedly; retrying in %.1f s", delay)
-                stop.wait(delay)
-            try:
-                event = self._events.get(timeout=self._wait_s())
-            except queue.Empty:
-                event = _Wake()
+    def _handle_safely(self, event: _Event) -> None:
+        try:
+            self._handle(event)
+        except Exception as exc:
+            self._failed(exc)
 
-    def _wait_s(self) -> float:
-        """Until the next batch is due, or the next look at the journal."""
-        due = min((batch.due for batch in self._batches.values()), default=float("inf"))
-        return min(max(due - self._monotonic(), 0.01), self.poll_s)
+    def _pump_safely(self) -> None:
+        """Never raises: a failing journal is looked at again after a backoff."""
+        if self._monotonic() < self._retry_at:
+            return
+        try:
+            self._pump()
+        except Exception as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        delay = self.backoff.next_delay()
+        self._retry_at = self._monotonic() + delay
+        if isinstance(exc, JournalError):
+            log.error("play outbox: %s; retrying in %.1f s", exc, delay)
+        else:
+            log.exception("play publisher failed unexpectedly; retrying in %.1f s", delay)
 
     def _handle(self, event: _Event) -> None:
         if isinstance(event, _Connected):
@@ -202,7 +208,6 @@ class PlayPublisher:
             self._on_puback(event.ref, event.problem)
         elif isinstance(event, _Acked):
             self._on_ack(event.payload)
-        # _Wake needs nothing more: the journal is looked at after every event.
 
     # ------------------------------------------------------------------ sending
 

@@ -2,16 +2,16 @@
 
 `RemoteOutbox` implements device.ports.RemotePublisher. It outlives any one MQTT connection
 (and any one set of broker credentials): the remote admin publishes into it whenever it likes,
-and the link's thread sends what is pending each time it is connected. The reported state is
-"latest wins" (only the newest is kept); results are queued, oldest first, bounded. A message is
-only forgotten once the broker has PUBACKed it; anything unconfirmed when the connection drops
-is sent again on the next one.
+and its thread ("mqtt-remote", a device/platform/mailbox.py Mailbox) runs while an MQTT link
+does, sending what is pending each time that link is connected. Between links the mailbox
+keeps what was posted. The reported state is "latest wins" (only the newest is kept); results
+are queued, oldest first, bounded. A message is only forgotten once the broker has PUBACKed it;
+anything unconfirmed when the connection drops is sent again on the next one.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,12 +19,14 @@ from typing import Any
 
 from contract.protocol import DeviceTopics, PayloadError, encode
 from device.mqtt.transport import Outgoing, PublishRef
+from device.platform.mailbox import Mailbox
 
 __all__ = ["RemoteOutbox"]
 
 log = logging.getLogger(__name__)
 
 MAX_RESULTS = 100
+RETRY_S = 1.0  # how often pending answers are tried again while the connection is down
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,19 @@ class _Connected:
 
 _Event = _Reported | _Result | _Published | _Connected
 
+Send = Callable[[Outgoing], PublishRef | None]
+
 
 class RemoteOutbox:
     def __init__(self, max_results: int = MAX_RESULTS) -> None:
         self.max_results = max_results
-        self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
-        self._wake: Callable[[], None] = lambda: None
-        # Owned by the link's thread (see `pump`):
+        self._mailbox: Mailbox[_Event] = Mailbox(
+            "mqtt-remote", self._apply, tick=self._send_pending, max_wait_s=RETRY_S
+        )
+        # Set by `start` before the thread runs, cleared by `stop` after it ended:
+        self._topics: DeviceTopics | None = None
+        self._send: Send | None = None
+        # Owned by the mailbox's thread:
         self._reported: bytes | None = None
         self._reported_ref: PublishRef | None = None
         self._results: deque[bytes] = deque()
@@ -68,14 +76,12 @@ class RemoteOutbox:
     def publish_reported(self, payload: dict[str, Any]) -> None:
         encoded = self._encode("reported-state", payload)
         if encoded is not None:
-            self._events.put(_Reported(encoded))
-            self._wake()
+            self._mailbox.post(_Reported(encoded))
 
     def publish_result(self, payload: dict[str, Any]) -> None:
         encoded = self._encode("command-result", payload)
         if encoded is not None:
-            self._events.put(_Result(encoded))
-            self._wake()
+            self._mailbox.post(_Result(encoded))
 
     @staticmethod
     def _encode(schema: Any, payload: dict[str, Any]) -> bytes | None:
@@ -87,34 +93,28 @@ class RemoteOutbox:
 
     # ------------------------------------------------------------------ the link's side
 
-    def attach(self, wake: Callable[[], None]) -> None:
-        """Call `wake` (from any thread) whenever something is waiting to be sent."""
-        self._wake = wake
+    def start(self, topics: DeviceTopics, send: Send) -> None:
+        """Send what is pending through `send` (an MqttLink's transport) until `stop`."""
+        self._topics, self._send = topics, send
+        self._mailbox.start()
+
+    def stop(self) -> None:
+        """The link is closing: keep everything for the next one."""
+        self._mailbox.stop()
+        self._topics, self._send = None, None
 
     def connected(self) -> None:
-        self._events.put(_Connected())
+        self._mailbox.post(_Connected())
 
     def published(self, ref: PublishRef, problem: str | None) -> None:
-        self._events.put(_Published(ref, problem))
+        self._mailbox.post(_Published(ref, problem))
 
-    @property
-    def pending(self) -> int:
-        """Messages not yet confirmed by the broker (link thread only)."""
-        return (
-            (self._reported is not None)
-            + len(self._results)
-            + len(self._unconfirmed)
-            + len(self._held)
-        )
+    # ------------------------------------------------------------------ the mailbox's thread
 
-    def pump(self, topics: DeviceTopics, send: Callable[[Outgoing], PublishRef | None]) -> None:
-        """Apply what happened, then send what is pending; on the link's thread only."""
-        while True:
-            try:
-                event = self._events.get_nowait()
-            except queue.Empty:
-                break
-            self._apply(event)
+    def _send_pending(self) -> None:
+        topics, send = self._topics, self._send
+        if topics is None or send is None:
+            return
         if self._reported is not None and self._reported_ref is None:
             message = Outgoing(topics.reported, self._reported, qos=1, retain=True)
             self._reported_ref = send(message)

@@ -23,7 +23,6 @@ from device.identity.credentials import Credentials
 from device.journal.outbox import JournalError, PlayJournal
 from device.journal.report import JournalIdentity
 from device.mqtt.health import HeartbeatSource
-from device.mqtt.inbox import DroppingInbox
 from device.mqtt.link import HEARTBEAT_S, MqttLink
 from device.mqtt.remote import RemoteOutbox
 from device.mqtt.transport import BrokerAccount
@@ -36,16 +35,16 @@ log = logging.getLogger(__name__)
 CHECK_S = 1.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class MqttSetup:
     """What the daemon gives the link besides the account: the outbox, the kiosk's snapshot
-    and remote administration (`inbox` None: received messages are logged and dropped).
-    `remote` is what remote administration publishes into; it outlives every link."""
+    and remote administration: `inbox` takes desired states and commands, `remote` is what
+    remote administration publishes into (it outlives every link)."""
 
     journal_path: Path
     identity: JournalIdentity
+    inbox: RemoteInbox
     status: Callable[[], KioskStatus | None] = lambda: None
-    inbox: RemoteInbox | None = None
     remote: RemoteOutbox = field(default_factory=RemoteOutbox)
     desired_version: Callable[[], int | None] = lambda: None
     heartbeat_s: float = HEARTBEAT_S
@@ -73,7 +72,6 @@ class MqttSupervisor:
         self.link: MqttLink | None = None
         self._running_for: Credentials | None = None
         self._journal: PlayJournal | None = None
-        self._dropping = DroppingInbox()
 
     def start(self, stop: threading.Event) -> threading.Thread:
         thread = threading.Thread(
@@ -136,18 +134,19 @@ class MqttSupervisor:
         account = BrokerAccount.from_credentials(
             credentials.mqtt, ca_file=self.config.ca_file, verify_tls=self.config.verify_tls
         )
+        journal = self._journal
         heartbeat = HeartbeatSource(
             firmware_version=self.firmware_version,
             state_dir=self.state_dir,
             status=self.setup.status,
-            desired_version=lambda: self.setup.desired_version(),
+            outbox=lambda: journal.stats().finished,
+            desired_version=self.setup.desired_version,
         )
         self.link = MqttLink(
             account,
             topics,
-            self._journal,
-            # setup.inbox is read now: the daemon sets it after building the TenantLink.
-            inbox=self.setup.inbox or self._dropping,
+            journal,
+            inbox=self.setup.inbox,
             remote=self.setup.remote,
             heartbeat=heartbeat,
             heartbeat_s=self.setup.heartbeat_s,

@@ -30,7 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from contract.protocol import DeviceTopics, TopicAddress, parse_topic
 from device.identity.credentials import MqttCredentials
-from device.tenant_api.backoff import Backoff
+from device.platform.backoff import Backoff
 
 __all__ = ["BrokerAccount", "LinkHandler", "MqttTransport", "Outgoing", "PublishRef"]
 

@@ -32,6 +32,7 @@ import requests
 from contract.media import CacheError, MediaCache
 from device.domain import Library, PlaylistId, Sha256
 from device.events import EventSink, LibraryUpdated, SyncProgress, SyncState
+from device.platform.backoff import Backoff
 from device.ports import TenantHttp
 from device.sync.document import (
     MAX_DOCUMENT_BYTES,
@@ -50,7 +51,6 @@ from device.sync.downloader import (
 from device.sync.quota import CacheQuota
 from device.sync.source import WallClock, build_library, utc_now
 from device.sync.store import ActiveDocument, load_active, save_active
-from device.tenant_api.backoff import Backoff
 from device.tenant_api.errors import (
     ClaimExpired,
     DeviceRevoked,
@@ -243,14 +243,23 @@ class Syncer:
             result = self.sync_once()
             if result.outcome == "revoked":
                 return
-            if result.outcome in ("offline", "incomplete", "failed"):
-                delay = self.backoff.next_delay()
-                log.info("next sync attempt in %.0f s (%s)", delay, result.outcome)
-            else:
-                self.backoff.reset()
-                delay = self.interval_s
-            self._wait(stop, delay)
+            self._wait(stop, self.delay_after(result))
         log.info("content sync stopped")
+
+    def delay_after(self, result: SyncResult) -> float:
+        """How long to wait after a pass: the interval, or a backoff after trouble.
+
+        A pass that received bytes before it was cut made progress: the backoff starts over,
+        so a flaky link resumes within seconds instead of waiting minutes per cut.
+        """
+        if result.outcome not in ("offline", "incomplete", "failed"):
+            self.backoff.reset()
+            return self.interval_s
+        if result.bytes_downloaded > 0:
+            self.backoff.reset()
+        delay = self.backoff.next_delay()
+        log.info("next sync attempt in %.0f s (%s)", delay, result.outcome)
+        return delay
 
     def _wait(self, stop: threading.Event, delay_s: float) -> None:
         """Sleep `delay_s`, waking when a validity window opens or closes, or on `wake()`."""

@@ -5,7 +5,6 @@
 `errors` says what went wrong in terms a caller can act on.
 """
 
-from device.tenant_api.backoff import Backoff
 from device.tenant_api.client import EnrollAnswer, TenantClient, TokenGrant
 from device.tenant_api.errors import (
     ClaimExpired,
@@ -19,7 +18,6 @@ from device.tenant_api.errors import (
 from device.tenant_api.session import TenantSession
 
 __all__ = [
-    "Backoff",
     "ClaimExpired",
     "DeviceRevoked",
     "EnrollAnswer",

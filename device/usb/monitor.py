@@ -68,7 +68,8 @@ def classify(
 
 
 class UdevMonitor:
-    """device.ports.EventSource over pyudev: posts events until closed."""
+    """device.ports.EventSource over pyudev: posts events until closed; device.ports.Health
+    says when hot-plug is unavailable."""
 
     def __init__(
         self,

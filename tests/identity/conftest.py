@@ -14,7 +14,7 @@ import pytest
 from device.events import EnrollmentChanged, EnrollmentState, Event
 from device.identity.enrollment import Enrollment
 from device.identity.keys import DeviceKey
-from device.tenant_api.backoff import Backoff
+from device.platform.backoff import Backoff
 from device.tenant_api.client import TenantClient, TokenGrant
 from tenant.settings import TenantSettings
 from tests.support.tenant import RunningTenant, running_tenant

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from device.identity.credentials import CREDENTIALS_FILE, load_credentials
-from device.tenant_api.backoff import Backoff
+from device.platform.backoff import Backoff
 from device.tenant_api.errors import DeviceRevoked
 from tenant.admin_client import AdminError
 from tenant.packs import public_signing_key

@@ -16,7 +16,7 @@ from device.mqtt.health import HeartbeatSource
 from device.mqtt.link import MqttLink
 from device.mqtt.remote import RemoteOutbox
 from device.mqtt.transport import BrokerAccount
-from device.tenant_api.backoff import Backoff
+from device.platform.backoff import Backoff
 
 TENANT = "lib-a"
 DEVICE = "jk-aaaaaaaaaaaaaaaaaaaa"
@@ -125,7 +125,11 @@ def make_link(tmp_path: Path, outbox: PlayJournal) -> Iterator[LinkFactory]:
             outbox,
             inbox=inbox or Recorder(),
             remote=remote or RemoteOutbox(),
-            heartbeat=HeartbeatSource(firmware_version="0.1.0", state_dir=tmp_path),
+            heartbeat=HeartbeatSource(
+                firmware_version="0.1.0",
+                state_dir=tmp_path,
+                outbox=lambda: outbox.stats().finished,
+            ),
             boot_id="boot-1",
             publisher=publisher,
             backoff=Backoff(base_s=0.1, cap_s=0.5),

@@ -66,15 +66,14 @@ LINK_SCRIPT = textwrap.dedent(
     from device.mqtt.health import HeartbeatSource
     from device.mqtt.link import MqttLink
     from device.mqtt.remote import RemoteOutbox
-    from device.mqtt.inbox import DroppingInbox
     from device.mqtt.transport import BrokerAccount
-    from tests.mqtt.conftest import DEVICE, IDENTITY, TOPICS
+    from tests.mqtt.conftest import DEVICE, IDENTITY, TOPICS, Recorder
 
     port, state = int(sys.argv[1]), Path(sys.argv[2])
     journal = PlayJournal(state / "journal.sqlite3", IDENTITY)
     link = MqttLink(
         BrokerAccount("127.0.0.1", port, False, DEVICE, "pw"), TOPICS, journal,
-        inbox=DroppingInbox(), remote=RemoteOutbox(),
+        inbox=Recorder(), remote=RemoteOutbox(),
         heartbeat=HeartbeatSource(firmware_version="0.1.0", state_dir=state), boot_id="boot-9",
     )
     link.start()

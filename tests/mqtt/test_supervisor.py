@@ -14,7 +14,15 @@ from device.journal.outbox import PlayJournal
 from device.mqtt.supervisor import MqttSetup, MqttSupervisor
 from tenant.broker.process import MosquittoProcess
 from tests.mqtt.acker import Acker
-from tests.mqtt.conftest import DEVICE, IDENTITY, TENANT, TOPICS, record_plays, wait_for
+from tests.mqtt.conftest import (
+    DEVICE,
+    IDENTITY,
+    TENANT,
+    TOPICS,
+    Recorder,
+    record_plays,
+    wait_for,
+)
 from tests.support.broker import MqttProbe
 
 
@@ -47,7 +55,7 @@ def test_the_link_follows_the_claim(
         lambda: state["credentials"],
         TenantConfig(url="http://127.0.0.1:1/t/lib-a"),
         tmp_path,
-        MqttSetup(kiosk_journal.path, IDENTITY, heartbeat_s=60),
+        MqttSetup(kiosk_journal.path, IDENTITY, inbox=Recorder(), heartbeat_s=60),
         firmware_version="0.1.0",
         boot_id="boot-1",
     )

@@ -12,9 +12,9 @@ import pytest
 
 from contract.media import MediaCache
 from device.domain import EMPTY_LIBRARY, Library
+from device.platform.backoff import Backoff
 from device.sync.source import TenantContentSource
 from device.sync.store import LIBRARY_FILE
-from device.tenant_api.backoff import Backoff
 from tests.sync.conftest import SLUG, Device, Media
 
 pytestmark = pytest.mark.timeout(30)

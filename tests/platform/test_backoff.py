@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from device.tenant_api.backoff import Backoff
+from device.platform.backoff import Backoff
 
 
 class Script:
@@ -42,14 +42,6 @@ def test_a_success_starts_again_from_the_base() -> None:
     assert backoff.next_delay() == pytest.approx(1.0, rel=1e-5)
 
 
-def test_wait_sleeps_the_delay_with_the_injected_sleep() -> None:
-    slept: list[float] = []
-    backoff = Backoff(base_s=2.0, cap_s=60.0, rand=Script(0.5, 0.5), sleep=slept.append)
-    assert backoff.wait() == 1.0
-    assert backoff.wait() == 2.0
-    assert slept == [1.0, 2.0]
-
-
 def test_thousands_of_failures_stay_at_the_cap_without_overflowing() -> None:
     backoff = Backoff(base_s=1.0, cap_s=300.0, rand=lambda: 0.999999)
     for _ in range(5000):
@@ -82,3 +74,10 @@ def test_every_delay_lies_between_the_floor_and_the_cap(
         delay = backoff.next_delay()
         assert backoff.floor_s <= delay <= max(backoff.floor_s, backoff.ceiling(n))
         assert delay <= base + extra
+
+
+def test_without_jitter_a_hardware_retry_waits_the_base_then_doubles_up_to_the_cap() -> None:
+    backoff = Backoff(base_s=5.0, cap_s=60.0, jitter=False, rand=lambda: 0.0)
+    assert [backoff.next_delay() for _ in range(6)] == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]
+    backoff.reset()
+    assert backoff.next_delay() == 5.0

@@ -1,24 +1,27 @@
-"""Exponential backoff with full jitter, for retrying an unreachable tenant.
+"""Exponential backoff, the one every retry loop of the kiosk uses (tenant HTTP, MQTT, sync,
+the button panel's GPIO chip, the display's panel).
 
-Thousands of kiosks lose the same tenant at the same moment (an outage, a library's network
-coming back at opening time); full jitter (a uniform delay up to the exponential ceiling,
-AWS Architecture Blog, "Exponential Backoff And Jitter") spreads their retries instead of
-sending them back in waves. A floor keeps a retry loop from ever spinning.
+Network retries use full jitter: thousands of kiosks lose the same tenant at the same moment
+(an outage, a library's network coming back at opening time); full jitter (a uniform delay up
+to the exponential ceiling, AWS Architecture Blog, "Exponential Backoff And Jitter") spreads
+their retries instead of sending them back in waves. A floor keeps a retry loop from ever
+spinning. A retry of local hardware (a GPIO chip, an I2C panel) has no crowd to spread and uses
+`jitter=False`: exactly `base_s`, then doubled up to `cap_s`.
 """
 
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 
 __all__ = ["Backoff"]
 
 
 class Backoff:
-    """Delays of `uniform(floor, min(cap, base * factor**n))` for the n-th retry in a row.
+    """Delays of `uniform(floor, min(cap, base * factor**n))` for the n-th retry in a row
+    (with `jitter=False`, the ceiling itself).
 
-    `rand` (returning [0, 1)) and `sleep` are injectable so tests see exact delays.
+    `rand` (returning [0, 1)) is injectable so tests see exact delays.
     """
 
     def __init__(
@@ -28,8 +31,8 @@ class Backoff:
         *,
         factor: float = 2.0,
         floor_s: float | None = None,
+        jitter: bool = True,
         rand: Callable[[], float] = random.random,
-        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         if not 0 < base_s <= cap_s:
             raise ValueError("backoff needs 0 < base_s <= cap_s")
@@ -41,8 +44,8 @@ class Backoff:
         self.floor_s = base_s / 10 if floor_s is None else floor_s
         if not 0 < self.floor_s <= base_s:
             raise ValueError("backoff needs 0 < floor_s <= base_s")
+        self.jitter = jitter
         self._rand = rand
-        self._sleep = sleep
         self.failures = 0
 
     def ceiling(self, failures: int) -> float:
@@ -54,13 +57,9 @@ class Backoff:
         """Count one more failure and return how long to wait before the next attempt."""
         self.failures += 1
         ceiling = self.ceiling(self.failures)
+        if not self.jitter:
+            return ceiling
         return max(self.floor_s, self._rand() * ceiling)
-
-    def wait(self) -> float:
-        """Sleep for the next delay (with the injected sleep) and return it."""
-        delay = self.next_delay()
-        self._sleep(delay)
-        return delay
 
     def reset(self) -> None:
         """A success: the next failure starts again from `base_s`."""
