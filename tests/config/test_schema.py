@@ -18,9 +18,8 @@ from device.domain import Action
 ROOT = Path(__file__).parents[2]
 SCHEMA: dict[str, Any] = json.loads((ROOT / "docs" / "jukebox.toml.schema.json").read_text())
 VALIDATOR = Draft7Validator(SCHEMA)
-FILES = sorted((ROOT / "docs" / "examples").glob("*.toml")) + [
-    ROOT / "image-build" / "files" / "etc" / "jukebox" / "jukebox.toml"
-]
+IMAGE_FILE = ROOT / "image-build" / "files" / "etc" / "jukebox" / "jukebox.toml"
+FILES = [*sorted((ROOT / "docs" / "examples").glob("*.toml")), IMAGE_FILE]
 ARRAYS = {"buttons", "combos"}
 # The smallest document in which each section's keys can be tried one by one.
 BASE: dict[str, dict[str, Any]] = {
