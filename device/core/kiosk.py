@@ -64,14 +64,8 @@ from device.events import (
 from device.journal.outbox import PlayJournal
 from device.ports import Clock, Display, Player
 
-__all__ = [
-    "CALENDAR_CHECK_S",
-    "START_TIMEOUT_S",
-    "Kiosk",
-    "KioskContext",
-    "KioskStatus",
-    "Mode",
-]
+# Names adapters and tests import from here; they live in the controllers' modules.
+__all__ = ["CALENDAR_CHECK_S", "START_TIMEOUT_S", "Kiosk", "KioskContext", "KioskStatus", "Mode"]
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +323,7 @@ class Kiosk:
         )
 
     def technician_rows(self) -> Rows:
-        errors = self.notices.errors
+        errors = self.notices.errors  # the journal, addresses and problems read in this order
         return technician_rows(
             TechnicianState(
                 journal=self.journal.stats(),
@@ -379,10 +373,6 @@ class Kiosk:
     @property
     def current(self) -> Play | None:
         return self.playback.current
-
-    @property
-    def preloaded(self) -> Play | None:
-        return self.playback.preloaded
 
     @property
     def selected(self) -> PlaylistId | None:
