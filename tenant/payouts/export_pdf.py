@@ -3,7 +3,8 @@
 The page holds the period, the rules, the totals per currency, the libraries and then the
 tracks by amount, as many as fit; the rest is counted ("12 more lines: see the CSV"), whose
 lines are complete. The built-in Helvetica font covers Latin-1: other characters are written
-without their accents where that makes them Latin-1, else as "?" (the CSV keeps them all).
+as their plain forms (œ as oe, a dash as -) or without their accents where that makes them
+Latin-1, else as "?" (the CSV keeps them all).
 """
 
 from __future__ import annotations
@@ -21,10 +22,16 @@ ROW_MM = 5.0
 PAGE_ROWS = 46  # rows of ROW_MM that fit under the heading on an A4 page
 
 
+_PLAIN = str.maketrans(
+    {"œ": "oe", "Œ": "OE", "—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
+     "…": "...", "€": "EUR"}
+)  # fmt: skip
+
+
 def latin1(text: str) -> str:
     """`text` in the characters the PDF's built-in font has."""
     out = []
-    for char in text:
+    for char in text.translate(_PLAIN):
         try:
             char.encode("latin-1")
             out.append(char)
