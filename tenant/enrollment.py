@@ -18,6 +18,7 @@ from tenant.assertions import (
     encode_public_key,
     verify_assertion,
 )
+from tenant.audit import record_change
 from tenant.broker.accounts import (
     device_password,
     device_username,
@@ -212,7 +213,9 @@ def _invalid_client(description: str) -> ApiError:
     return ApiError(401, "invalid_client", description)
 
 
-def claim(ctx: ServiceContext, tenant: Tenant, code: str, site: str, name: str | None) -> Json:
+def claim(
+    ctx: ServiceContext, tenant: Tenant, code: str, site: str, name: str | None, *, actor: str
+) -> Json:
     normalised = normalise_claim_code(code)
     now_ms = ctx.settings.now_ms()
     device = (
@@ -223,6 +226,10 @@ def claim(ctx: ServiceContext, tenant: Tenant, code: str, site: str, name: str |
     if device is None:
         raise ApiError(404, "not_found", f"unknown or expired claim code {code!r}")
     log.info("tenant %s: device %s claimed for site %r", tenant.slug, device.device_id, site)
+    record_change(
+        ctx, tenant.slug, actor, "device.claim", "device", device.device_id,
+        after={"site": device.site, "name": device.name},
+    )  # fmt: skip
     ensure_account(ctx, device)
     return {
         "device_id": device.device_id,
@@ -231,9 +238,14 @@ def claim(ctx: ServiceContext, tenant: Tenant, code: str, site: str, name: str |
     }
 
 
-def revoke(ctx: ServiceContext, tenant: Tenant, device_id: str) -> Json:
-    if not ctx.store.revoke(tenant.slug, device_id, ctx.settings.now_ms()):
+def revoke(ctx: ServiceContext, tenant: Tenant, device_id: str, *, actor: str) -> Json:
+    before = ctx.store.get_device(tenant.slug, device_id)
+    if before is None or not ctx.store.revoke(tenant.slug, device_id, ctx.settings.now_ms()):
         raise ApiError(404, "not_found", f"no device {device_id!r} in tenant {tenant.slug!r}")
     log.info("tenant %s: device %s revoked", tenant.slug, device_id)
+    record_change(
+        ctx, tenant.slug, actor, "device.revoke", "device", device_id,
+        before={"status": before.status, "site": before.site}, after={"status": REVOKED},
+    )  # fmt: skip
     remove_account(ctx, tenant.slug, device_id)
     return {"device_id": device_id, "status": REVOKED}

@@ -16,8 +16,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from contract.protocol import PayloadError, validate
+from tenant.accounts import Staff
+from tenant.audit import record_change
 from tenant.context import ServiceContext
 from tenant.errors import ApiError
+from tenant.scope import check_devices, check_sites
 from tenant.store import ACTIVE, DesiredState, Device, DeviceStatus, Tenant
 from tenant.timefmt import rfc3339
 
@@ -40,11 +43,14 @@ class PushRequest:
     settings: Mapping[str, Any] | None = None  # only the settings given (None values clear)
 
 
-def push(ctx: ServiceContext, tenant: Tenant, request: PushRequest) -> list[Json]:
-    """Assign, build, store and publish; `[{"device_id", "version", "desired"}]`."""
+def push(ctx: ServiceContext, tenant: Tenant, request: PushRequest, staff: Staff) -> list[Json]:
+    """Assign, build, store and publish; `[{"device_id", "version", "desired"}]`. A curator
+    may push only to the kiosks of their sites."""
     settings = dict(request.settings or {})
     _check_settings(settings)
+    check_sites(staff, request.sites, "push")
     targets = _targets(ctx, tenant.slug, request)
+    check_devices(staff, targets, "push")
     wanted = list(dict.fromkeys(request.playlists))
     if settings.get("featured"):
         wanted.append(settings["featured"])
@@ -71,6 +77,11 @@ def push(ctx: ServiceContext, tenant: Tenant, request: PushRequest) -> list[Json
     pushed = []
     for device_id, document in documents.items():
         version = ctx.store.save_desired(tenant.slug, device_id, json.dumps(document), now_ms)
+        record_change(
+            ctx, tenant.slug, staff.username, "device.push", "device", device_id,
+            before=json.loads(previous[device_id].document) if device_id in previous else None,
+            after={**document, "version": version},
+        )  # fmt: skip
         payload = {**document, "version": version}
         try:
             ctx.broker.publish_desired(tenant.slug, device_id, payload)
@@ -214,7 +225,7 @@ def _age(then_ms: int | None, now_ms: int) -> float | None:
 
 
 def send_command(
-    ctx: ServiceContext, tenant: Tenant, device_id: str, command: str, args: Json
+    ctx: ServiceContext, tenant: Tenant, device_id: str, command: str, args: Json, *, actor: str
 ) -> Json:
     """Publish one command with a new request id; its result arrives through the ingester."""
     device = ctx.store.get_device(tenant.slug, device_id)
@@ -232,6 +243,10 @@ def send_command(
         raise ApiError(422, "invalid_request", str(exc)) from exc
     now_ms = ctx.settings.now_ms()
     ctx.store.record_request(tenant.slug, device_id, request_id, command, now_ms)
+    record_change(
+        ctx, tenant.slug, actor, "device.command", "device", device_id,
+        after={"command": command, "args": args, "request_id": request_id},
+    )  # fmt: skip
     try:
         ctx.broker.publish_command(tenant.slug, device_id, payload)
     except Exception as exc:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from contract import __version__ as FIRMWARE_VERSION
-from tenant.api import admin, device, enrollment, fleet, packs
+from tenant.accounts import LoginLimiter
+from tenant.api import admin, device, enrollment, fleet, packs, staff
 from tenant.broker.settings import load_broker_settings
 from tenant.context import open_context
 from tenant.errors import install_error_handlers
@@ -51,6 +52,11 @@ def create_app(
         generate_unique_id_function=lambda route: route.name,
     )
     app.state.context = ctx
+    app.state.logins = LoginLimiter(
+        window_ms=int(ctx.settings.login_window_s * 1000),
+        per_account=ctx.settings.login_failures_per_account,
+        per_address=ctx.settings.login_failures_per_address,
+    )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=ctx.settings.max_json_body)
     declare_body_limit(app, ctx.settings.max_json_body)
@@ -59,14 +65,42 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(fleet.router)
     app.include_router(packs.router)
+    app.include_router(staff.public)
+    app.include_router(staff.router)
 
     @app.get("/healthz", tags=["service"], include_in_schema=True)
     def healthz() -> dict[str, str]:
         """Liveness: answers as soon as the service accepts requests."""
         return {"status": "ok"}
 
+    check_route_table(app)
     log.info("tenant service over %s", ctx.data_dir)
     return app
+
+
+def check_route_table(app: FastAPI) -> None:
+    """Every route is public, a device's, or in the staff route table (tenant/roles.py) with
+    the staff token scheme; a route nobody declared stops the service from starting. Read
+    from the OpenAPI document, which lists every route with the schemes it checks."""
+    from tenant.roles import DEVICE, PUBLIC, ROUTES, route_key
+
+    seen = set()
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            key = route_key(method.upper(), path)
+            seen.add(key)
+            schemes = {name for option in operation.get("security", ()) for name in option}
+            if key in ROUTES:
+                ok = schemes == {"staffToken"}
+            elif key in DEVICE:
+                ok = schemes == {"deviceToken"}
+            else:
+                ok = key in PUBLIC and not schemes
+            if not ok:
+                raise RuntimeError(f"{key}: declare who may call it in tenant/roles.py")
+    stale = (set(ROUTES) | DEVICE | PUBLIC) - seen
+    if stale:
+        raise RuntimeError(f"tenant/roles.py names routes that do not exist: {sorted(stale)}")
 
 
 def connect_broker(data_dir: Path) -> BrokerControl | None:

@@ -26,6 +26,10 @@ class TenantSettings:
     # A play counts as a stream when listened to for at least this long (the tenant's rule,
     # applied in `jukebox admin plays`; devices report every play with its listened time).
     counted_stream_s: float = 30.0
+    # Failed staff logins allowed per account and per client address in a sliding window.
+    login_window_s: float = 900.0
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
     clock: Callable[[], float] = field(default=time.time, compare=False)
 
     def now_ms(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Annotated
 
@@ -25,6 +25,7 @@ from tenant.api.models import (
     ClaimAnswer,
     ClaimBody,
     DeviceAnswer,
+    DeviceUpdateBody,
     ErrorBody,
     MediaAnswer,
     PlaylistAnswer,
@@ -33,7 +34,8 @@ from tenant.api.models import (
     TrackAnswer,
     TrackBody,
 )
-from tenant.auth import AdminTenant, Context
+from tenant.audit import record_change
+from tenant.auth import STAFF, Context, CurrentTenant, StaffCaller
 from tenant.catalogue import (
     Json,
     admin_playlist_view,
@@ -45,7 +47,8 @@ from tenant.catalogue import (
 )
 from tenant.context import ServiceContext
 from tenant.errors import ApiError
-from tenant.store import Playlist, Tenant, Track
+from tenant.scope import check_devices, check_sites
+from tenant.store import Device, Playlist, Tenant, Track
 from tenant.timefmt import rfc3339, to_ms
 
 log = logging.getLogger(__name__)
@@ -53,7 +56,13 @@ log = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/t/{tenant}/v1/admin",
     tags=["admin"],
-    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    dependencies=[STAFF],
+    responses={
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
 )
 
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -64,7 +73,7 @@ Sha256Path = Annotated[str, Path(description="lowercase sha256 hex of the file")
 
 
 @router.head("/media/{sha256}", responses={200: {"description": "the tenant has this file"}})
-def media_exists(sha256: Sha256Path, ctx: Context, tenant: AdminTenant) -> Response:
+def media_exists(sha256: Sha256Path, ctx: Context, tenant: CurrentTenant) -> Response:
     """Whether the tenant already has this file (so an import need not upload it again)."""
     size = ctx.store.media_size(tenant.slug, sha256) if is_sha256(sha256) else None
     if size is None or ctx.media.path_for(Sha256(sha256)) is None:
@@ -89,7 +98,7 @@ class _TooLarge(Exception):
     },
 )
 async def put_media(
-    sha256: Sha256Path, request: Request, ctx: Context, tenant: AdminTenant
+    sha256: Sha256Path, request: Request, ctx: Context, tenant: CurrentTenant, caller: StaffCaller
 ) -> JSONResponse:
     """Store a file under its sha256; the upload is hashed while it streams into the store."""
     if not is_sha256(sha256):
@@ -144,6 +153,11 @@ async def put_media(
         ctx.store.add_media, tenant.slug, sha256, stored_size, ctx.settings.now_ms()
     )
     body = {"sha256": sha256, "size": stored_size, "stored": True}
+    if created:
+        await run_in_threadpool(
+            record_change, ctx, tenant.slug, caller.username, "media.upload", "media", sha256,
+            after={"size": stored_size},
+        )  # fmt: skip
     return JSONResponse(body, status_code=201 if created else 200)
 
 
@@ -156,7 +170,9 @@ async def put_media(
     response_model=TrackAnswer,
     responses={200: {"model": TrackAnswer, "description": "this sha256 already had a track"}},
 )
-def create_track(body: TrackBody, ctx: Context, tenant: AdminTenant) -> JSONResponse:
+def create_track(
+    body: TrackBody, ctx: Context, tenant: CurrentTenant, caller: StaffCaller
+) -> JSONResponse:
     """Register a track for an uploaded file; the same file again gives the existing track."""
     existing = ctx.store.track_by_sha256(tenant.slug, body.sha256)
     if existing is not None:
@@ -182,12 +198,15 @@ def create_track(body: TrackBody, ctx: Context, tenant: AdminTenant) -> JSONResp
         if existing is None:
             raise ApiError(409, "conflict", f"track id {track.id} is taken by another file")
         return JSONResponse(track_view(existing), status_code=200)
-    log.info("tenant %s: track %s %r by %r", tenant.slug, track.id, track.title, track.artist)
+    record_change(
+        ctx, tenant.slug, caller.username, "track.import", "track", track.id,
+        after=track_view(track),
+    )  # fmt: skip
     return JSONResponse(track_view(track), status_code=201)
 
 
 @router.get("/tracks", response_model=list[TrackAnswer])
-def list_tracks(ctx: Context, tenant: AdminTenant) -> list[Json]:
+def list_tracks(ctx: Context, tenant: CurrentTenant) -> list[Json]:
     return [track_view(t) for t in ctx.store.list_tracks(tenant.slug)]
 
 
@@ -200,7 +219,9 @@ def list_tracks(ctx: Context, tenant: AdminTenant) -> list[Json]:
     response_model=PlaylistAnswer,
     responses={200: {"model": PlaylistAnswer, "description": "an existing playlist replaced"}},
 )
-def put_playlist(body: PlaylistBody, ctx: Context, tenant: AdminTenant) -> JSONResponse:
+def put_playlist(
+    body: PlaylistBody, ctx: Context, tenant: CurrentTenant, caller: StaffCaller
+) -> JSONResponse:
     """Create a playlist, or replace the content of one with this id (its assignments stay)."""
     hours = [h.model_dump(by_alias=True) for h in body.hours]
     problems = hours_problems(hours)
@@ -232,40 +253,76 @@ def put_playlist(body: PlaylistBody, ctx: Context, tenant: AdminTenant) -> JSONR
     playlist = replace(
         playlist, revision=playlist_revision(playlist_content(tenant.slug, playlist, tracks))
     )
+    before = ctx.store.get_playlist(tenant.slug, body.id)
     created = ctx.store.save_playlist(playlist)
-    log.info(
-        "tenant %s: playlist %s %s", tenant.slug, body.id, "created" if created else "replaced"
-    )
+    record_change(
+        ctx, tenant.slug, caller.username, "playlist.create" if created else "playlist.edit",
+        "playlist", body.id, before=_content(before), after=_content(playlist),
+    )  # fmt: skip
     return JSONResponse(_playlist_view(ctx, tenant, body.id), status_code=201 if created else 200)
 
 
 @router.get("/playlists", response_model=list[PlaylistAnswer])
-def list_playlists(ctx: Context, tenant: AdminTenant) -> list[Json]:
+def list_playlists(ctx: Context, tenant: CurrentTenant) -> list[Json]:
     found = ctx.store.list_playlists(tenant.slug)
     tracks = ctx.store.tracks_by_id(tenant.slug, {t for p in found for t in p.track_ids})
     return [admin_playlist_view(tenant.slug, p, tracks) for p in found]
 
 
 @router.get("/playlists/{playlist_id}", response_model=PlaylistAnswer)
-def show_playlist(playlist_id: str, ctx: Context, tenant: AdminTenant) -> Json:
+def show_playlist(playlist_id: str, ctx: Context, tenant: CurrentTenant) -> Json:
     return _playlist_view(ctx, tenant, playlist_id)
 
 
 @router.post("/playlists/{playlist_id}/assign", response_model=PlaylistAnswer)
-def assign_playlist(playlist_id: str, body: AssignBody, ctx: Context, tenant: AdminTenant) -> Json:
-    """Set where a playlist goes (replacing its previous sites and devices) and if featured."""
+def assign_playlist(
+    playlist_id: str, body: AssignBody, ctx: Context, tenant: CurrentTenant, caller: StaffCaller
+) -> Json:
+    """Set where a playlist goes (replacing its previous sites and devices) and if featured.
+    A curator may add or remove only their own sites, and their sites' kiosks."""
     sites = body.sites
     if any(not s or len(s) > 300 for s in sites):
         raise ApiError(422, "invalid_request", "a site name must have 1 to 300 characters")
-    known = {d.device_id for d in ctx.store.list_devices(tenant.slug)}
+    known = {d.device_id: d for d in ctx.store.list_devices(tenant.slug)}
     unknown = [d for d in body.devices if d not in known]
     if unknown:
         raise ApiError(422, "unknown_device", f"unknown device(s): {', '.join(unknown[:10])}")
+    before = ctx.store.get_playlist(tenant.slug, playlist_id)
+    if before is None:
+        raise ApiError(404, "not_found", f"no playlist {playlist_id!r}")
+    what = f"assign {playlist_id}"
+    check_sites(caller, set(sites) ^ set(before.sites), what)
+    changed = set(body.devices) ^ set(before.devices)
+    check_devices(caller, [known[d] for d in changed if d in known], what)
+    if body.featured != before.featured:
+        check_sites(caller, set(sites) | set(before.sites), f"feature {playlist_id}")
     if not ctx.store.assign(
         tenant.slug, playlist_id, sites, body.devices, body.featured, ctx.settings.now_ms()
     ):
         raise ApiError(404, "not_found", f"no playlist {playlist_id!r}")
+    record_change(
+        ctx, tenant.slug, caller.username, "playlist.assign", "playlist", playlist_id,
+        before=_where(before.sites, before.devices, before.featured),
+        after=_where(sites, body.devices, body.featured),
+    )  # fmt: skip
     return _playlist_view(ctx, tenant, playlist_id)
+
+
+def _where(sites: Sequence[str], devices: Sequence[str], featured: bool) -> Json:
+    return {"sites": sorted(sites), "devices": sorted(devices), "featured": featured}
+
+
+def _content(playlist: Playlist | None) -> Json | None:
+    if playlist is None:
+        return None
+    return {
+        "title": playlist.title,
+        "tracks": list(playlist.track_ids),
+        "revision": playlist.revision,
+        "valid_from_ms": playlist.valid_from_ms,
+        "valid_until_ms": playlist.valid_until_ms,
+        "hours": json.loads(playlist.hours),
+    }
 
 
 def _playlist_view(ctx: ServiceContext, tenant: Tenant, playlist_id: str) -> Json:
@@ -280,30 +337,54 @@ def _playlist_view(ctx: ServiceContext, tenant: Tenant, playlist_id: str) -> Jso
 
 
 @router.post("/claims", response_model=ClaimAnswer)
-def claim(body: ClaimBody, ctx: Context, tenant: AdminTenant) -> Json:
+def claim(body: ClaimBody, ctx: Context, tenant: CurrentTenant, caller: StaffCaller) -> Json:
     """Claim the device showing this code for a site; it gets its tokens at its next poll."""
-    return enrollment.claim(ctx, tenant, body.code, body.site, body.name)
+    return enrollment.claim(ctx, tenant, body.code, body.site, body.name, actor=caller.username)
 
 
 @router.get("/devices", response_model=list[DeviceAnswer])
-def list_devices(ctx: Context, tenant: AdminTenant) -> list[Json]:
-    return [
-        {
-            "device_id": d.device_id,
-            "name": d.name,
-            "site": d.site,
-            "status": d.status,
-            "last_contact": rfc3339(d.last_contact_ms),
-            "firmware_version": d.firmware_version,
-            "enrolled_at": rfc3339(d.enrolled_ms),
-            "claimed_at": rfc3339(d.claimed_ms),
-            "revoked_at": rfc3339(d.revoked_ms),
-        }
-        for d in ctx.store.list_devices(tenant.slug)
-    ]
+def list_devices(ctx: Context, tenant: CurrentTenant) -> list[Json]:
+    return [_device_view(d) for d in ctx.store.list_devices(tenant.slug)]
+
+
+def _device_view(d: Device) -> Json:
+    return {
+        "device_id": d.device_id,
+        "name": d.name,
+        "site": d.site,
+        "status": d.status,
+        "last_contact": rfc3339(d.last_contact_ms),
+        "firmware_version": d.firmware_version,
+        "enrolled_at": rfc3339(d.enrolled_ms),
+        "claimed_at": rfc3339(d.claimed_ms),
+        "revoked_at": rfc3339(d.revoked_ms),
+    }
+
+
+@router.patch("/devices/{device_id}", response_model=DeviceAnswer)
+def update_device(
+    device_id: str, body: DeviceUpdateBody, ctx: Context, tenant: CurrentTenant, caller: StaffCaller
+) -> Json:
+    """Rename a kiosk or move it to another site (its site's playlists follow at its next
+    sync; push to it again for its settings)."""
+    device = ctx.store.get_device(tenant.slug, device_id)
+    if device is None:
+        raise ApiError(404, "not_found", f"no device {device_id!r} in tenant {tenant.slug!r}")
+    values = body.model_dump(exclude_unset=True)
+    if values.get("site") is None:
+        values.pop("site", None)
+    if values:
+        ctx.store.update_device(tenant.slug, device_id, **values)
+        record_change(
+            ctx, tenant.slug, caller.username, "device.update", "device", device_id,
+            before={"name": device.name, "site": device.site}, after=values,
+        )  # fmt: skip
+    changed = ctx.store.get_device(tenant.slug, device_id)
+    assert changed is not None
+    return _device_view(changed)
 
 
 @router.post("/devices/{device_id}/revoke", response_model=RevokeAnswer)
-def revoke(device_id: str, ctx: Context, tenant: AdminTenant) -> Json:
+def revoke(device_id: str, ctx: Context, tenant: CurrentTenant, caller: StaffCaller) -> Json:
     """Revoke a device: its access tokens stop working at once; it can be claimed again."""
-    return enrollment.revoke(ctx, tenant, device_id)
+    return enrollment.revoke(ctx, tenant, device_id, actor=caller.username)

@@ -19,7 +19,8 @@ from tenant.api.fleet_models import (
     RulesBody,
 )
 from tenant.api.models import ErrorBody
-from tenant.auth import AdminTenant, Context
+from tenant.audit import record_change
+from tenant.auth import STAFF, Context, CurrentTenant, StaffCaller
 from tenant.context import ServiceContext
 from tenant.errors import ApiError
 from tenant.store import GroupBy, Tenant
@@ -28,7 +29,13 @@ from tenant.timefmt import OutOfCalendar, check_ms, parse_rfc3339, rfc3339
 router = APIRouter(
     prefix="/t/{tenant}/v1/admin",
     tags=["admin"],
-    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    dependencies=[STAFF],
+    responses={
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
 )
 
 Json = dict[str, object]
@@ -36,7 +43,7 @@ DAY_MS = int(timedelta(days=1).total_seconds() * 1000)
 
 
 @router.post("/push", response_model=PushAnswer, responses={503: {"model": ErrorBody}})
-def push_desired(body: PushBody, ctx: Context, tenant: AdminTenant) -> Json:
+def push_desired(body: PushBody, ctx: Context, tenant: CurrentTenant, caller: StaffCaller) -> Json:
     """Assign playlists and settings to kiosks and publish each one's desired state."""
     request = fleet.PushRequest(
         devices=body.devices,
@@ -45,13 +52,13 @@ def push_desired(body: PushBody, ctx: Context, tenant: AdminTenant) -> Json:
         playlists=body.playlists,
         settings=body.settings(),
     )
-    return {"devices": fleet.push(ctx, tenant, request)}
+    return {"devices": fleet.push(ctx, tenant, request, caller)}
 
 
 @router.get("/status", response_model=list[FleetDevice])
 def fleet_status(
     ctx: Context,
-    tenant: AdminTenant,
+    tenant: CurrentTenant,
     device: Annotated[list[str], Query(description="only these devices (repeatable)")] = [],  # noqa: B006
 ) -> list[Json]:
     """Every active kiosk (or those named): online, last heartbeat, reported state, rollout."""
@@ -64,18 +71,20 @@ def fleet_status(
     response_model=CommandAnswer,
     responses={503: {"model": ErrorBody}},
 )
-def send_command(device_id: str, body: CommandBody, ctx: Context, tenant: AdminTenant) -> Json:
+def send_command(
+    device_id: str, body: CommandBody, ctx: Context, tenant: CurrentTenant, caller: StaffCaller
+) -> Json:
     """Send a command to a kiosk; poll the answer's request for its result."""
     args: dict[str, object] = {}
     if body.seconds is not None:
         args["seconds"] = body.seconds
     if body.lines is not None:
         args["lines"] = body.lines
-    return fleet.send_command(ctx, tenant, device_id, body.command, args)
+    return fleet.send_command(ctx, tenant, device_id, body.command, args, actor=caller.username)
 
 
 @router.get("/devices/{device_id}/commands/{request_id}", response_model=CommandAnswer)
-def get_command(device_id: str, request_id: str, ctx: Context, tenant: AdminTenant) -> Json:
+def get_command(device_id: str, request_id: str, ctx: Context, tenant: CurrentTenant) -> Json:
     """A command sent earlier, and its result once the kiosk answered."""
     return fleet.command_view(ctx, tenant, device_id, request_id)
 
@@ -83,7 +92,7 @@ def get_command(device_id: str, request_id: str, ctx: Context, tenant: AdminTena
 @router.get("/plays", response_model=PlaysAnswer)
 def play_counts(
     ctx: Context,
-    tenant: AdminTenant,
+    tenant: CurrentTenant,
     by: GroupBy = "track",
     from_: Annotated[str | None, Query(alias="from", description="a date or time (UTC)")] = None,
     to: Annotated[
@@ -116,17 +125,23 @@ def play_counts(
 
 
 @router.get("/rules", response_model=RulesAnswer)
-def get_rules(ctx: Context, tenant: AdminTenant) -> Json:
+def get_rules(ctx: Context, tenant: CurrentTenant) -> Json:
     """The tenant's rules for reports: from how long a play counts as a stream."""
     return _rules(ctx, tenant)
 
 
 @router.put("/rules", response_model=RulesAnswer)
-def put_rules(body: RulesBody, ctx: Context, tenant: AdminTenant) -> Json:
+def put_rules(body: RulesBody, ctx: Context, tenant: CurrentTenant, caller: StaffCaller) -> Json:
     """Set the tenant's own threshold of a counted stream (null: back to the default)."""
     value = body.counted_stream_s
+    before = _rules(ctx, tenant)
     ctx.store.set_counted_stream_ms(tenant.slug, None if value is None else round(value * 1000))
-    return _rules(ctx, tenant)
+    after = _rules(ctx, tenant)
+    record_change(
+        ctx, tenant.slug, caller.username, "rules.update", "rules", tenant.slug,
+        before=before, after=after,
+    )  # fmt: skip
+    return after
 
 
 def _counted_stream_s(ctx: ServiceContext, tenant: Tenant) -> float:

@@ -175,6 +175,15 @@ class ClaimBody(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=300)
 
 
+class DeviceUpdateBody(BaseModel):
+    """A new name, or a new site (a kiosk always has a site once claimed)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    site: str | None = Field(default=None, min_length=1, max_length=300)
+
+
 class ClaimAnswer(BaseModel):
     device_id: str
     site: str | None

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from contract.ids import Sha256, is_sha256
 from tenant.api.models import ErrorBody, PackAnswer, PackBody
-from tenant.auth import AdminTenant, Context
+from tenant.auth import STAFF, Context, CurrentTenant
 from tenant.catalogue import Json
 from tenant.errors import ApiError
 from tenant.packs import build_pack, public_signing_key
@@ -18,12 +18,18 @@ from tenant.ranges import media_response
 router = APIRouter(
     prefix="/t/{tenant}/v1/admin",
     tags=["admin"],
-    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    dependencies=[STAFF],
+    responses={
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
 )
 
 
 @router.post("/packs", response_model=PackAnswer)
-def create_pack(body: PackBody, ctx: Context, tenant: AdminTenant) -> Json:
+def create_pack(body: PackBody, ctx: Context, tenant: CurrentTenant) -> Json:
     """Sign a content pack of these playlists; the caller fetches the media it lists."""
     pack = build_pack(ctx, tenant, body.playlists)
     return {
@@ -40,7 +46,10 @@ def create_pack(body: PackBody, ctx: Context, tenant: AdminTenant) -> Json:
     responses={200: {"content": {"application/octet-stream": {}}, "description": "the file"}},
 )
 def get_admin_media(
-    sha256: Annotated[str, Path(max_length=64)], request: Request, ctx: Context, tenant: AdminTenant
+    sha256: Annotated[str, Path(max_length=64)],
+    request: Request,
+    ctx: Context,
+    tenant: CurrentTenant,
 ) -> Response:
     """A media file of this tenant (for content packs)."""
     known = is_sha256(sha256) and ctx.store.media_size(tenant.slug, sha256) is not None

@@ -15,22 +15,27 @@ from tenant.store.records import (
     ACTIVE,
     PENDING,
     REVOKED,
+    AuditEntry,
     Command,
     DesiredState,
     Device,
     DeviceStatus,
     PlayGroup,
     Playlist,
+    StaffToken,
+    StaffUser,
     Tenant,
     Track,
     default_database_url,
 )
+from tenant.store.staff import StaffQueries
 
 __all__ = [
     "ACTIVE",
     "GROUPINGS",
     "PENDING",
     "REVOKED",
+    "AuditEntry",
     "Command",
     "DesiredState",
     "Device",
@@ -38,6 +43,8 @@ __all__ = [
     "GroupBy",
     "PlayGroup",
     "Playlist",
+    "StaffToken",
+    "StaffUser",
     "StoredPlays",
     "Tenant",
     "TenantStore",
@@ -46,5 +53,5 @@ __all__ = [
 ]
 
 
-class TenantStore(IdentityQueries, CatalogueQueries, PlayQueries, FleetQueries):
+class TenantStore(IdentityQueries, CatalogueQueries, PlayQueries, FleetQueries, StaffQueries):
     """All persistent state but the media bytes (those are in the MediaCache)."""

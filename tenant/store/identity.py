@@ -16,8 +16,9 @@ from tenant.store.schema import access_tokens, admin_tokens, assertion_ids, devi
 class IdentityQueries(Database):
     # ------------------------------------------------------------------ tenants
 
-    def put_tenant(self, tenant: Tenant, admin_token_hash: str) -> None:
-        """Create or update a tenant; its admin token is replaced by this one."""
+    def put_tenant(self, tenant: Tenant, admin_token_hash: str | None = None) -> None:
+        """Create or update a tenant; a shared admin token given replaces the previous one
+        (the previous release's scheme: tenant/accounts.py migrates them to an account)."""
         values = {f.name: getattr(tenant, f.name) for f in fields(tenant)}
         with self._write() as conn:
             found = conn.execute(select(tenants.c.slug).where(tenants.c.slug == tenant.slug))
@@ -26,6 +27,8 @@ class IdentityQueries(Database):
             else:
                 del values["created_ms"]
                 conn.execute(update(tenants).where(tenants.c.slug == tenant.slug).values(values))
+            if admin_token_hash is None:
+                return
             conn.execute(delete(admin_tokens).where(admin_tokens.c.tenant == tenant.slug))
             conn.execute(
                 insert(admin_tokens).values(

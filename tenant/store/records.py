@@ -139,3 +139,40 @@ def record(cls: type[R], row: Any) -> R:
 
 def default_database_url(data_dir: Path) -> str:
     return f"sqlite+pysqlite:///{(data_dir / DATABASE_FILE).absolute()}"
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    tenant: str
+    username: str
+    password_hash: str
+    role: str
+    sites: str  # JSON list
+    disabled: bool
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass(frozen=True)
+class StaffToken:
+    tenant: str
+    token_id: str
+    username: str
+    name: str
+    created_ms: int
+    expires_ms: int | None
+    revoked_ms: int | None
+    last_used_ms: int | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    tenant: str
+    at_ms: int
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: str | None = None  # JSON
+    after: str | None = None  # JSON
+    id: int | None = None  # given by the database

@@ -236,3 +236,55 @@ tenant_rules = Table(
     # A play counts as a stream from this many ms listened (None: the service's default).
     Column("counted_stream_ms", BigInteger),
 )
+
+# ---------------------------------------------------------------------- staff (tenant/accounts.py)
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("username", String(SLUG), primary_key=True),
+    Column("password_hash", String(TEXT), nullable=False),  # Argon2id; "!" for none
+    Column("role", String(32), nullable=False),  # network-admin, curator, technician, reports
+    Column("sites", Text, nullable=False),  # JSON list: a curator's sites
+    Column("disabled", Boolean, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    ForeignKeyConstraint(["tenant"], ["tenants.slug"]),
+)
+
+staff_tokens = Table(
+    "staff_tokens",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("token_id", String(32), primary_key=True),  # shown in listings; the token is not
+    Column("token_hash", String(HASH), nullable=False, unique=True),  # sha256 of the token
+    Column("username", String(SLUG), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger),  # None: no expiry
+    Column("revoked_ms", BigInteger),
+    Column("last_used_ms", BigInteger),
+    ForeignKeyConstraint(["tenant", "username"], ["staff_users.tenant", "staff_users.username"]),
+    Index("staff_tokens_user", "tenant", "username"),
+)
+
+# Append-only: rows are inserted by tenant/audit.py and never updated or deleted by the API.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("tenant", String(SLUG), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("actor", String(TEXT), nullable=False),  # a username, or "server:<os user>"
+    Column("action", String(64), nullable=False),  # e.g. playlist.save, device.claim
+    Column("object_type", String(32), nullable=False),  # track, playlist, device, user, …
+    Column("object_id", String(TEXT), nullable=False),
+    Column("before", Text),  # JSON, when small
+    Column("after", Text),  # JSON, when small
+    Index("audit_log_time", "tenant", "at_ms"),
+    Index("audit_log_actor", "tenant", "actor", "at_ms"),
+    Index("audit_log_object", "tenant", "object_type", "object_id"),
+)

@@ -1,0 +1,81 @@
+"""Staff roles and the route table: which role may call which route, in this one place.
+
+`ROUTES` maps every staff route ("METHOD /path" under `/t/{tenant}/v1`) to the roles that may
+call it besides the network administrator, who may call everything. `PUBLIC` and `DEVICE`
+routes need no staff token. `tenant/service.py` refuses to start when a route is in none of
+them, and tests/tenant/test_authorization.py calls every route with every role.
+A curator's sites are checked by the service functions (`tenant/scope.py`), since they
+depend on the request body.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    NETWORK_ADMIN = "network-admin"  # everything, including accounts and rules
+    CURATOR = "curator"  # tracks, playlists, and the sites they are given
+    TECHNICIAN = "technician"  # claim, rename, move, revoke kiosks, commands, status
+    REPORTS = "reports"  # play reports, read only
+
+
+ROLE_HELP = {
+    Role.NETWORK_ADMIN: "everything in the tenant, including accounts and rules",
+    Role.CURATOR: "tracks, playlists, and the sites they are given (assignments, push)",
+    Role.TECHNICIAN: "claim, rename, move and revoke kiosks, commands, status",
+    Role.REPORTS: "play reports and rules, read only",
+}
+
+C, T, R = Role.CURATOR, Role.TECHNICIAN, Role.REPORTS
+ANY_STAFF = frozenset(Role)
+
+ROUTES: dict[str, frozenset[Role]] = {
+    # content
+    "HEAD /admin/media/{sha256}": frozenset({C}),
+    "PUT /admin/media/{sha256}": frozenset({C}),
+    "GET /admin/media/{sha256}": frozenset({C, T}),
+    "POST /admin/tracks": frozenset({C}),
+    "GET /admin/tracks": frozenset({C, T, R}),
+    "POST /admin/playlists": frozenset({C}),
+    "GET /admin/playlists": frozenset({C, T}),
+    "GET /admin/playlists/{playlist_id}": frozenset({C, T}),
+    "POST /admin/playlists/{playlist_id}/assign": frozenset({C}),  # the curator's sites
+    "POST /admin/packs": frozenset({C, T}),
+    # kiosks
+    "POST /admin/claims": frozenset({T}),
+    "GET /admin/devices": frozenset({C, T}),
+    "PATCH /admin/devices/{device_id}": frozenset({T}),
+    "POST /admin/devices/{device_id}/revoke": frozenset({T}),
+    "POST /admin/push": frozenset({C}),  # the curator's sites
+    "GET /admin/status": frozenset({C, T}),
+    "POST /admin/devices/{device_id}/commands": frozenset({T}),
+    "GET /admin/devices/{device_id}/commands/{request_id}": frozenset({T}),
+    # reports and rules
+    "GET /admin/plays": frozenset({C, R}),
+    "GET /admin/rules": frozenset({R}),
+    "PUT /admin/rules": frozenset(),
+    # accounts, tokens, audit
+    "GET /admin/me": ANY_STAFF,
+    "GET /admin/tokens": ANY_STAFF,  # one's own (all of them for a network administrator)
+    "POST /admin/tokens": ANY_STAFF,
+    "DELETE /admin/tokens/{token_id}": ANY_STAFF,
+    "GET /admin/users": frozenset(),
+    "POST /admin/users": frozenset(),
+    "PATCH /admin/users/{username}": frozenset(),
+    "GET /admin/audit": frozenset(),
+}
+
+PUBLIC = frozenset({"POST /enroll", "POST /token", "POST /login", "GET /healthz"})
+DEVICE = frozenset({"GET /device/playlists", "GET /media/{sha256}", "HEAD /media/{sha256}"})
+
+TENANT_PREFIX = "/t/{tenant}/v1"
+
+
+def route_key(method: str, path: str) -> str:
+    """ "GET /admin/tracks" for GET /t/{tenant}/v1/admin/tracks."""
+    return f"{method} {path.removeprefix(TENANT_PREFIX)}"
+
+
+def allowed(key: str, role: Role) -> bool:
+    return role is Role.NETWORK_ADMIN or role in ROUTES[key]
