@@ -121,7 +121,7 @@ def load_credentials(state_dir: Path) -> Credentials | None:
         return None
     try:
         return Credentials.from_json(json.loads(raw))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         # json.JSONDecodeError is a ValueError; its message quotes no content.
         log.warning("credentials %s are unusable (%s): enrolling again", path, exc)
         return None

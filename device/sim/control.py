@@ -78,7 +78,7 @@ class ControlServer:
             if not isinstance(request, dict):
                 raise ValueError("expected a JSON object")
             return {"ok": True, **self._do(request)}
-        except (ValueError, UnknownButton, TypeError) as exc:
+        except (ValueError, UnknownButton, TypeError, RecursionError) as exc:
             message = exc.args[0] if isinstance(exc, UnknownButton) else str(exc)
             return {"ok": False, "error": message}
 

@@ -225,7 +225,7 @@ def _wait_for_daemon(path: Path, timeout_s: float, poll_s: float) -> tuple[str, 
         try:
             answer = json.loads(path.read_bytes())
             return tuple(str(line) for line in answer.get("lines", ()))
-        except (FileNotFoundError, ValueError, AttributeError):
+        except (FileNotFoundError, ValueError, AttributeError, RecursionError):
             time.sleep(poll_s)
     log.warning("the kiosk did not take the content pack within %.0f s", timeout_s)
     return ("The kiosk did not answer in time",)

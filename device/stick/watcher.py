@@ -181,7 +181,7 @@ class StickWatcher:
                     return verdict
             except FileNotFoundError:
                 pass
-            except (OSError, ValueError, KeyError) as exc:
+            except (OSError, ValueError, KeyError, RecursionError) as exc:
                 log.debug("stick verdict %s not readable yet: %s", path, exc)
             if time.monotonic() >= deadline:
                 return None
