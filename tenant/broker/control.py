@@ -3,7 +3,7 @@
     control = BrokerControl(load_broker_settings(data_dir))
     control.ensure_device("lib-a", "jk-…", username="jk-…", password="…")
     control.publish_desired("lib-a", "jk-…", {"v": 1, "version": 3, …})
-    control.remove_device("lib-a", "jk-…")   # the device is disconnected and refused
+    control.remove_device("lib-a", "jk-…")   # disconnected, refused, its status cleared
     control.close()
 
 Accounts are managed through mosquitto's dynamic-security plugin: JSON commands published to
@@ -31,7 +31,14 @@ from contract.protocol.topics import DeviceTopics
 from tenant.broker import dynsec
 from tenant.broker.client import mqtt_client
 from tenant.broker.dynsec import BrokerControlError
-from tenant.broker.roles import CONTROL_TOPIC, DEFAULT_ACCESS, device_acls, device_role
+from tenant.broker.roles import (
+    CONTROL_TOPIC,
+    DEFAULT_ACCESS,
+    SERVICE_ROLE,
+    device_acls,
+    device_role,
+    service_acls,
+)
 from tenant.broker.settings import BrokerSettings
 
 __all__ = ["BrokerControl", "BrokerControlError", "BrokerUnavailable"]
@@ -161,8 +168,8 @@ class BrokerControl:
 
     def remove_device(self, tenant: str, device_id: str, username: str | None = None) -> None:
         """Delete the device's account (the broker disconnects it at once and refuses it from
-        then on) and its role. An account that now belongs to another tenant's device of the
-        same id is left alone."""
+        then on) and its role, then clear its retained status (`clear_status`). An account
+        that now belongs to another tenant's device of the same id is left alone."""
         username = username or device_id
         self._refuse_own_account(username)
         role = device_role(tenant, device_id)
@@ -182,7 +189,17 @@ class BrokerControl:
             for command, answer in zip(commands, self._request(commands), strict=True):
                 if answer.get("error") not in ("Role not found", "Client not found"):
                     dynsec.check(command, answer)
+        self.clear_status(tenant, device_id)
         log.info("broker: account of %s/%s removed", tenant, device_id)
+
+    def clear_status(self, tenant: str, device_id: str) -> None:
+        """Say `online: false` ("revoked") to whoever reads statuses now (the ingesters), then
+        delete the retained status. The broker sends no last will for a client it disconnects
+        itself, so a revoked kiosk would otherwise stay `online: true` for every new reader."""
+        topic = DeviceTopics(tenant, device_id).status
+        offline = encode("status", {"v": 1, "online": False, "reason": "revoked"})
+        self._publish(topic, offline, retain=True, what=f"status of {device_id}")
+        self._publish(topic, b"", retain=True, what=f"status of {device_id}")
 
     # ------------------------------------------------------------------ pushes
 
@@ -300,17 +317,21 @@ class BrokerControl:
             return
         self._ensured.clear()  # a new session: the broker may have lost its accounts
         correlation = "default-access"
-        command = {"command": "setDefaultACLAccess", "acls": list(DEFAULT_ACCESS)}
+        commands: list[Json] = [{"command": "setDefaultACLAccess", "acls": list(DEFAULT_ACCESS)}]
+        # A service role written by an older broker-setup gets the rights of this version
+        # (those it has already are refused, harmlessly, with an error that is not read).
+        commands += [
+            {"command": "addRoleACL", "rolename": SERVICE_ROLE, **acl} for acl in service_acls()
+        ]
         info = client.publish(
             CONTROL_TOPIC,
-            json.dumps({"commands": [{**command, "correlationData": correlation}]}),
+            json.dumps({"commands": [{**c, "correlationData": correlation} for c in commands]}),
             qos=1,
         )
         with self._lock:
             self._abandoned.add(info.mid)  # nobody waits for its PUBACK
-        self._ready.set()
-        self._was_ready = True
-        log.info("broker: connected to %s:%d", self.settings.host, self.settings.port)
+        # Ready once these are answered (`_on_response`): a rule actually added makes the broker
+        # drop the role's clients, this one included, and the answer comes after reconnecting.
 
     def _on_disconnect(
         self,
@@ -351,6 +372,9 @@ class BrokerControl:
         if correlation == "default-access":
             if answers[0].get("error"):
                 log.error("broker: setDefaultACLAccess refused: %s", answers[0]["error"])
+            self._ready.set()
+            self._was_ready = True
+            log.info("broker: connected to %s:%d", self.settings.host, self.settings.port)
             return
         with self._lock:
             reply = self._requests.get(correlation)

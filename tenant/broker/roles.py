@@ -92,10 +92,16 @@ def ingester_acls() -> list[Acl]:
 
 
 def service_acls() -> list[Acl]:
-    """Push desired states and commands, read everything under jk/v1, and manage accounts."""
+    """Push desired states and commands, read everything under jk/v1, and manage accounts.
+
+    It also writes statuses: a device the broker disconnects because its account was deleted
+    (a revocation) leaves no last will, so the service clears its retained `online: true`.
+    """
     everything = "jk/v1/+/+/#"
     control = "$CONTROL/dynamic-security/#"
-    acls = [_allow("publishClientSend", wildcard(leaf)) for leaf in (DESIRED, COMMAND_REQUEST)]
+    acls = [
+        _allow("publishClientSend", wildcard(leaf)) for leaf in (DESIRED, COMMAND_REQUEST, STATUS)
+    ]
     acls.append(_allow("publishClientSend", control))
     for topic_filter in (everything, control):
         acls += [
