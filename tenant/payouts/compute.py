@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 from tenant.payouts.allocate import largest_remainder
 from tenant.payouts.model import (
+    END_REASONS,
     FULL_SHARE_BP,
+    STARTED_BY,
     CountedPlay,
     PayoutInputError,
     PayoutRules,
@@ -142,7 +144,12 @@ def _tally(
     cutoff_ms: int | None,
     previous_cutoff_ms: int | None,
 ) -> _Tally:
-    """One pass: dedupe by event id, select the window, hash it, count by the rules."""
+    """One pass: dedupe by event id, select the window, hash it, count by the rules.
+
+    The hash is the sha256 of the UTF-8 of each selected play, in event id order, as
+    `len:event_id len:site len:track_id started_by:end_reason:listened:played:received;`
+    (without the spaces): length-prefixed, so unambiguous whatever characters the ids hold.
+    """
     rules = inputs.rules
     start, end = inputs.period.start_ms, inputs.period.end_ms
     cutoff = cutoff_ms if cutoff_ms is not None else float("inf")
@@ -156,6 +163,7 @@ def _tally(
     given = duplicates = outside = regular = adjustments = n_counted = 0
     last_id: str | None = None
     last: CountedPlay | None = None
+    pending: list[str] = []  # canonical play texts not hashed yet (hashed in chunks)
     for play in plays:
         given += 1
         event_id = play.event_id
@@ -185,14 +193,21 @@ def _tally(
         else:
             outside += 1
             continue
-        problem = play.problem()
-        if problem is not None:
-            raise PayoutInputError(f"play {event_id}: {problem}")
-        hasher.update(_canonical(play))
+        listened, start_kind, end_reason = play.listened_ms, play.started_by, play.end_reason
+        if start_kind not in STARTED_BY or end_reason not in END_REASONS or listened < 0:
+            raise PayoutInputError(f"play {event_id}: {play.problem()}")
+        e, s, t = event_id, play.site, play.track_id
+        pending.append(
+            f"{len(e)}:{e}{len(s)}:{s}{len(t)}:{t}{start_kind}:{end_reason}:"
+            f"{listened}:{played}:{received};"
+        )
+        if len(pending) >= 4096:
+            hasher.update("".join(pending).encode())
+            pending.clear()
         if not (
-            play.listened_ms >= threshold
-            and play.started_by in started_by
-            and (count_errors or play.end_reason != "error")
+            listened >= threshold
+            and start_kind in started_by
+            and (count_errors or end_reason != "error")
         ):
             continue
         n_counted += 1
@@ -200,27 +215,19 @@ def _tally(
         if library is None:
             unsubscribed[play.site] = unsubscribed.get(play.site, 0) + 1
             continue
-        key = (library, play.track_id, kind)
+        key = (library, t, kind)
         entry = counted.get(key)
         if entry is None:
-            counted[key] = [1, play.listened_ms]
+            counted[key] = [1, listened]
         else:
             entry[0] += 1
-            entry[1] += play.listened_ms
+            entry[1] += listened
+    hasher.update("".join(pending).encode())
     selected = regular + adjustments
     counts = PlayCounts(selected, regular, adjustments, n_counted, selected - n_counted)
     return _Tally(
         counted, unsubscribed, hasher.hexdigest(), counts, InputCounts(given, duplicates, outside)
     )
-
-
-def _canonical(play: CountedPlay) -> bytes:
-    """Length-prefixed fields, unambiguous whatever characters the ids hold."""
-    e, s, t = play.event_id, play.site, play.track_id
-    return (
-        f"{len(e)}:{e}{len(s)}:{s}{len(t)}:{t}{play.started_by}:{play.end_reason}:"
-        f"{play.listened_ms}:{play.played_ms}:{play.received_ms};"
-    ).encode()
 
 
 def _split(

@@ -1,0 +1,167 @@
+"""Computing a month's payout statement in memory (tenant/payouts), beside a bare pass.
+
+A synthetic month: `--plays` plays at `--kiosks` kiosks (5 per site) of `--libraries`
+libraries, over 20,000 tracks (a few played far more than the others; 10 % with two rights
+holders, 2 % with none), 80 % started by a visitor, most listened to past 30 s, event ids in no
+order. Two ways in:
+
+- `memory`: every play built first (a list of CountedPlay), then computed; the statement
+  sorts them by event id. The baseline is one loop over the same list, summing listened time.
+- `stream`: plays made one at a time, already in event id order, as a store would stream them
+  (`ORDER BY event_id`), so they are never held at once (`presorted=True`); the baseline is
+  the same generator consumed by a bare loop.
+
+Figures: seconds (time.monotonic) and the process's peak resident memory (getrusage; a
+high-water mark, so the memory run builds the plays first and reports the peak after each
+step). One mode per run, since the peak never goes down.
+
+    .venv/bin/python bench/payouts.py [--plays 1000000] [--kiosks 5000] [--libraries 200]
+                                      [--mode memory|stream]
+
+Prints figures; asserts nothing. Aim (issue 14): a month of 10,000,000 plays under 60 s and
+500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tenant.payouts import (
+    CountedPlay,
+    PayoutInputs,
+    PayoutRules,
+    Period,
+    RightsHolder,
+    Share,
+    Subscription,
+    Track,
+    compute_statement,
+)
+
+TRACKS = 20_000
+HOLDERS = 2_000
+MONTH = Period.month(2026, 11)
+SPAN_MS = MONTH.end_ms - MONTH.start_ms
+MASK = (1 << 64) - 1
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def step(label: str, began: float) -> None:
+    print(f"  {label:<22} {time.monotonic() - began:6.1f} s, peak RSS {peak_mb():5.0f} MB")
+
+
+def catalogue(libraries: int, sites: int) -> PayoutInputs:
+    rnd = random.Random(1)
+    holders = tuple(RightsHolder(f"h{i:04d}", f"Holder {i}") for i in range(HOLDERS))
+    tracks = []
+    for i in range(TRACKS):
+        roll = rnd.random()
+        first, second = rnd.sample(holders, 2)
+        if roll < 0.02:
+            shares: tuple[Share, ...] = ()
+        elif roll < 0.12:
+            shares = (Share(first.id, 7_000), Share(second.id, 3_000))
+        else:
+            shares = (Share(first.id, 10_000),)
+        tracks.append(Track(f"t{i:05d}", f"FRX20{i:07d}", f"Artist {i}", f"Title {i}", shares))
+    subs = tuple(
+        Subscription(
+            f"lib{lib:03d}",
+            frozenset(f"site{s:04d}" for s in range(sites) if s % libraries == lib),
+            MONTH.name,
+            rnd.randrange(10_000, 500_000),
+            "EUR",
+        )
+        for lib in range(libraries)
+    )
+    return PayoutInputs(MONTH, PayoutRules(), subs, holders, tuple(tracks))
+
+
+def plays(count: int, sites: int, ordered: bool) -> Iterator[CountedPlay]:
+    """Plays made from a cheap integer hash of their number (reproducible, no random calls)."""
+    site_names = [f"site{s:04d}" for s in range(sites)]
+    track_ids = [f"t{i:05d}" for i in range(TRACKS)]
+    started = ("visitor", "visitor", "visitor", "visitor", "autoplay")
+    ends = ("finished", "finished", "skipped", "stopped", "error", "interrupted", "finished")
+    for i in range(count):
+        h = ((i + 1) * 0x9E3779B97F4A7C15) & MASK
+        event_id = f"{i:016x}-e" if ordered else f"{h:016x}-{i:08x}"
+        played = MONTH.start_ms + h % SPAN_MS
+        rank = (h >> 20) % TRACKS
+        track = (rank * rank) // TRACKS  # a few tracks played far more than the rest
+        yield CountedPlay(
+            event_id,
+            site_names[(h >> 8) % sites],
+            track_ids[track],
+            started[(h >> 40) % 5],
+            ends[(h >> 44) % 7],
+            (h >> 48) % 240_000,
+            played,
+            played + (h >> 30) % 3_600_000,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plays", type=int, default=1_000_000)
+    parser.add_argument("--kiosks", type=int, default=5_000)
+    parser.add_argument("--libraries", type=int, default=200)
+    parser.add_argument("--mode", choices=["memory", "stream"], default="memory")
+    args = parser.parse_args()
+    sites = max(args.kiosks // 5, args.libraries)
+    inputs = catalogue(args.libraries, sites)
+    print(
+        f"{args.plays:,} plays, {args.kiosks:,} kiosks at {sites:,} sites, "
+        f"{args.libraries} libraries, {TRACKS:,} tracks, {HOLDERS:,} rights holders "
+        f"({args.mode})"
+    )
+    print(f"  start:                 peak RSS {peak_mb():8.0f} MB")
+    if args.mode == "memory":
+        began = time.monotonic()
+        held = list(plays(args.plays, sites, ordered=False))
+        step("build the plays:", began)
+        began = time.monotonic()
+        listened = 0
+        for play in held:
+            listened += play.listened_ms
+        step("baseline (one pass):", began)
+        began = time.monotonic()
+        statement = compute_statement(inputs, held, cutoff_ms=None)
+    else:
+        began = time.monotonic()
+        listened = 0
+        for play in plays(args.plays, sites, ordered=True):
+            listened += play.listened_ms
+        step("baseline (make+pass):", began)
+        began = time.monotonic()
+        statement = compute_statement(
+            inputs, plays(args.plays, sites, ordered=True), cutoff_ms=None, presorted=True
+        )
+    computed = time.monotonic() - began
+    print(f"  compute the statement: {computed:6.1f} s, peak RSS {peak_mb():5.0f} MB")
+    began = time.monotonic()
+    body = statement.canonical_bytes()
+    print(
+        f"  canonical bytes:       {time.monotonic() - began:6.1f} s, peak RSS {peak_mb():5.0f} MB"
+        f" ({len(body) / 1e6:.0f} MB, {len(statement.lines):,} lines)"
+    )
+    counts = statement.plays
+    print(
+        f"  counted {counts.counted:,} of {counts.selected:,} plays, "
+        f"{len(statement.unattributed_tracks):,} unattributed tracks"
+    )
+
+
+if __name__ == "__main__":
+    main()
