@@ -147,3 +147,32 @@ def test_a_small_file_cut_mid_body_keeps_what_arrived_and_resumes_with_a_range(
     assert [_range_of(h) for h in heads] == [None, f"bytes={cut}-"]
     assert path.read_bytes() == content and device.cache.verify(item.sha)
     assert not downloader.part_path(item.sha).exists()
+
+
+def test_a_sync_pass_cut_after_some_bytes_starts_its_backoff_over(
+    device: Device, media: list[Media]
+) -> None:
+    item = media[4]
+    device.playlist("flaky", [item])
+    with relay(device, [0, item.size // 3, None]) as (cutting, http):
+        syncer = device.syncer(parallel_downloads=1)
+        syncer.http = http
+        syncer.downloader = Downloader(http, device.cache, device.state_dir / "downloads")
+        for _ in range(6):
+            syncer.backoff.next_delay()  # a long outage came before: the ceiling is at minutes
+        nothing = syncer.sync_once()
+        assert nothing.outcome == "offline" and nothing.bytes_downloaded == 0
+        syncer.delay_after(nothing)
+        assert syncer.backoff.failures == 7  # no progress: the backoff keeps climbing
+        some = syncer.sync_once()
+        assert some.outcome == "offline" and some.bytes_downloaded == item.size // 3
+        assert syncer.delay_after(some) <= syncer.backoff.base_s  # progress: retried soon
+        assert syncer.backoff.failures == 1
+        done = syncer.sync_once()
+    assert done.outcome == "activated" and done.bytes_downloaded == item.size - item.size // 3
+    assert [_range_of(h) for h in cutting.media_heads()] == [
+        None,
+        None,
+        f"bytes={item.size // 3}-",
+    ]
+    assert syncer.delay_after(done) == syncer.interval_s
