@@ -8,7 +8,8 @@ thread (Mopidy's core and its controllers):
 - `PlaybackController` (playback.py): what plays, what is queued, failures, play accounting;
 - `VisitorController` (visitor.py): presses, presence, idle resets, screen dim and sleep;
 - `DefaultsController` (defaults.py): the tenant's desired state, calendar and autoplay;
-- `Mixer` (volume.py), `Notices` (notices.py): volume under its rules; toasts and errors.
+- `Mixer` (volume.py), `AudioOutputs` (outputs.py), `Notices` (notices.py): volume under its
+  rules, the sound card in use, toasts and errors.
 
 The screen (screens.py) and the status snapshot (status.py) are pure functions of its state.
 """
@@ -26,7 +27,7 @@ from device.core.accounting import Play
 from device.core.defaults import CALENDAR_CHECK_S, DefaultsController
 from device.core.desired import Calendar, DesiredState
 from device.core.notices import Notices
-from device.core.outputs import OutputChoice, choose_output
+from device.core.outputs import AudioOutputs
 from device.core.playback import START_TIMEOUT_S, PlaybackController
 from device.core.screens import (
     KioskContext,
@@ -54,7 +55,6 @@ from device.events import (
     PlaybackStarted,
     Rotated,
     Shutdown,
-    SoundCard,
     SoundCardsChanged,
     StickReport,
     StorageAttached,
@@ -97,8 +97,7 @@ class Kiosk:
         self.enrollment: EnrollmentChanged | None = None
         self.sync: SyncProgress | None = None
         self.on_tick: Callable[[], None] | None = None  # e.g. the systemd watchdog keep-alive
-        fallback = self.config.audio.output
-        self.audio_output = OutputChoice(fallback, f"built-in ({fallback})")
+        self.outputs = AudioOutputs(self.config.audio, self.player)
         self._last_screen: Screen | None = None
 
     # ------------------------------------------------------------------ thread edge
@@ -151,14 +150,14 @@ class Kiosk:
     def handle(self, event: Event) -> None:
         match event:
             case ButtonDown(button=name, at=at):
-                for action in self.visitor.button_down(name, at):
-                    self.act(action)
+                if not self._act_all(self.visitor.button_down(name, at)):
+                    return
             case ButtonUp(button=name, at=at):
-                for action in self.visitor.button_up(name, at):
-                    self.act(action)
+                if not self._act_all(self.visitor.button_up(name, at)):
+                    return
             case Rotated(steps=steps):
-                for action in self.visitor.rotated(steps):
-                    self.act(action)
+                if not self._act_all(self.visitor.rotated(steps)):
+                    return
             case PlaybackStarted(token=token, duration_ms=duration):
                 self.playback.on_started(token, duration)
             case PlaybackProgress(token=token, position_ms=position):
@@ -172,7 +171,7 @@ class Kiosk:
             case SyncProgress():
                 self.sync = event
             case SoundCardsChanged(cards=cards):
-                self._on_sound_cards(cards)
+                self.outputs.cards_changed(cards)
             case StickReport():
                 self._on_stick(event)
             case DesiredStateReceived(state=state):
@@ -187,6 +186,14 @@ class Kiosk:
                 log.info("shutting down: %s", reason)
                 self.running = False
         self._refresh()
+
+    def _act_all(self, actions: list[Action] | None) -> bool:
+        """Act on each; False for input swallowed to wake the screen (the next tick redraws)."""
+        if actions is None:
+            return False
+        for action in actions:
+            self.act(action)
+        return True
 
     def act(self, action: Action) -> None:
         """A visitor (or technician) action; every one of them counts as presence."""
@@ -281,19 +288,6 @@ class Kiosk:
         # playlist that arrived) is selected, and autoplayed, when nobody is listening.
         self.defaults.changed(before)
 
-    def _on_sound_cards(self, cards: tuple[SoundCard, ...]) -> None:
-        """Move the sound to the best preferred card present, or back to the built-in output.
-
-        Only the output changes: the play goes on with the same journal entry and its
-        listened time keeps counting from mpv's progress.
-        """
-        audio = self.config.audio
-        choice = choose_output(audio.preferred_outputs, cards, self.player.outputs(), audio.output)
-        if choice.device != self.audio_output.device:
-            log.info("audio output now %s (%s)", choice.label, choice.device)
-            self.player.set_output(choice.device)
-        self.audio_output = choice
-
     def _on_stick(self, report: StickReport) -> None:
         self.notices.show(StickScreen(report.ok, report.title, report.lines), STICK_TOAST_S)
         if not report.ok:
@@ -337,7 +331,7 @@ class Kiosk:
                 sync=self.sync,
                 desired=self.desired,
                 calendar=self.calendar,
-                audio_output=self.audio_output.label,
+                audio_output=self.outputs.choice.label,
                 problems=self.context.problems(),
                 last_error=errors[-1] if errors else None,
             )
@@ -361,7 +355,7 @@ class Kiosk:
             errors=tuple(self.notices.errors),
             enrollment=self.enrollment,
             sync=self.sync,
-            output=self.audio_output.label,
+            output=self.outputs.choice.label,
         )
 
     # ------------------------------------------------------------------ the controllers' state

@@ -39,26 +39,27 @@ class VisitorController:
 
     # ------------------------------------------------------------------ input
 
-    def button_down(self, name: str, at: float) -> list[Action]:
-        """The actions of a press; none for a press that only wakes the screen."""
+    def button_down(self, name: str, at: float) -> list[Action] | None:
+        """The actions of a press; None for a press that only wakes the screen (swallowed)."""
         if self.asleep or name in self._swallowed:
             self._swallowed.add(name)
             self.wake()
-            return []
+            return None
         return self.gestures.down(name, at)
 
-    def button_up(self, name: str, at: float) -> list[Action]:
+    def button_up(self, name: str, at: float) -> list[Action] | None:
+        """The actions of a release; None for the release of a swallowed press."""
         if name in self._swallowed:
             self._swallowed.discard(name)
             self.gestures.up(name, at)
-            return []
+            return None
         return self.gestures.up(name, at)
 
-    def rotated(self, steps: int) -> list[Action]:
-        """One action per detent; turning the knob of a sleeping kiosk only wakes it."""
+    def rotated(self, steps: int) -> list[Action] | None:
+        """One action per detent; None when turning the knob only woke the screen."""
         if self.asleep:
             self.wake()
-            return []
+            return None
         rotary = self.config.rotary
         if rotary is None:
             return []
