@@ -5,6 +5,8 @@ a technician in front of a kiosk, not the developer who wrote the schema. Layers
 defaults < /etc/jukebox < the technician's boot-partition file < tenant settings) all go
 through `load_config`, which takes them in order. A broken file reports all its problems at
 once (`ConfigError.problems`), so a technician fixes it in one visit, not one error per boot.
+Over 400 lines on purpose: it is the whole file's schema, one dataclass and one reader per
+section side by side, which docs/jukebox.toml.schema.json mirrors.
 """
 
 from __future__ import annotations
