@@ -238,6 +238,7 @@ def _split(
     previous_cutoff_ms: int | None,
 ) -> Statement:
     by_listened = inputs.rules.split == "listened"
+    shares_of = _shares(tracks, {track_id for _, track_id, _ in tally.counted})
     per_library: dict[str, list[tuple[str, LineKind, int, int]]] = {}
     for (library, track_id, kind), (n, ms) in tally.counted.items():
         per_library.setdefault(library, []).append((track_id, kind, n, ms))
@@ -249,9 +250,9 @@ def _split(
     for sub in sorted(inputs.subscriptions, key=lambda s: s.library):
         rows = per_library.get(sub.library, [])
         weights = {
-            (holder, track_id, kind): weight
+            (holder, track_id, kind): (ms if by_listened else n) * bp
             for track_id, kind, n, ms in rows
-            for holder, weight in _holder_weights(tracks.get(track_id), ms if by_listened else n)
+            for holder, bp in shares_of[track_id]
         }
         n_plays = sum(row[2] for row in rows)
         listened = sum(row[3] for row in rows)
@@ -277,11 +278,11 @@ def _split(
     for currency in sorted(set(currency_of.values())):
         pool = sum(s.amount_minor for s in inputs.subscriptions if s.currency == currency)
         pool_weights = {
-            (library, holder, track_id, kind): weight
+            (library, holder, track_id, kind): n * bp
             for library, rows in per_library.items()
             if currency_of[library] == currency
             for track_id, kind, n, _ in rows
-            for holder, weight in _holder_weights(tracks.get(track_id), n)
+            for holder, bp in shares_of[track_id]
         }
         n_plays = sum(
             row[2] for lib, rows in per_library.items() if currency_of[lib] == currency
@@ -294,12 +295,13 @@ def _split(
         pools.append(Pool(currency, pool, n_plays, 0))
 
     figures = tally.counted
-    lines = tuple(
-        Line(library, holder, track_id, kind, currency_of[library],
-             figures[(library, track_id, kind)][0], figures[(library, track_id, kind)][1],
-             amount, pro_rata.get((library, holder, track_id, kind), 0))
-        for (library, holder, track_id, kind), amount in sorted(amounts.items())
-    )  # fmt: skip
+    lines: list[Line] = []
+    add = lines.append
+    for key in sorted(amounts):
+        library, holder, track_id, kind = key
+        n, ms = figures[(library, track_id, kind)]
+        add(Line(library, holder, track_id, kind, currency_of[library], n, ms, amounts[key],
+                 pro_rata.get(key, 0)))  # fmt: skip
     named_holders = {line.holder_id for line in lines}
     named_tracks = sorted({line.track_id for line in lines})
     unattributed = tuple(
@@ -314,7 +316,7 @@ def _split(
         plays=tally.counts,
         libraries=tuple(totals),
         pools=tuple(pools),
-        lines=lines,
+        lines=tuple(lines),
         holders=tuple(sorted((h.id, h.name) for h in inputs.holders if h.id in named_holders)),
         tracks=tuple(_track_info(tracks.get(track_id), track_id) for track_id in named_tracks),
         unattributed_tracks=unattributed,
@@ -323,10 +325,16 @@ def _split(
     )
 
 
-def _holder_weights(track: Track | None, weight: int) -> list[tuple[str, int]]:
-    if track is None or not track.shares:
-        return [(UNATTRIBUTED, weight * FULL_SHARE_BP)]
-    return [(share.holder_id, weight * share.basis_points) for share in track.shares]
+def _shares(tracks: dict[str, Track], ids: set[str]) -> dict[str, list[tuple[str, int]]]:
+    """(holder, basis points) per track; a track with no known holder has one unattributed."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for track_id in ids:
+        track = tracks.get(track_id)
+        if track is None or not track.shares:
+            out[track_id] = [(UNATTRIBUTED, FULL_SHARE_BP)]
+        else:
+            out[track_id] = [(share.holder_id, share.basis_points) for share in track.shares]
+    return out
 
 
 def _track_info(track: Track | None, track_id: str) -> TrackInfo:
