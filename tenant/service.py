@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from contract import __version__ as FIRMWARE_VERSION
-from tenant.accounts import LoginLimiter
+from tenant.accounts import LoginLimiter, migrate_shared_tokens
 from tenant.api import admin, device, enrollment, fleet, packs, staff
 from tenant.broker.settings import load_broker_settings
 from tenant.context import open_context
@@ -34,6 +34,9 @@ def create_app(
     """The service over `data_dir` (media in data_dir/media, SQLite data_dir/tenant.sqlite3
     unless `database_url` names another database)."""
     ctx = open_context(data_dir, database_url, settings, broker=connect_broker(data_dir))
+    for slug in ctx.store.tenants_with_shared_tokens():
+        migrated = migrate_shared_tokens(ctx, slug)
+        log.warning("tenant %s: %d shared admin token(s) now belong to user admin", slug, migrated)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

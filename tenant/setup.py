@@ -67,13 +67,16 @@ def setup_tenant(
         accounts.migrate_shared_tokens(ctx, slug)
         password = None
         user = ctx.store.get_user(slug, admin_user)
-        if user is None:
-            password = admin_password or accounts.new_password()
-            accounts.add_user(ctx, slug, actor, admin_user, Role.NETWORK_ADMIN, [], password)
-        elif user.role != Role.NETWORK_ADMIN or user.disabled:
+        if user is not None and (user.role != Role.NETWORK_ADMIN or user.disabled):
             raise ValueError(
                 f"user {admin_user!r} of {slug!r} is not an enabled network administrator"
             )
+        if user is None:
+            password = admin_password or accounts.new_password()
+            accounts.add_user(ctx, slug, actor, admin_user, Role.NETWORK_ADMIN, [], password)
+        elif user.password_hash == accounts.NO_PASSWORD:  # made by the migration
+            password = admin_password or accounts.new_password()
+            accounts.update_user(ctx, slug, actor, admin_user, password=password)
         ctx.store.revoke_staff_tokens(slug, now_ms, username=admin_user, name=INIT_TOKEN_NAME)
         token, _ = accounts.issue_token(ctx, slug, actor, admin_user, INIT_TOKEN_NAME, None)
     finally:

@@ -147,6 +147,10 @@ class StaffQueries(Database):
         with self._read() as conn:
             return [(row[0], row[1]) for row in conn.execute(query)]
 
+    def tenants_with_shared_tokens(self) -> list[str]:
+        with self._read() as conn:
+            return list(conn.execute(select(admin_tokens.c.tenant).distinct()).scalars())
+
     def forget_shared_admin_token(self, token_hash: str) -> None:
         with self._write() as conn:
             conn.execute(delete(admin_tokens).where(admin_tokens.c.token_hash == token_hash))
