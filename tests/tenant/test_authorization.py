@@ -75,7 +75,7 @@ def test_every_route_answers_what_the_route_table_says_for_every_caller(
             continue
         assert key in ROUTES or key in DEVICE, f"{key}: no role declared in tenant/roles.py"
         for who, token in identities.items():
-            body = {} if method in ("POST", "PUT", "PATCH") else None
+            body: dict[str, object] | None = {} if method in ("POST", "PUT", "PATCH") else None
             status_code = call(
                 service, method, path.removeprefix("/t/lib-a"), token, json=body
             ).status_code
