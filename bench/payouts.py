@@ -58,7 +58,7 @@ def peak_mb() -> float:
 
 
 def step(label: str, began: float) -> None:
-    print(f"  {label:<22} {time.monotonic() - began:6.1f} s, peak RSS {peak_mb():5.0f} MB")
+    print(f"  {label:<22} {time.monotonic() - began:6.2f} s, peak RSS {peak_mb():5.0f} MB")
 
 
 def catalogue(libraries: int, sites: int) -> PayoutInputs:
@@ -149,7 +149,7 @@ def main() -> None:
             inputs, plays(args.plays, sites, ordered=True), cutoff_ms=None, presorted=True
         )
     computed = time.monotonic() - began
-    print(f"  compute the statement: {computed:6.1f} s, peak RSS {peak_mb():5.0f} MB")
+    print(f"  compute the statement: {computed:6.2f} s, peak RSS {peak_mb():5.0f} MB")
     began = time.monotonic()
     body = statement.canonical_bytes()
     print(

@@ -13,7 +13,7 @@ import io
 from collections.abc import Sequence
 
 from tenant.payouts.currencies import format_amount
-from tenant.payouts.statement import UNATTRIBUTED, Statement
+from tenant.payouts.statement import UNATTRIBUTED, Statement, TrackInfo
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -50,10 +50,11 @@ def safe_cell(text: str) -> str:
 def holder_csv(statement: Statement, holder_id: str) -> bytes:
     """One rights holder's lines: per library and per track, with the pro-rata comparison."""
     rows: list[Sequence[str]] = []
+    index = statement.track_index()
     for line in statement.lines:
         if line.holder_id != holder_id:
             continue
-        track = statement.track(line.track_id)
+        track = index.get(line.track_id) or TrackInfo(line.track_id, "", "", "")
         rows.append(
             (
                 statement.period.name,

@@ -16,7 +16,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from tenant.payouts.currencies import format_amount
-from tenant.payouts.statement import Line, Statement
+from tenant.payouts.statement import Line, Statement, TrackInfo
 
 ROW_MM = 5.0
 PAGE_ROWS = 46  # rows of ROW_MM that fit under the heading on an A4 page
@@ -131,8 +131,9 @@ def _tracks(pdf: FPDF, statement: Statement, lines: list[Line], room: int) -> No
     pdf.set_font("Helvetica", "", 8)
     order = sorted(lines, key=lambda line: (-line.amount_minor, line.library, line.track_id))
     shown = order[: max(room - 2, 0)]
+    index = statement.track_index()
     for line in shown:
-        track = statement.track(line.track_id)
+        track = index.get(line.track_id) or TrackInfo(line.track_id, "", "", "")
         adjust = " (adjustment)" if line.kind == "adjustment" else ""
         _row(
             pdf,

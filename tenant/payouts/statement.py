@@ -145,11 +145,9 @@ class Statement:
             return "(no known rights holder: held)"
         return dict(self.holders).get(holder_id, holder_id)
 
-    def track(self, track_id: str) -> TrackInfo:
-        for info in self.tracks:
-            if info.id == track_id:
-                return info
-        return TrackInfo(track_id, "", "", "")
+    def track_index(self) -> dict[str, TrackInfo]:
+        """Track id -> its ISRC, artist and title (a track not listed has them empty)."""
+        return {info.id: info for info in self.tracks}
 
 
 def _fields(value: object) -> dict[str, object]:
