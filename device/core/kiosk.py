@@ -62,6 +62,7 @@ from device.events import (
     SyncProgress,
 )
 from device.journal.outbox import PlayJournal
+from device.platform.mailbox import Mailbox
 from device.ports import Clock, Display, Player
 
 # Names adapters and tests import from here; they live in the controllers' modules.
@@ -99,6 +100,7 @@ class Kiosk:
         self.on_tick: Callable[[], None] | None = None  # e.g. the systemd watchdog keep-alive
         self.outputs = AudioOutputs(self.config.audio, self.player)
         self._last_screen: Screen | None = None
+        self._mailbox: Mailbox[Event] | None = None  # while `run` serves events
 
     # ------------------------------------------------------------------ thread edge
 
@@ -108,25 +110,29 @@ class Kiosk:
 
     def run(self) -> None:
         """Process events and deadlines until a Shutdown event arrives."""
+        self._mailbox = Mailbox[Event](
+            "core",
+            self.handle,
+            tick=self._tick_and_keep_alive,
+            next_deadline=self.next_deadline,
+            max_wait_s=MAX_WAIT_S,
+            drain=False,
+            monotonic=self.clock.monotonic,
+            inbox=self.events,
+        )
         self.start()
-        while self.running:
-            now = self.clock.monotonic()
-            deadline = self.next_deadline()
-            wait = MAX_WAIT_S if deadline is None else min(MAX_WAIT_S, max(0.0, deadline - now))
-            try:
-                event: Event | None = self.events.get(timeout=wait)
-            except queue.Empty:
-                event = None
-            try:
-                if event is not None:
-                    self.handle(event)
-                self.tick()
-            except Exception:
-                # A bug must not silence the kiosk: log it and keep serving the next event.
-                log.exception("kiosk core failed on %r", event)
+        try:
+            self._mailbox.run()
+        finally:
+            self._mailbox = None
+        self.finish()
+
+    def _tick_and_keep_alive(self) -> None:
+        try:
+            self.tick()
+        finally:
             if self.on_tick is not None:
                 self.on_tick()
-        self.finish()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -185,6 +191,8 @@ class Kiosk:
             case Shutdown(reason=reason):
                 log.info("shutting down: %s", reason)
                 self.running = False
+                if self._mailbox is not None:
+                    self._mailbox.stop()  # after this round's tick
         self._refresh()
 
     def _act_all(self, actions: list[Action] | None) -> bool:

@@ -14,13 +14,12 @@ must not silence a thread that others post to.
     box.post(Connected(1))
     box.stop()           # from any thread, the owner's own included
 
-The kiosk core's loop (`Kiosk.run` in device/core/kiosk.py) has the same shape and can move onto
-this helper unchanged in behaviour: `Mailbox("core", kiosk.handle, tick=kiosk.tick-then-on_tick,
-next_deadline=kiosk.next_deadline, max_wait_s=MAX_WAIT_S, monotonic=clock.monotonic,
-drain=False).run()` on the main thread, with `Shutdown` handled by calling `stop()` (from the
-owner's own thread that only ends the loop after this round's tick). `drain=False` ticks after
-every message, as the core does; `drain=True` handles every waiting message before one tick,
-for owners whose tick is costly (the play publisher reads SQLite in it).
+The kiosk core (`Kiosk.run` in device/core/kiosk.py) runs on one of these on the main thread,
+over the event queue its adapters were handed (`inbox`), with `drain=False`: a tick after every
+message, so a button's deadline is looked at as soon as its edge is handled. `drain=True`
+handles every waiting message before one tick, for owners whose tick is costly (the play
+publisher reads SQLite in it). `Shutdown` calls `stop()` from the owner's own thread, which
+ends the loop after this round's tick.
 
 A stopped mailbox keeps the messages it has not handled; `start` (or `run`) again goes on with
 them. The remote outbox (device/mqtt/remote.py) relies on that: its thread runs only while an
@@ -34,7 +33,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__ = ["Mailbox"]
 
@@ -62,9 +61,12 @@ class Mailbox(Generic[M]):
         min_wait_s: float = 0.0,
         drain: bool = True,
         monotonic: Callable[[], float] = time.monotonic,
+        inbox: queue.Queue[Any] | None = None,
     ) -> None:
         """`next_deadline` is on the `monotonic` clock (None: nothing due); `min_wait_s` keeps
-        an owner whose deadline stays in the past from spinning."""
+        an owner whose deadline stays in the past from spinning. `inbox` is a queue that
+        adapters were already handed to put messages in (the core's event queue); by default
+        the mailbox has its own."""
         if not 0 <= min_wait_s <= max_wait_s:
             raise ValueError("mailbox needs 0 <= min_wait_s <= max_wait_s")
         self.name = name
@@ -75,7 +77,9 @@ class Mailbox(Generic[M]):
         self.min_wait_s = min_wait_s
         self.drain = drain
         self._monotonic = monotonic
-        self._queue: queue.SimpleQueue[M | _Signal] = queue.SimpleQueue()
+        self._queue: queue.Queue[Any] | queue.SimpleQueue[M | _Signal] = (
+            inbox if inbox is not None else queue.SimpleQueue()
+        )
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._running_on: int | None = None  # the ident of the thread in `run`
