@@ -42,6 +42,7 @@ TOOLS = {
 }
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 FREE_SPACE_NEEDED = 5 << 30
+JOURNAL_DIR = "log/journal"  # on the data partition; bound on /var/log/journal (etc/fstab)
 
 
 def parse_size(text: str) -> int:
@@ -294,7 +295,9 @@ def split_tree(root: Path, work: Path) -> tuple[Path, Path]:
     """Move /boot/firmware's files out of the root (the FAT), and lay out the data partition.
 
     The data partition's top belongs to the jukebox user (the unit's StateDirectory, so
-    systemd has nothing to change); network/ is root's, for wpa_supplicant's settings.
+    systemd has nothing to change); network/ is root's, for wpa_supplicant's settings;
+    log/journal/ is the persistent system journal, bound on /var/log/journal by /etc/fstab
+    (journald's own owner and mode: root, group systemd-journal, setgid).
     """
     # dbus's tmpfiles.d line would make this link at every boot, on a read-only root; made
     # here because mmdebstrap's clean-up removes it after the customize hook.
@@ -314,7 +317,21 @@ def split_tree(root: Path, work: Path) -> tuple[Path, Path]:
     network = data / "network"
     network.mkdir()
     network.chmod(0o700)
+    journal = data / JOURNAL_DIR
+    journal.mkdir(parents=True)
+    journal.parent.chmod(0o755)
+    os.chown(journal, 0, _group(root, "systemd-journal"))
+    journal.chmod(0o2755)
     return boot, data
+
+
+def _group(root: Path, name: str) -> int:
+    """The group's gid in the target's /etc/group; root's when it has none."""
+    for line in (root / "etc/group").read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == name:
+            return int(fields[2])
+    return 0
 
 
 def _user(root: Path, name: str) -> tuple[int, int]:

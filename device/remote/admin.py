@@ -25,6 +25,7 @@ from device.core.desired import DesiredState
 from device.core.kiosk import KioskStatus
 from device.events import DesiredStateReceived, EventSink, IdentifyRequested
 from device.journal.outbox import JournalStats
+from device.platform.boot_log import previous_boot_lines
 from device.ports import Rebooter, RemotePublisher
 from device.remote.desired import DesiredStateError, desired_from_payload, peek
 from device.remote.diagnostics import fit, plain, versions
@@ -46,7 +47,8 @@ class RemoteAdmin:
 
     `sync_now` asks the content sync for an immediate pass (must not block);
     `playlists_present` gives the ids of the playlists wholly on disk; `status` and the
-    optional `journal_stats` feed the diagnostics; `recent_logs(n)` gives the last n log lines.
+    optional `journal_stats` feed the diagnostics; `recent_logs(n)` gives the last n log lines,
+    `previous_boot()` the last lines of the boot before this one (from the system journal).
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class RemoteAdmin:
         recent_logs: Callable[[int], list[str]],
         state_dir: Path,
         journal_stats: Callable[[], JournalStats] | None = None,
+        previous_boot: Callable[[], list[str]] = previous_boot_lines,
         firmware_version: str = FIRMWARE_VERSION,
         recheck_s: float = RECHECK_S,
         reboot_delay_s: float = REBOOT_DELAY_S,
@@ -74,6 +77,7 @@ class RemoteAdmin:
         self.recent_logs = recent_logs
         self.path = Path(state_dir) / STATE_FILE
         self.journal_stats = journal_stats
+        self.previous_boot = previous_boot
         self.firmware_version = firmware_version
         self.recheck_s = recheck_s
         self.reboot_delay_s = reboot_delay_s
@@ -343,7 +347,8 @@ class RemoteAdmin:
                 state["journal"] = plain(self.journal_stats())
             except Exception as exc:  # a damaged journal is worth reporting, not failing on
                 state["journal"] = {"error": plain(str(exc))}
-        return fit(list(self.recent_logs(lines))[-lines:], state)
+        recent = list(self.recent_logs(lines))[-lines:]
+        return fit(recent, state, previous_boot=self.previous_boot())
 
     def _publish_result(self, result: dict[str, Any]) -> None:
         try:

@@ -1,4 +1,5 @@
-"""The `diagnostics` command's answer: recent log lines and a summary of the kiosk's state.
+"""The `diagnostics` command's answer: recent log lines, a summary of the kiosk's state, and
+the last lines of the boot before this one (device/platform/boot_log.py).
 
 Everything is turned into plain JSON values and scrubbed of secrets (the log lines already are,
 by RecentLogs), and the answer is cut to fit one MQTT payload: the oldest lines go first.
@@ -52,17 +53,39 @@ def versions(firmware_version: str) -> dict[str, str]:
     }
 
 
-def fit(log: list[str], state: dict[str, Any], budget: int = RESULT_BUDGET_BYTES) -> dict[str, Any]:
-    """`{"log": [...], "state": {...}}` no larger than `budget` bytes of JSON, dropping the
-    oldest lines first (the state summary is small and always kept)."""
-    sizes = [len(json.dumps(line, ensure_ascii=False).encode()) + 1 for line in log]
+def fit(
+    log: list[str],
+    state: dict[str, Any],
+    budget: int = RESULT_BUDGET_BYTES,
+    previous_boot: list[str] | None = None,
+) -> dict[str, Any]:
+    """`{"log": [...], "state": {...}, "previous_boot": [...]}` no larger than `budget` bytes
+    of JSON, dropping the oldest lines first (the state summary is small and always kept).
+    The previous boot's lines take at most a third of the room: this boot's come first."""
     room = budget - len(json.dumps(state, ensure_ascii=False).encode()) - 64
-    kept = len(log)
-    total = sum(sizes)
-    while kept and total > room:
-        kept -= 1
-        total -= sizes[len(log) - kept - 1]
-    result: dict[str, Any] = {"log": log[len(log) - kept :], "state": state}
-    if kept < len(log):
-        result["log_dropped"] = len(log) - kept
+    earlier: list[str] = []
+    if previous_boot is not None:
+        earlier, used = _tail(previous_boot, room // 3)
+        room -= used + 64
+    kept, _ = _tail(log, room)
+    result: dict[str, Any] = {"log": kept, "state": state}
+    if len(kept) < len(log):
+        result["log_dropped"] = len(log) - len(kept)
+    if previous_boot is not None:
+        result["previous_boot"] = earlier
+        if len(earlier) < len(previous_boot):
+            result["previous_boot_dropped"] = len(previous_boot) - len(earlier)
     return result
+
+
+def _tail(lines: list[str], room: int) -> tuple[list[str], int]:
+    """The newest `lines` whose JSON fits in `room` bytes, and the bytes they take."""
+    used = 0
+    start = len(lines)
+    while start > 0:
+        size = len(json.dumps(lines[start - 1], ensure_ascii=False).encode()) + 1
+        if used + size > room:
+            break
+        used += size
+        start -= 1
+    return lines[start:], used

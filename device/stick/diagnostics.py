@@ -1,4 +1,5 @@
-"""Diagnostics for the technician: recent logs and a journal summary, written to the stick.
+"""Diagnostics for the technician: recent logs, the previous boot's last lines (where a crash
+left its cause) and a play journal summary, written to the stick.
 
 Read-only towards the kiosk (the play journal is opened with SQLite's read-only mode), and
 nothing secret leaves: no key, no credentials file, no Wi-Fi passphrase; tokens that might
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from contract.files import write_all
 from device import FIRMWARE_VERSION
+from device.platform.boot_log import previous_boot_lines
 from device.platform.logs import scrub as redact
 
 __all__ = ["journal_summary", "recent_logs", "redact", "write_diagnostics"]
@@ -25,6 +27,7 @@ __all__ = ["journal_summary", "recent_logs", "redact", "write_diagnostics"]
 log = logging.getLogger(__name__)
 
 LOG_UNITS = ("jukebox.service", "jukebox-firstboot.service", "jukebox-stick@*.service")
+PREVIOUS_BOOT_LINES = 1000  # a stick has room: more than the 200 a remote diagnostics sends
 
 
 def recent_logs(lines: int = 3000) -> str:
@@ -81,8 +84,12 @@ def write_diagnostics(
     device_id: str,
     logs: Callable[[], str] = recent_logs,
     now: datetime | None = None,
+    previous_boot: Callable[[], list[str]] = lambda: previous_boot_lines(PREVIOUS_BOOT_LINES),
 ) -> Path:
-    """Write diagnostics into `folder/<device>-<UTC time>/`; return that folder."""
+    """Write diagnostics into `folder/<device>-<UTC time>/`; return that folder.
+
+    Files: summary.txt, logs.txt (the kiosk's units), previous-boot.txt (every unit and the
+    kernel, up to the end of the boot before this one)."""
     when = now or datetime.now(UTC)
     target = folder / f"{device_id}-{when.strftime('%Y%m%dT%H%M%SZ')}"
     target.mkdir(parents=True, exist_ok=True)
@@ -103,6 +110,8 @@ def write_diagnostics(
         summary += "\napplied site.toml:\n" + redact(site.read_text(errors="replace"))
     _write(target / "summary.txt", summary.encode("utf-8"))
     _write(target / "logs.txt", redact(logs()).encode("utf-8"))
+    earlier = "".join(f"{line}\n" for line in previous_boot())
+    _write(target / "previous-boot.txt", redact(earlier).encode("utf-8"))
     log.info("diagnostics written to %s", target)
     return target
 
