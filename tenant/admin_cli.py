@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from tenant.console import err, out
 from tenant.fleet_cli import add_fleet_commands
+from tenant.staff_cli import add_account_commands
 from tenant.tables import duration, format_table
 
 if TYPE_CHECKING:
     from tenant.admin_client import AdminClient
 
 ENV_CREDENTIALS = "JUKEBOX_ADMIN_CREDENTIALS"
+ENV_TENANT_URL = "JUKEBOX_TENANT_URL"
 AUDIO_SUFFIXES = {
     ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".wav", ".aif", ".aiff",
     ".wma", ".wv", ".ape", ".mpc",
@@ -29,8 +31,15 @@ def add_admin_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     admin.add_argument(
         "--credentials",
         type=Path,
-        default=os.environ.get(ENV_CREDENTIALS),
-        help=f"admin credentials file from `jukebox tenant init` (or ${ENV_CREDENTIALS})",
+        default=os.environ.get(ENV_CREDENTIALS) or None,
+        help=f"a credentials file, e.g. from `jukebox tenant init` (or ${ENV_CREDENTIALS})",
+    )
+    admin.add_argument(
+        "--tenant-url",
+        default=os.environ.get(ENV_TENANT_URL) or None,
+        metavar="URL",
+        help=f"use your `jukebox admin login` token for this tenant (or ${ENV_TENANT_URL}; "
+        "default: your only login)",
     )
     admin.set_defaults(handler=run_admin)
     sub = admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND")
@@ -84,6 +93,7 @@ def add_admin_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     revoke.set_defaults(action=cmd_revoke)
 
     add_fleet_commands(sub)  # push, status, plays, command (tenant/fleet_cli.py)
+    add_account_commands(sub)  # login, logout, whoami, token, audit (tenant/staff_cli.py)
 
     pack = sub.add_parser(
         "pack", help="write a signed content pack of playlists for a technician's USB stick"
@@ -97,14 +107,21 @@ def add_admin_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def run_admin(args: argparse.Namespace) -> int:
-    from tenant.admin_client import AdminClient, AdminError
+    """Run an admin command with the credentials named: --credentials FILE, else the stored
+    login (`jukebox admin login`) of --tenant-url, else the only stored login."""
+    from tenant.admin_client import AdminClient, AdminError, load_credentials
+    from tenant.logins import stored_credentials
 
-    if args.credentials is None:
-        err(f"jukebox admin: give --credentials FILE or set ${ENV_CREDENTIALS}")
-        return 2
+    if not getattr(args, "needs_client", True):
+        standalone: Callable[[argparse.Namespace], int] = args.action
+        return standalone(args)
     action: Handler = args.action
     try:
-        with AdminClient.from_file(args.credentials) as client:
+        if args.credentials is not None:
+            credentials = load_credentials(args.credentials)
+        else:
+            credentials = stored_credentials(args.tenant_url)
+        with AdminClient(credentials) as client:
             return action(client, args)
     except AdminError as exc:
         err(f"jukebox admin: {exc}")

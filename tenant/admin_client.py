@@ -267,6 +267,27 @@ class AdminClient:
         params = {"by": by, "from": start, "to": end}
         return self._json("GET", "/plays", params={k: v for k, v in params.items() if v})
 
+    # ------------------------------------------------------------------ accounts, audit
+
+    def me(self) -> Json:
+        return self._json("GET", "/me")
+
+    def tokens(self) -> list[Json]:
+        return self._list("GET", "/tokens")
+
+    def create_token(self, name: str, expires_in_days: float | None = None) -> Json:
+        body = {"name": name, "expires_in_days": expires_in_days}
+        return self._json("POST", "/tokens", json=body)
+
+    def revoke_token(self, token_id: str) -> Json:
+        return self._json("DELETE", f"/tokens/{token_id}")
+
+    def audit(
+        self, since: str | None = None, user: str | None = None, obj: str | None = None
+    ) -> list[Json]:
+        params = {"since": since, "user": user, "object": obj}
+        return self._list("GET", "/audit", params={k: v for k, v in params.items() if v})
+
     # ------------------------------------------------------------------ plumbing
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -309,6 +330,32 @@ class AdminClient:
         if not isinstance(result, list):
             raise AdminError(f"unexpected answer to {method} {path}: {result!r}")
         return result
+
+
+def login(
+    url: str, tenant: str, username: str, password: str, token_name: str,
+    expires_in_days: float | None, timeout: float = 30.0,
+) -> Json:  # fmt: skip
+    """`POST /t/{tenant}/v1/login`: a new token for this account (AdminError if refused)."""
+    body = {
+        "username": username,
+        "password": password,
+        "token_name": token_name,
+        "expires_in_days": expires_in_days,
+    }
+    client = AdminClient(Credentials(url, tenant, ""), timeout)
+    try:
+        endpoint = f"{client.credentials.tenant_url}/v1/login"
+        try:
+            response = requests.post(endpoint, json=body, timeout=timeout)
+        except requests.RequestException as exc:
+            raise ServiceUnreachable(f"cannot reach the tenant service at {url}: {exc}") from exc
+        result = client._check(response)
+    finally:
+        client.close()
+    if not isinstance(result, dict) or "token" not in result:
+        raise AdminError(f"unexpected answer to POST {endpoint}")
+    return result
 
 
 def _iso(value: datetime | str | None) -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tenant import admin_cli
 from tenant.console import err, out
+from tenant.staff_cli import ENV_ADMIN_PASSWORD, add_user_commands
 
 DEFAULT_PORT = 8470
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -30,6 +31,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     init.add_argument("--no-mqtt-tls", dest="mqtt_tls", action="store_false")
     init.add_argument(
         "--database-url", help=f"SQLAlchemy URL (or ${ENV_DATABASE_URL}; default: SQLite in --data)"
+    )
+    init.add_argument(
+        "--admin-user",
+        default="admin",
+        help="the first network administrator (default admin); its password is printed once, "
+        f"or read from ${ENV_ADMIN_PASSWORD}",
     )
     init.set_defaults(handler=cmd_init)
 
@@ -67,6 +74,31 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     ingest.set_defaults(handler=cmd_ingest)
 
+    migrate = sub.add_parser(
+        "migrate", help="upgrade the database's schema in place (back it up first)"
+    )
+    migrate.add_argument("--data", type=Path, required=True, help="the service's data directory")
+    migrate.add_argument(
+        "--database-url", help=f"SQLAlchemy URL (or ${ENV_DATABASE_URL}; default: SQLite in --data)"
+    )
+    migrate.set_defaults(handler=cmd_migrate)
+
+    backup = sub.add_parser(
+        "backup", help="copy the database to a file while the service runs (SQLite: online backup)"
+    )
+    backup.add_argument("--data", type=Path, required=True, help="the service's data directory")
+    backup.add_argument("--database-url", help=f"SQLAlchemy URL (or ${ENV_DATABASE_URL})")
+    backup.add_argument("--output", type=Path, required=True, help="the backup file to write")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = sub.add_parser(
+        "restore", help="replace the database with a backup (the service and ingesters stopped)"
+    )
+    restore.add_argument("--data", type=Path, required=True, help="the service's data directory")
+    restore.add_argument("--database-url", help=f"SQLAlchemy URL (or ${ENV_DATABASE_URL})")
+    restore.add_argument("--input", type=Path, required=True, help="a file made by `backup`")
+    restore.set_defaults(handler=cmd_restore)
+
     broker = sub.add_parser(
         "broker-setup",
         help="write a mosquitto setup (config, accounts, TLS) and tell the service how to reach it",
@@ -90,6 +122,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     broker.set_defaults(handler=cmd_broker_setup)
 
+    add_user_commands(sub)  # jukebox tenant user … (tenant/staff_cli.py)
+
     openapi = sub.add_parser("openapi", help="write the OpenAPI document")
     openapi.add_argument("--output", type=Path, help="default: docs/tenant-openapi.json")
     openapi.set_defaults(handler=cmd_openapi)
@@ -98,11 +132,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from tenant.accounts import AccountError
     from tenant.admin_client import Credentials, write_credentials
-    from tenant.setup import init_tenant
+    from tenant.setup import setup_tenant
 
     try:
-        token = init_tenant(
+        made = setup_tenant(
             args.data,
             args.slug,
             args.name,
@@ -110,15 +145,19 @@ def cmd_init(args: argparse.Namespace) -> int:
             mqtt_port=args.mqtt_port,
             mqtt_tls=args.mqtt_tls,
             database_url=args.database_url or os.environ.get(ENV_DATABASE_URL),
+            admin_user=args.admin_user,
+            admin_password=os.environ.get(ENV_ADMIN_PASSWORD) or None,
         )
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, AccountError) as exc:
         err(f"jukebox tenant init: {exc}")
         return 1
     path = write_credentials(
-        args.data / f"admin-{args.slug}.json", Credentials(args.url, args.slug, token)
+        args.data / f"admin-{args.slug}.json", Credentials(args.url, args.slug, made.token)
     )
     err(f"tenant {args.slug} ({args.name}) is ready in {args.data}")
-    out(f"admin credentials: {path}")
+    if made.password is not None:
+        out(f"network administrator {made.username}, password (shown once): {made.password}")
+    out(f"admin credentials ({made.username}'s token): {path}")
     out(f"  use them with: jukebox admin --credentials {path} …")
     return 0
 
@@ -132,6 +171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tenant.broker.settings import BrokerSettingsError
     from tenant.service import create_app
     from tenant.settings import TenantSettings
+    from tenant.store.migrate import SchemaOutOfDate
 
     settings = TenantSettings(public_urls=tuple(args.public_url))
     try:
@@ -140,6 +180,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     except BrokerSettingsError as exc:
         err(f"jukebox tenant serve: {exc}")
+        return 1
+    except SchemaOutOfDate as exc:
+        err(f"jukebox tenant serve: {exc}")
+        err(f"  run: {migrate_command(args)}")
         return 1
     uvicorn.run(
         app,
@@ -156,6 +200,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from tenant.broker.settings import BrokerSettingsError
     from tenant.ingest.run import default_client_id, run_ingester
+    from tenant.store.migrate import SchemaOutOfDate
 
     try:
         return run_ingester(
@@ -166,6 +211,70 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except (FileNotFoundError, BrokerSettingsError) as exc:
         err(f"jukebox tenant ingest: {exc}")
         return 1
+    except SchemaOutOfDate as exc:
+        err(f"jukebox tenant ingest: {exc}")
+        err(f"  run: {migrate_command(args)}")
+        return 1
+
+
+def migrate_command(args: argparse.Namespace) -> str:
+    """The exact `migrate` command for the database this command was given."""
+    url = " --database-url URL" if args.database_url else ""
+    return f"jukebox tenant migrate --data {args.data}{url}"
+
+
+def database_url(args: argparse.Namespace) -> str:
+    from tenant.store import default_database_url
+
+    given: str | None = args.database_url or os.environ.get(ENV_DATABASE_URL)
+    return given or default_database_url(Path(args.data).absolute())
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tenant.store.migrate import head_revision, upgrade
+
+    Path(args.data).mkdir(parents=True, exist_ok=True)
+    engine = create_engine(database_url(args))
+    try:
+        done = upgrade(engine)
+    except SQLAlchemyError as exc:
+        err(f"jukebox tenant migrate: {engine.url.render_as_string(hide_password=True)}: {exc}")
+        return 1
+    finally:
+        engine.dispose()
+    if done.before == done.after:
+        out(f"the database is up to date (schema revision {done.after})")
+    else:
+        out(f"database upgraded: schema revision {done.before or 'none'} -> {done.after}")
+    assert done.after == head_revision()
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from tenant.store.backup import BackupError, backup
+
+    try:
+        size = backup(database_url(args), args.output)
+    except BackupError as exc:
+        err(f"jukebox tenant backup: {exc}")
+        return 1
+    out(f"wrote {args.output} ({size:,} bytes)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from tenant.store.backup import BackupError, restore
+
+    try:
+        restore(args.input, database_url(args))
+    except BackupError as exc:
+        err(f"jukebox tenant restore: {exc}")
+        return 1
+    out(f"restored {args.input}; start the service and the ingesters again")
+    return 0
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
