@@ -1,8 +1,9 @@
 """The engine and its transactions.
 
-SQLite (WAL, synchronous=FULL) by default, any SQLAlchemy URL otherwise. On SQLite, writes are
-serialised inside the process, so that a transaction that reads then writes never fails to
-upgrade its lock; other databases handle concurrent writers themselves.
+SQLite (WAL, synchronous=FULL) by default, any SQLAlchemy URL otherwise. The schema is
+Alembic's (tenant/store/migrate.py): opening a database that needs migrating fails. On SQLite,
+writes are serialised inside the process, so that a transaction that reads then writes never
+fails to upgrade its lock; other databases handle concurrent writers themselves.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from tenant.store.schema import metadata
+from tenant.store.migrate import check_schema
 
 
 class Database:
@@ -27,7 +28,11 @@ class Database:
         self._write_lock = threading.Lock() if self._sqlite else None
         if self._sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        try:
+            check_schema(self.engine)  # an empty database is created at head; an old one refused
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def close(self) -> None:
         self.engine.dispose()

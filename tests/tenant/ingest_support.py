@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TypeVar
 
 from tenant.broker.process import MosquittoProcess
 from tenant.broker.settings import BrokerAccount, BrokerSettings
 from tenant.ingest import Ingester
 from tenant.settings import TenantSettings
-from tenant.store import TenantStore, default_database_url
+from tenant.store import TenantStore
 
 T = TypeVar("T")
 
@@ -34,7 +33,6 @@ def make_ingester(
     return Ingester(store, broker_settings(broker), client_id=client_id, now_ms=now_ms)
 
 
-def open_store(data_dir: Path) -> TenantStore:
-    """The store over data_dir's SQLite file (its own engine: as another process would)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return TenantStore(default_database_url(data_dir))
+def open_store(database_url: str) -> TenantStore:
+    """The store over the test's database (its own engine: as another process would)."""
+    return TenantStore(database_url)

@@ -246,8 +246,8 @@ def test_status_reads_the_retained_status_when_the_ingester_starts_late(
 ) -> None:
     save_broker_settings(service.data_dir, dynsec_broker.settings)
     service.restart()
-    fleet = Fleet(service, dynsec_broker, TenantStore(default_database_url(service.data_dir)),
-                  clock, [])  # fmt: skip
+    url = service.database_url or default_database_url(service.data_dir)
+    fleet = Fleet(service, dynsec_broker, TenantStore(url), clock, [])
     kiosk = fleet.kiosk("centre")
     side = fleet.connect(kiosk)
     side.status(True, boot_id="b9")

@@ -1,4 +1,4 @@
-"""The ingester against a real mosquitto and a real SQLite database."""
+"""The ingester against a real mosquitto and a real database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def broker(mqtt_broker: MosquittoProcess) -> MosquittoProcess:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[TenantStore]:
-    store = open_store(tmp_path / "tenant")
+def store(database_url: str) -> Iterator[TenantStore]:
+    store = open_store(database_url)
     yield store
     store.close()
 
@@ -67,9 +67,9 @@ def test_a_batch_sent_twice_is_stored_once_and_acknowledged_twice(
 
 
 def test_the_ack_is_sent_only_once_the_plays_are_committed(
-    ingester: Ingester, device: DeviceSide, tmp_path: Path
+    ingester: Ingester, device: DeviceSide, database_url: str
 ) -> None:
-    reader = open_store(tmp_path / "tenant")  # another connection: sees only committed rows
+    reader = open_store(database_url)  # another connection: sees only committed rows
     seen_at_ack: list[list[str]] = []
     device.on_ack = lambda ack: seen_at_ack.append(
         [r["event_id"] for r in reader.play_rows(TENANT) if r["event_id"] in ack["event_ids"]]
@@ -182,9 +182,9 @@ def test_batches_wait_through_a_broker_restart_while_the_ingester_is_down(
 
 
 def test_two_ingesters_side_by_side_share_the_batches_without_duplicates(
-    tmp_path: Path, broker: MosquittoProcess
+    database_url: str, broker: MosquittoProcess
 ) -> None:
-    stores = [open_store(tmp_path / "tenant") for _ in range(2)]
+    stores = [open_store(database_url) for _ in range(2)]
     ingesters = [make_ingester(s, broker, f"jk-ingest-{i}").start() for i, s in enumerate(stores)]
     devices = [DeviceSide(broker, TENANT, f"jk-{n:020d}") for n in range(4)]
     try:
@@ -260,14 +260,18 @@ def test_the_retained_status_seen_again_after_a_restart_keeps_its_since_time(
 
 
 def test_jukebox_tenant_ingest_runs_as_its_own_process_until_sigterm(
-    tmp_path: Path, broker: MosquittoProcess, device: DeviceSide, store: TenantStore
+    tmp_path: Path,
+    broker: MosquittoProcess,
+    device: DeviceSide,
+    store: TenantStore,
+    database_url: str,
 ) -> None:
-    data = tmp_path / "tenant"  # the store fixture's directory
+    data = tmp_path / "tenant"
     save_broker_settings(data, broker_settings(broker))
     log = (tmp_path / "ingest.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "jukebox", "tenant", "ingest", "--data", str(data),
-         "--client-id", "jk-ingest-process"],
+         "--client-id", "jk-ingest-process", "--database-url", database_url],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

@@ -1,8 +1,9 @@
 """Group commit in the ingester: many messages, one transaction, acks only after the commit.
 
-To make a group form for sure, the tests hold SQLite's write lock from another connection (as
-another process writing would): the ingester's writer waits on it while the messages pile up
-in its memory, and writes them together once the lock is released.
+To make a group form for sure, the tests hold a write lock from another connection (as another
+process writing would: SQLite's database lock, or PostgreSQL's locks on the tables the ingester
+writes): the ingester's writer waits on it while the messages pile up in its memory, and writes
+them together once the lock is released.
 """
 
 from __future__ import annotations
@@ -10,19 +11,18 @@ from __future__ import annotations
 import contextlib
 import queue
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from tenant.broker.process import MosquittoProcess
 from tenant.broker.settings import save_broker_settings
 from tenant.ingest import Ingester
 from tenant.store import TenantStore
-from tenant.store.records import DATABASE_FILE
 from tests.support.waiting import eventually
 from tests.tenant.ingest_support import broker_settings, make_ingester, open_store
 from tests.tenant.mqtt_device import DeviceSide, Json, play
@@ -36,8 +36,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(data_dir: Path) -> Iterator[TenantStore]:
-    store = open_store(data_dir)
+def store(database_url: str) -> Iterator[TenantStore]:
+    store = open_store(database_url)
     yield store
     store.close()
 
@@ -51,15 +51,20 @@ def devices(mqtt_broker: MosquittoProcess) -> Iterator[list[DeviceSide]]:
 
 
 @contextlib.contextmanager
-def database_locked(data_dir: Path) -> Iterator[None]:
-    """SQLite's write lock held by another connection until the block ends."""
-    connection = sqlite3.connect(data_dir / DATABASE_FILE, isolation_level=None)
+def database_locked(database_url: str) -> Iterator[None]:
+    """Writes blocked by another connection until the block ends (reads go on)."""
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
-        connection.execute("BEGIN IMMEDIATE")
-        yield
-        connection.execute("ROLLBACK")
+        with engine.connect() as conn:
+            if make_url(database_url).get_backend_name() == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.execute(text("BEGIN"))
+                conn.execute(text("LOCK TABLE plays, device_status, commands IN EXCLUSIVE MODE"))
+            yield
+            conn.exec_driver_sql("ROLLBACK")
     finally:
-        connection.close()
+        engine.dispose()
 
 
 def acks_of(device: DeviceSide, count: int) -> list[Json]:
@@ -70,10 +75,13 @@ def acks_of(device: DeviceSide, count: int) -> list[Json]:
 
 
 def test_batches_of_many_devices_in_one_group_are_stored_and_each_acked_to_its_device(
-    mqtt_broker: MosquittoProcess, store: TenantStore, data_dir: Path, devices: list[DeviceSide]
+    mqtt_broker: MosquittoProcess,
+    store: TenantStore,
+    database_url: str,
+    devices: list[DeviceSide],
 ) -> None:
     sent: dict[str, dict[str, list[str]]] = {d.topics.device_id: {} for d in devices}
-    with make_ingester(store, mqtt_broker) as ingester, database_locked(data_dir):
+    with make_ingester(store, mqtt_broker) as ingester, database_locked(database_url):
         for batch in range(3):
             for d in devices:
                 plays = [play(TENANT, d.topics.device_id, 10 * batch + n) for n in range(1, 6)]
@@ -104,14 +112,17 @@ def test_batches_of_many_devices_in_one_group_are_stored_and_each_acked_to_its_d
 
 
 def test_a_malformed_message_inside_a_group_does_not_affect_the_others(
-    mqtt_broker: MosquittoProcess, store: TenantStore, data_dir: Path, devices: list[DeviceSide]
+    mqtt_broker: MosquittoProcess,
+    store: TenantStore,
+    database_url: str,
+    devices: list[DeviceSide],
 ) -> None:
     a, b, c = devices[:3]
     good_a = [play(TENANT, a.topics.device_id, n) for n in (1, 2)]
     good_c = [play(TENANT, c.topics.device_id, 1)]
     bad = play(TENANT, b.topics.device_id, 2, listened_ms=-1)
     mixed = [play(TENANT, b.topics.device_id, 1), bad]
-    with make_ingester(store, mqtt_broker) as ingester, database_locked(data_dir):
+    with make_ingester(store, mqtt_broker) as ingester, database_locked(database_url):
         first = a.send_plays(good_a)
         b.publish(b.topics.plays, b"\xff not json")
         b.publish(b.topics.plays, b'{"v": 1, "batch_id": "x", "plays": "none"}')
@@ -144,6 +155,7 @@ def test_batches_held_in_memory_by_an_ingester_killed_before_its_commit_come_bac
     mqtt_broker: MosquittoProcess,
     store: TenantStore,
     data_dir: Path,
+    database_url: str,
     devices: list[DeviceSide],
     tmp_path: Path,
 ) -> None:
@@ -152,10 +164,10 @@ def test_batches_held_in_memory_by_an_ingester_killed_before_its_commit_come_bac
     make_ingester(store, mqtt_broker, client_id).start().stop()  # its session, subscribed
     log_file = tmp_path / "ingest.log"
     sent: dict[str, list[str]] = {}
-    with database_locked(data_dir), log_file.open("wb") as log:
+    with database_locked(database_url), log_file.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "jukebox", "-v", "tenant", "ingest", "--data", str(data_dir),
-             "--client-id", client_id],
+             "--client-id", client_id, "--database-url", database_url],
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
