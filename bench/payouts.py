@@ -2,8 +2,10 @@
 
 A synthetic month: `--plays` plays at `--kiosks` kiosks (5 per site) of `--libraries`
 libraries, over 20,000 tracks (a few played far more than the others; 10 % with two rights
-holders, 2 % with none), 80 % started by a visitor, most listened to past 30 s, event ids in no
-order. Two ways in:
+holders, 2 % with none), 80 % started by a visitor, about 40 % counted, event ids in no order.
+Each library's kiosks play its own curated `--per-library` tracks (500 by default, drawn from
+the 20,000 so that libraries share some; 0 = any track anywhere, the worst case for the number
+of statement lines, one per library, track and holder). Two ways in:
 
 - `memory`: every play built first (a list of CountedPlay), then computed; the statement
   sorts them by event id. The baseline is one loop over the same list, summing listened time.
@@ -16,7 +18,7 @@ high-water mark, so the memory run builds the plays first and reports the peak a
 step). One mode per run, since the peak never goes down.
 
     .venv/bin/python bench/payouts.py [--plays 1000000] [--kiosks 5000] [--libraries 200]
-                                      [--mode memory|stream]
+                                      [--per-library 500] [--mode memory|stream]
 
 Prints figures; asserts nothing. Aim (issue 14): a month of 10,000,000 plays under 60 s and
 500 MB.
@@ -88,21 +90,28 @@ def catalogue(libraries: int, sites: int) -> PayoutInputs:
     return PayoutInputs(MONTH, PayoutRules(), subs, holders, tuple(tracks))
 
 
-def plays(count: int, sites: int, ordered: bool) -> Iterator[CountedPlay]:
+def plays(
+    count: int, sites: int, libraries: int, per_library: int, ordered: bool
+) -> Iterator[CountedPlay]:
     """Plays made from a cheap integer hash of their number (reproducible, no random calls)."""
     site_names = [f"site{s:04d}" for s in range(sites)]
     track_ids = [f"t{i:05d}" for i in range(TRACKS)]
+    pick = per_library or TRACKS
+    # the tracks of site s's library: an offset into the catalogue, so libraries overlap
+    offsets = [((s % libraries) * 7_919 * pick // 500) % TRACKS if per_library else 0
+               for s in range(sites)]  # fmt: skip
     started = ("visitor", "visitor", "visitor", "visitor", "autoplay")
     ends = ("finished", "finished", "skipped", "stopped", "error", "interrupted", "finished")
     for i in range(count):
         h = ((i + 1) * 0x9E3779B97F4A7C15) & MASK
         event_id = f"{i:016x}-e" if ordered else f"{h:016x}-{i:08x}"
         played = MONTH.start_ms + h % SPAN_MS
-        rank = (h >> 20) % TRACKS
-        track = (rank * rank) // TRACKS  # a few tracks played far more than the rest
+        site = (h >> 8) % sites
+        rank = (h >> 20) % pick
+        track = (offsets[site] + (rank * rank) // pick) % TRACKS  # a few played far more
         yield CountedPlay(
             event_id,
-            site_names[(h >> 8) % sites],
+            site_names[site],
             track_ids[track],
             started[(h >> 40) % 5],
             ends[(h >> 44) % 7],
@@ -117,19 +126,20 @@ def main() -> None:
     parser.add_argument("--plays", type=int, default=1_000_000)
     parser.add_argument("--kiosks", type=int, default=5_000)
     parser.add_argument("--libraries", type=int, default=200)
+    parser.add_argument("--per-library", type=int, default=500)
     parser.add_argument("--mode", choices=["memory", "stream"], default="memory")
     args = parser.parse_args()
     sites = max(args.kiosks // 5, args.libraries)
     inputs = catalogue(args.libraries, sites)
     print(
         f"{args.plays:,} plays, {args.kiosks:,} kiosks at {sites:,} sites, "
-        f"{args.libraries} libraries, {TRACKS:,} tracks, {HOLDERS:,} rights holders "
-        f"({args.mode})"
+        f"{args.libraries} libraries, {TRACKS:,} tracks ({args.per_library or 'all'} per library), "
+        f"{HOLDERS:,} rights holders ({args.mode})"
     )
     print(f"  start:                 peak RSS {peak_mb():8.0f} MB")
     if args.mode == "memory":
         began = time.monotonic()
-        held = list(plays(args.plays, sites, ordered=False))
+        held = list(plays(args.plays, sites, args.libraries, args.per_library, ordered=False))
         step("build the plays:", began)
         began = time.monotonic()
         listened = 0
@@ -141,12 +151,15 @@ def main() -> None:
     else:
         began = time.monotonic()
         listened = 0
-        for play in plays(args.plays, sites, ordered=True):
+        for play in plays(args.plays, sites, args.libraries, args.per_library, ordered=True):
             listened += play.listened_ms
         step("baseline (make+pass):", began)
         began = time.monotonic()
         statement = compute_statement(
-            inputs, plays(args.plays, sites, ordered=True), cutoff_ms=None, presorted=True
+            inputs,
+            plays(args.plays, sites, args.libraries, args.per_library, ordered=True),
+            cutoff_ms=None,
+            presorted=True,
         )
     computed = time.monotonic() - began
     print(f"  compute the statement: {computed:6.2f} s, peak RSS {peak_mb():5.0f} MB")
