@@ -31,7 +31,7 @@ from device.content.folder import ContentError, FolderContentSource
 from device.core.kiosk import Kiosk, KioskContext
 from device.display.luma_display import open_display
 from device.display.model import BootScreen
-from device.display.reconnect import open_display_with_retry
+from device.display.reconnect import OpenedDisplay, open_display_with_retry
 from device.events import DesiredStateReceived, Event, LibraryUpdated, Shutdown, StorageAttached
 from device.firstboot.site_settings import with_site_settings
 from device.identity.credentials import load_credentials
@@ -46,7 +46,7 @@ from device.platform.logs import recent_lines
 from device.platform.reboot import RebootRequest
 from device.platform.systemd import Notifier
 from device.player.mpv_player import MpvPlayer
-from device.ports import Clock, Display, Health
+from device.ports import Clock, Health
 from device.remote import RemoteAdmin
 from device.stick.watcher import StickWatcher
 from device.usb.monitor import UdevMonitor
@@ -106,6 +106,7 @@ def run(config: KioskConfig, options: RunOptions) -> int:
         health: list[Health] = [display, panel, player, _Known(key_problem), usb]
         health += [_Known(problem) for problem in site_problems]
         context = KioskContext(device_id, FIRMWARE_VERSION, info.ipv4_addresses, _problems(health))
+        notifier = Notifier()
         kiosk = Kiosk(
             config=config,
             player=player,
@@ -114,6 +115,7 @@ def run(config: KioskConfig, options: RunOptions) -> int:
             clock=clock,
             context=context,
             events=events,
+            on_tick=notifier.keepalive,
         )
         panel.start(events.put)
         if pin_factory is not None:
@@ -122,9 +124,7 @@ def run(config: KioskConfig, options: RunOptions) -> int:
         if link is None:
             _start_content_loader(config, cache, events)
         _start_usb(parts, config, cache, events, usb, link)
-        notifier = Notifier()
-        parts.callback(notifier.stopping)
-        kiosk.on_tick = notifier.keepalive
+        parts.callback(notifier.stopping)  # the first thing said when the stack unwinds
         notifier.ready(f"kiosk {device_id} playing from {config.device.state_dir}")
         mode = "simulated" if options.simulate else "hardware"
         log.info("kiosk %s ready (firmware %s, %s)", device_id, FIRMWARE_VERSION, mode)
@@ -338,7 +338,7 @@ def _start_simulation(
     options: RunOptions,
     pin_factory: Any,
     kiosk: Kiosk,
-    display: Display,
+    display: OpenedDisplay,
     stop: Callable[[str], None],
 ) -> None:
     """The control socket (and keyboard) that press the simulated pins."""
@@ -349,7 +349,7 @@ def _start_simulation(
     panel = SimulatedPanel(pin_factory, config.buttons, config.rotary)
 
     def screenshot(path: Path) -> bool:
-        image = getattr(display, "last_image", None)
+        image = display.last_image
         if image is None:
             return False
         image.save(path)

@@ -85,6 +85,7 @@ class Kiosk:
     context: KioskContext = field(default_factory=KioskContext)
     events: queue.Queue[Event] = field(default_factory=queue.Queue)
     timezone: tzinfo | None = None  # of opening hours and schedule; None: the system's
+    on_tick: Callable[[], None] | None = None  # after every round, e.g. the watchdog keep-alive
 
     def __post_init__(self) -> None:
         self.mixer = Mixer(self.player, VolumeRules.from_config(self.config.audio))
@@ -97,7 +98,6 @@ class Kiosk:
         self.content_loaded = bool(self.library.playlists)
         self.enrollment: EnrollmentChanged | None = None
         self.sync: SyncProgress | None = None
-        self.on_tick: Callable[[], None] | None = None  # e.g. the systemd watchdog keep-alive
         self.outputs = AudioOutputs(self.config.audio, self.player)
         self._last_screen: Screen | None = None
         self._mailbox: Mailbox[Event] | None = None  # while `run` serves events

@@ -85,9 +85,13 @@ class ReconnectingDisplay:
             return
 
 
+OpenedDisplay = LumaDisplay | NullDisplay | ReconnectingDisplay
+"""What the daemon drives: each also keeps its `last_image` for the control socket."""
+
+
 def open_display_with_retry(
     opener: Opener, *, base_s: float = 5.0, cap_s: float = 60.0
-) -> LumaDisplay | NullDisplay | ReconnectingDisplay:
+) -> OpenedDisplay:
     """The display, or one that keeps retrying when the panel is missing (not when 'none')."""
     display = opener()
     if isinstance(display, NullDisplay) and display.problem is not None:
