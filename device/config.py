@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from contract.languages import DEFAULT_LANGUAGE, LANGUAGES, Language
 from contract.toml_reader import (
     ConfigError,
     Problems,
@@ -113,6 +114,7 @@ class DisplayConfig:
     emulator: EmulatorKind = "gif"
     emulator_output: Path | None = None
     emulator_fps: float = 10.0
+    language: Language = DEFAULT_LANGUAGE  # of the screens
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,7 @@ def _display(root: Section, base: Path) -> DisplayConfig:
         emulator=s.get("emulator", d.emulator, choice("gif", "png", "window")),
         emulator_output=base / output if output else None,
         emulator_fps=s.get("emulator_fps", d.emulator_fps, seconds(1, 60)),
+        language=s.get("language", d.language, choice(*LANGUAGES)),
     )
     emulated = display.driver == "emulated" and display.emulator != "window"
     if emulated and output is None and "emulator_output" not in s.table:

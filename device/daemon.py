@@ -92,7 +92,7 @@ def run(config: KioskConfig, options: RunOptions) -> int:
         display = parts.enter_context(
             closing(open_display_with_retry(lambda: open_display(config.display)))
         )
-        display.show(BootScreen(version=FIRMWARE_VERSION))
+        display.show(BootScreen(version=FIRMWARE_VERSION, language=config.display.language))
         key, key_problem = _device_key(config)
         device_id = key.device_id if key else info.device_id(config.device.state_dir)
         identity = _journal_identity(config, key, device_id)

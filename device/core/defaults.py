@@ -1,7 +1,8 @@
 """Remote defaults: the tenant's desired state, the calendar, and the public default playlist.
 
 The desired state (device/core/desired.py has its rules) brings volume limits, opening hours,
-a schedule and a featured playlist. This controller applies it, re-checks the calendar every
+a schedule, a featured playlist, and site settings over the configuration (screen language,
+autoplay, idle timeout). This controller applies it, re-checks the calendar every
 CALENDAR_CHECK_S, and when the public default changes follows it while nobody is listening:
 an idle kiosk selects (and autoplays) the new default; a kiosk playing what autoplay chose
 stops at closing time or switches at the end of the track; a visitor's choice stands.
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from contract.languages import Language
 from device.core.accounting import Play
 from device.core.desired import (
     ALWAYS_OPEN,
@@ -61,8 +63,20 @@ class DefaultsController:
         return playlist.id if playlist else None
 
     def may_autoplay(self) -> bool:
-        """Autoplay (configured) only while open; visitors may press play at any time."""
-        return self.core.config.playback.autoplay and self.calendar.is_open
+        """Autoplay (configured or pushed) only while open; visitors may press play any time."""
+        return self.autoplay() and self.calendar.is_open
+
+    def autoplay(self) -> bool:
+        pushed = self.desired.autoplay if self.desired is not None else None
+        return self.core.config.playback.autoplay if pushed is None else pushed
+
+    def language(self) -> Language:
+        pushed = self.desired.language if self.desired is not None else None
+        return pushed or self.core.config.display.language
+
+    def idle_timeout_s(self) -> float:
+        pushed = self.desired.idle_timeout_s if self.desired is not None else None
+        return self.core.config.visitor.idle_timeout_s if pushed is None else pushed
 
     def is_default(self, play: Play) -> bool:
         """The play is what the kiosk would start by itself now."""
@@ -92,11 +106,14 @@ class DefaultsController:
         self.calendar = self._calendar_now()
         self._calendar_due = self.clock.monotonic() + CALENDAR_CHECK_S
         log.info(
-            "desired state %d applied: volume %d-%d, %s",
+            "desired state %d applied: volume %d-%d, %s, language %s, autoplay %s, idle %.0f s",
             state.version,
             rules.minimum,
             rules.maximum,
             describe_calendar(self.calendar),
+            self.language(),
+            "on" if self.autoplay() else "off",
+            self.idle_timeout_s(),
         )
         self.changed(before)
 

@@ -3,8 +3,9 @@
 Remote administration (device/remote/) turns a checked `state/desired` payload into a
 `DesiredState`; the core keeps the last one and asks these functions which playlist is the
 public default (schedule, then the pushed featured playlist, then the synced document's) and
-whether autoplay may run now (opening hours). Wall-clock rules are only applied with a synced
-clock: the `Calendar` says when they were ignored, for the technician screen.
+whether autoplay may run now (opening hours). It may also set the screens' language, autoplay
+and the idle timeout, over the kiosk's configuration. Wall-clock rules are only applied with a
+synced clock: the `Calendar` says when they were ignored, for the technician screen.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from contract.languages import Language
 from device.core.schedule import WeeklyWindow
 from device.domain import Library, Playlist, PlaylistId, StartedBy
 
@@ -41,6 +43,10 @@ class DesiredState:
     opening_hours: tuple[WeeklyWindow, ...] = ()  # empty: always open
     schedule: tuple[ScheduledPlaylist, ...] = ()
     timezone: str | None = None  # IANA name of hours and schedule; None: the kiosk's zone
+    # Site settings over the kiosk's configuration; None: the configured value.
+    language: Language | None = None  # of the screens
+    autoplay: bool | None = None
+    idle_timeout_s: float | None = None
 
     @property
     def uses_clock(self) -> bool:

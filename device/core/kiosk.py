@@ -41,6 +41,7 @@ from device.core.status import KioskStatus, Mode, status_after
 from device.core.visitor import VisitorController
 from device.core.volume import Mixer, VolumeRules
 from device.display.model import Screen, StickScreen
+from device.display.texts import Language, Texts, texts_for
 from device.domain import EMPTY_LIBRARY, Action, EndReason, Library, PlaylistId
 from device.events import (
     ButtonDown,
@@ -211,7 +212,7 @@ class Kiosk:
         if action is not Action.TECHNICIAN:
             self.visitor.technician = False
             if self.revoked:
-                self.notices.toast("Kiosk withdrawn", "Ask the library staff.")
+                self.notices.toast(self.texts.withdrawn, self.texts.ask_staff)
                 self._refresh()
                 return
         match action:
@@ -321,6 +322,7 @@ class Kiosk:
                 idle_for=self.clock.monotonic() - visitor.idle_since,
                 dim_after_s=self.config.display.dim_after_s,
                 move_every_s=self.config.display.move_every_s,
+                language=self.language,
             )
         )
 
@@ -342,6 +344,7 @@ class Kiosk:
                 audio_output=self.outputs.choice.label,
                 problems=self.context.problems(),
                 last_error=errors[-1] if errors else None,
+                language=self.language,
             )
         )
 
@@ -387,6 +390,15 @@ class Kiosk:
     @property
     def rules(self) -> VolumeRules:
         return self.mixer.rules
+
+    @property
+    def language(self) -> Language:
+        return self.defaults.language()
+
+    @property
+    def texts(self) -> Texts:
+        """The words of the screens, in the kiosk's language now."""
+        return texts_for(self.language)
 
     @property
     def desired(self) -> DesiredState | None:

@@ -103,12 +103,14 @@ class PlaybackController:
     def start_playlist(self, playlist: Playlist | None, started_by: StartedBy) -> None:
         notices = self.core.notices
         if playlist is None:
-            notices.toast("Nothing to play", "No playlist is available yet.")
+            words = self.core.texts
+            notices.toast(words.nothing_to_play, words.no_playlist)
             return
         self.selected = playlist.id
         index = self._playable(playlist, 0, +1, wrap=False)
         if index is None:
-            notices.toast("Nothing to play", f"No track of '{playlist.title}' is available.")
+            words = self.core.texts
+            notices.toast(words.nothing_to_play, words.no_track_of.format(playlist=playlist.title))
             self.go_idle(keep_selection=True)
             return
         self.play(playlist, index, started_by)
@@ -173,7 +175,7 @@ class PlaybackController:
             self.core.notices.note_error(
                 f"skipped '{track.title}': {track.problem or 'not in the cache'}"
             )
-            self.core.notices.toast("Track unavailable", track.title)
+            self.core.notices.toast(self.core.texts.track_unavailable, track.title)
         return None
 
     # ------------------------------------------------------------------ player events
@@ -198,7 +200,7 @@ class PlaybackController:
             return
         if outcome == "error":
             self.core.notices.note_error(f"'{current.track.title}' failed: {error}")
-            self.core.notices.toast("Cannot play track", current.track.title)
+            self.core.notices.toast(self.core.texts.cannot_play, current.track.title)
             heard_nothing = current.listened_ms == 0  # no file, or no audio output
             self.end_current(EndReason.ERROR, error)
             self._failures = self._failures + 1 if heard_nothing else 0

@@ -25,6 +25,7 @@ from device.display.model import (
     Screen,
     TechnicianScreen,
 )
+from device.display.texts import Language, texts_for
 from device.domain import Library, Playlist
 from device.events import EnrollmentChanged, SyncProgress
 from device.journal.outbox import JournalStats
@@ -63,6 +64,7 @@ class ScreenState:
     idle_for: float  # seconds since the kiosk went idle (or was last woken)
     dim_after_s: float
     move_every_s: float
+    language: Language = "en"
 
 
 @dataclass(frozen=True)
@@ -83,26 +85,29 @@ class TechnicianState:
     audio_output: str
     problems: list[str]
     last_error: str | None
+    language: Language = "en"
 
 
 def screen_for(state: ScreenState) -> Screen:
     """Technician, identify, overlays and the tenant link come before the music."""
+    language = state.language
+    words = texts_for(language)
     if state.technician is not None:
-        return TechnicianScreen(state.technician)
+        return TechnicianScreen(state.technician, language)
     if state.identify:
-        return IdentifyScreen(state.device_name, state.device_id)
+        return IdentifyScreen(state.device_name, state.device_id, language)
     if state.overlay is not None:
         return state.overlay
     enrollment = state.enrollment
     if enrollment is not None and enrollment.state == "revoked":
-        return RevokedScreen(enrollment.tenant_name, enrollment.claim_code)
+        return RevokedScreen(enrollment.tenant_name, enrollment.claim_code, language)
     if (
         enrollment is not None
         and enrollment.state in ("pending", "unreachable")
         and enrollment.claim_code
         and state.mode is Mode.IDLE
     ):
-        return ClaimScreen(enrollment.tenant_name, enrollment.claim_code)
+        return ClaimScreen(enrollment.tenant_name, enrollment.claim_code, language=language)
     current = state.current
     if state.mode is not Mode.IDLE and current is not None:
         return NowPlayingScreen(
@@ -112,40 +117,45 @@ def screen_for(state: ScreenState) -> Screen:
             elapsed_ms=current.position_ms // 1000 * 1000,
             duration_ms=current.duration_ms or current.track.duration_ms,
             paused=state.mode is Mode.PAUSED,
+            language=language,
         )
     playlist = state.selected
     if playlist is None and not state.content_loaded:
-        return BootScreen(state.firmware_version, "Loading music")
+        return BootScreen(state.firmware_version, words.loading_music, language)
     if playlist is None:
-        return ErrorScreen("No music yet", "Waiting for the library's playlists.")
+        return ErrorScreen(words.no_music, words.no_music_detail)
     idle_for = state.idle_for
     offset = ATTRACT_OFFSETS[int(idle_for // state.move_every_s) % len(ATTRACT_OFFSETS)]
-    return AttractScreen(playlist.title, playlist.note, offset, idle_for >= state.dim_after_s)
+    dim = idle_for >= state.dim_after_s
+    return AttractScreen(playlist.title, playlist.note, offset, dim, language)
 
 
 def technician_rows(state: TechnicianState) -> Rows:
     """Label and value rows, most basic first; optional parts only when there is something."""
-    library = state.library
+    library, w = state.library, texts_for(state.language)
+    content = w.content_value.format(
+        playlists=len(library.playlists),
+        available=library.available_tracks,
+        total=library.total_tracks,
+    )
+    journal = w.journal_value.format(open=state.journal.open, finished=state.journal.finished)
     rows = [
-        ("Device", state.device_id),
-        ("Firmware", state.firmware_version),
-        ("IP", ", ".join(state.addresses) or "no network"),
-        (
-            "Content",
-            f"{len(library.playlists)} lists, "
-            f"{library.available_tracks}/{library.total_tracks} tracks",
-        ),
-        ("Journal", f"{state.journal.open} open, {state.journal.finished} done"),
-        ("Volume", f"{state.volume} ({state.rules.minimum}-{state.rules.maximum})"),
+        (w.row_device, state.device_id),
+        (w.row_firmware, state.firmware_version),
+        (w.row_ip, ", ".join(state.addresses) or w.no_network),
+        (w.row_content, content),
+        (w.row_journal, journal),
+        (w.row_volume, f"{state.volume} ({state.rules.minimum}-{state.rules.maximum})"),
     ]
     if state.enrollment is not None:
-        rows.append(("Tenant", f"{state.enrollment.state} {state.enrollment.detail}".strip()))
+        rows.append((w.row_tenant, f"{state.enrollment.state} {state.enrollment.detail}".strip()))
     if state.sync is not None:
-        rows.append(("Sync", describe_sync(state.sync)))
+        rows.append((w.row_sync, describe_sync(state.sync)))
     if state.desired is not None:
-        rows.append(("Remote", f"v{state.desired.version}, {describe_calendar(state.calendar)}"))
-    rows.append(("Audio", state.audio_output))
-    rows += [("Problem", problem) for problem in state.problems]
+        calendar = describe_calendar(state.calendar)
+        rows.append((w.row_remote, f"v{state.desired.version}, {calendar}"))
+    rows.append((w.row_audio, state.audio_output))
+    rows += [(w.row_problem, problem) for problem in state.problems]
     if state.last_error is not None:
-        rows.append(("Last error", state.last_error))
+        rows.append((w.row_last_error, state.last_error))
     return tuple(rows)

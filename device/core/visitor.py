@@ -18,6 +18,7 @@ from device.display.model import VolumeScreen
 from device.domain import Action, EndReason
 
 if TYPE_CHECKING:
+    from device.config import KioskConfig
     from device.core.kiosk import Kiosk
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,6 @@ class VisitorController:
     def __init__(self, core: Kiosk) -> None:
         self.core = core
         self.clock = core.clock
-        self.config = core.config
         self.gestures = GestureDecoder(core.config.buttons, core.config.combos)
         now = self.clock.monotonic()
         self.last_activity = now
@@ -36,6 +36,10 @@ class VisitorController:
         self.technician = False
         self.asleep = False
         self._swallowed: set[str] = set()
+
+    @property
+    def config(self) -> KioskConfig:
+        return self.core.config  # read each time: settings may change while the kiosk runs
 
     # ------------------------------------------------------------------ input
 
@@ -74,7 +78,8 @@ class VisitorController:
     def change_volume(self, steps: int) -> None:
         mixer = self.core.mixer
         mixer.step(steps)
-        volume_bar = VolumeScreen(mixer.volume, mixer.rules.minimum, mixer.rules.maximum)
+        rules = mixer.rules
+        volume_bar = VolumeScreen(mixer.volume, rules.minimum, rules.maximum, self.core.language)
         self.core.notices.show(volume_bar, self.config.visitor.volume_display_s)
 
     # ------------------------------------------------------------------ presence
@@ -87,7 +92,7 @@ class VisitorController:
         """
         log.info(
             "no visitor action for %.0f s: volume and playlist back to defaults",
-            self.config.visitor.idle_timeout_s,
+            self.core.defaults.idle_timeout_s(),
         )
         self.visitor_present = False
         self.technician = False
@@ -104,11 +109,11 @@ class VisitorController:
 
     def presence_deadline(self) -> float | None:
         if self.visitor_present:
-            return self.last_activity + self.config.visitor.idle_timeout_s
+            return self.last_activity + self.core.defaults.idle_timeout_s()
         return None
 
     def check_presence(self, now: float) -> None:
-        timeout = self.config.visitor.idle_timeout_s
+        timeout = self.core.defaults.idle_timeout_s()
         if self.visitor_present and now >= self.last_activity + timeout:
             self.gone()
 

@@ -1,14 +1,21 @@
-"""What the screen shows, as plain data: the core decides, the display adapter draws."""
+"""What the screen shows, as plain data: the core decides, the display adapter draws.
+
+A screen that draws words of its own ("Paused", "Press ▶ to listen") carries the `language`
+they are drawn in (device/display/texts.py), so the drawing stays a pure function of it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract.languages import DEFAULT_LANGUAGE, Language
+
 
 @dataclass(frozen=True)
 class BootScreen:
     version: str
-    message: str = "Starting"
+    message: str = ""  # empty: the language's "Starting"
+    language: Language = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -19,6 +26,7 @@ class NowPlayingScreen:
     elapsed_ms: int
     duration_ms: int | None
     paused: bool = False
+    language: Language = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,7 @@ class VolumeScreen:
     volume: int
     minimum: int
     maximum: int
+    language: Language = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class AttractScreen:
     note: str
     offset: tuple[int, int] = (0, 0)
     dim: bool = False
+    language: Language = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,7 @@ class TechnicianScreen:
     """Label/value rows for the technician: device id, firmware, IP addresses, content, journal."""
 
     rows: tuple[tuple[str, str], ...]
+    language: Language = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,7 @@ class ClaimScreen:
     tenant: str
     code: str
     site_hint: str = ""
+    language: Language = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,7 @@ class RevokedScreen:
 
     tenant: str
     claim_code: str | None = None
+    language: Language = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,7 @@ class IdentifyScreen:
 
     name: str
     device_id: str
+    language: Language = DEFAULT_LANGUAGE
 
 
 Screen = (

@@ -4,8 +4,9 @@ Pure functions of (screen, size, elapsed_s): no luma, no clock, no I/O besides l
 bundled bitmap fonts once. That is what lets the OLED, the emulator, the control socket and the
 golden-image tests share one drawing, identical on every machine.
 
-Text is made safe first (`clean`): the bitmap fonts only cover Latin-1, so other letters are
-folded to a near one ("ő" -> "o", "’" -> "'") or to "?", and control characters to spaces. Text
+Text is made safe first (`clean`): the bitmap fonts only cover Latin-1 (plus "œ", "Œ" and the
+icons drawn in glyphs.py), so other letters are folded to a near one ("ő" -> "o", "’" -> "'")
+or to "?", and control characters to spaces. Text
 that does not fit is word-wrapped and ended with an ellipsis, scrolled (the now-playing title)
 or paged (attract note, technician rows); `is_animated` and `next_change_s` tell the adapter
 when a screen changes with time, so it redraws only then.
@@ -15,11 +16,23 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from dataclasses import dataclass
-from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from device.display.glyphs import (
+    ELLIPSIS,
+    ICONS,
+    OFF,
+    ON,
+    PAUSE,
+    PLAY,
+    SPEAKER,
+    WARNING,
+    Face,
+    bitmap,
+    draw_icon,
+    fonts,
+)
 from device.display.model import (
     AttractScreen,
     BootScreen,
@@ -33,6 +46,7 @@ from device.display.model import (
     TechnicianScreen,
     VolumeScreen,
 )
+from device.display.texts import texts_for
 
 PRODUCT_NAME = "Jukebox"
 SIZE = (128, 64)
@@ -45,15 +59,6 @@ ATTRACT_MAX_PAGES = 5
 TECHNICIAN_PAGE_S = 4.0
 IDENTIFY_FLASH_S = 0.5  # light and dark halves: visible across a room, slow enough to read
 ATTRACT_MARGIN = 2  # room for the burn-in shift without clipping text
-
-ON = 255
-OFF = 0
-
-# Glyphs missing from the Latin-1 fonts, drawn by hand; each takes one character cell.
-ELLIPSIS = "…"
-PLAY = "▶"
-PAUSE = "⏸"
-_ICONS = frozenset((ELLIPSIS, PLAY, PAUSE))
 
 _FOLD = {
     "‘": "'",
@@ -70,8 +75,6 @@ _FOLD = {
     "—": "-",
     "−": "-",
     "•": "·",
-    "œ": "oe",
-    "Œ": "OE",
     "€": "EUR",
     "™": "TM",
     "ł": "l",
@@ -86,44 +89,6 @@ _FOLD = {
 }
 
 
-@dataclass(frozen=True)
-class _Face:
-    """A monospaced bitmap font and the metrics the layouts need."""
-
-    font: ImageFont.ImageFont
-    cw: int  # cell width
-    lh: int  # cell height, i.e. line height
-    cap_top: int  # first row of a capital letter inside the cell
-    baseline: int  # last row of a capital letter inside the cell
-
-    def width(self, text: str) -> int:
-        return len(text) * self.cw
-
-    def cols(self, width: int) -> int:
-        return max(1, width // self.cw)
-
-
-def _face(font: ImageFont.ImageFont) -> _Face:
-    left, top, right, bottom = font.getbbox("M")
-    cw, lh = right - left, bottom - top
-    if font.getlength("i") != cw:
-        raise ValueError("layouts assume a monospaced font")
-    probe = Image.new("1", (cw, lh), OFF)
-    ImageDraw.Draw(probe).text((0, 0), "H", font=font, fill=ON)
-    box = probe.getbbox() or (0, 0, cw, lh)
-    return _Face(font=font, cw=cw, lh=lh, cap_top=box[1], baseline=box[3] - 1)
-
-
-@functools.cache
-def _fonts() -> tuple[_Face, _Face, _Face]:
-    """(bold, body, small): Pillow's own bold 6x11 and the bundled public-domain misc-fixed."""
-    here = Path(__file__).with_name("fonts")
-    bold = _face(ImageFont.load_default_imagefont())
-    body = _face(ImageFont.load(str(here / "6x10.pil")))
-    small = _face(ImageFont.load(str(here / "5x8.pil")))
-    return bold, body, small
-
-
 # ---------------------------------------------------------------------------- text helpers
 
 
@@ -134,7 +99,7 @@ def clean(text: str, *, multiline: bool = False) -> str:
     """
     out: list[str] = []
     for ch in unicodedata.normalize("NFC", text.replace("\r\n", "\n")):
-        if ch in _ICONS:
+        if ch in ICONS:
             out.append(ch)
         elif ch in _FOLD:
             out.append(_FOLD[ch])
@@ -160,7 +125,7 @@ def clean(text: str, *, multiline: bool = False) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def ellipsize(text: str, face: _Face, width: int) -> str:
+def ellipsize(text: str, face: Face, width: int) -> str:
     """`text` if it fits in `width` pixels, else its start and an ellipsis."""
     cols = face.cols(width)
     if len(text) <= cols:
@@ -168,7 +133,7 @@ def ellipsize(text: str, face: _Face, width: int) -> str:
     return text[: cols - 1].rstrip() + ELLIPSIS
 
 
-def wrap(text: str, face: _Face, width: int, max_lines: int | None = None) -> list[str]:
+def wrap(text: str, face: Face, width: int, max_lines: int | None = None) -> list[str]:
     """Greedy word wrap; words wider than a line are cut; the last kept line gets an ellipsis."""
     cols = face.cols(width)
     lines: list[str] = []
@@ -201,17 +166,17 @@ def wrap(text: str, face: _Face, width: int, max_lines: int | None = None) -> li
     return lines
 
 
-def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, face: _Face) -> None:
+def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, face: Face) -> None:
     """Draw one line, drawing the icon characters by hand (the fonts lack them)."""
     x, y = xy
     run_start = x
     run = ""
     for ch in text:
-        if ch in _ICONS:
+        if ch in ICONS:
             if run:
                 draw.text((run_start, y), run, font=face.font, fill=ON)
                 run = ""
-            _icon(draw, ch, x, y, face)
+            draw_icon(draw, ch, x, y, face)
             x += face.cw
             run_start = x
         else:
@@ -221,30 +186,7 @@ def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, face: _Face
         draw.text((run_start, y), run, font=face.font, fill=ON)
 
 
-def _icon(draw: ImageDraw.ImageDraw, ch: str, x: int, y: int, face: _Face) -> None:
-    top, bottom = y + face.cap_top, y + face.baseline
-    if ch == ELLIPSIS:
-        for dx in (0, 2, 4):
-            draw.point((x + dx, bottom), fill=ON)
-    elif ch == PLAY:
-        height = bottom - top + 1
-        odd = height | 1  # an odd height gives the triangle a one-pixel tip
-        _triangle(draw, x, bottom - odd + 1, odd)
-    elif ch == PAUSE:
-        h = bottom - top
-        draw.rectangle((x, top, x + 1, top + h), fill=ON)
-        draw.rectangle((x + 3, top, x + 4, top + h), fill=ON)
-
-
-def _triangle(draw: ImageDraw.ImageDraw, x: int, top: int, height: int) -> None:
-    """A right-pointing play triangle `height` pixels tall, drawn row by row to stay crisp."""
-    half = (height - 1) / 2
-    for row in range(height):
-        reach = int(half - abs(row - half))
-        draw.line((x, top + row, x + reach, top + row), fill=ON)
-
-
-def _big_text(image: Image.Image, xy: tuple[int, int], text: str, face: _Face, scale: int) -> None:
+def _big_text(image: Image.Image, xy: tuple[int, int], text: str, face: Face, scale: int) -> None:
     """Draw text `scale` times larger by blowing up its pixels: headline digits and the logo."""
     if not text:
         return
@@ -254,7 +196,7 @@ def _big_text(image: Image.Image, xy: tuple[int, int], text: str, face: _Face, s
     image.paste(ON, xy, big)
 
 
-def _centered(width: int, text: str, face: _Face) -> int:
+def _centered(width: int, text: str, face: Face) -> int:
     return max(0, (width - face.width(text)) // 2)
 
 
@@ -284,19 +226,19 @@ def _page(count: int, period_s: float, elapsed_s: float) -> int:
 
 
 def _boot(image: Image.Image, s: BootScreen) -> None:
-    bold, body, small = _fonts()
+    bold, body, small = fonts()
     w, h = image.size
     draw = ImageDraw.Draw(image)
     logo = ellipsize(PRODUCT_NAME, bold, w // 2)
     _big_text(image, (max(0, (w - 2 * bold.width(logo)) // 2), 4), logo, bold, 2)
     version = ellipsize(clean(f"v{s.version}" if s.version else ""), small, w)
     _text(draw, (_centered(w, version, small), 30), version, small)
-    message = ellipsize(clean(s.message), body, w)
+    message = ellipsize(clean(s.message or texts_for(s.language).starting), body, w)
     _text(draw, (_centered(w, message, body), h - body.lh - 6), message, body)
 
 
 def _now_playing(image: Image.Image, s: NowPlayingScreen, elapsed_s: float) -> None:
-    bold, body, small = _fonts()
+    bold, body, small = fonts()
     w, h = image.size
     draw = ImageDraw.Draw(image)
 
@@ -332,7 +274,7 @@ def _now_playing(image: Image.Image, s: NowPlayingScreen, elapsed_s: float) -> N
         _text(draw, (_centered(w, PLAY, bold), row + small.cap_top - bold.cap_top), PLAY, bold)
     else:
         # Inverted, with its capitals level with the times: the one thing that stands out.
-        label = f"{PAUSE} Paused"
+        label = f"{PAUSE} {clean(texts_for(s.language).paused)}"
         x = _centered(w, label, bold)
         y = row + small.cap_top - bold.cap_top
         caps_top, caps_bottom = y + bold.cap_top, y + bold.baseline
@@ -343,12 +285,13 @@ def _now_playing(image: Image.Image, s: NowPlayingScreen, elapsed_s: float) -> N
 
 
 def _volume(image: Image.Image, s: VolumeScreen) -> None:
-    bold, _body, small = _fonts()
+    bold, _body, small = fonts()
     w = image.width
     draw = ImageDraw.Draw(image)
 
-    _bitmap(draw, 0, 4, SPEAKER)
-    _text(draw, (17, 5), "Volume", bold)
+    bitmap(draw, 0, 4, SPEAKER)
+    words = texts_for(s.language)
+    _text(draw, (17, 5), ellipsize(clean(words.volume), bold, w - 17 - 2 * bold.cw * 3), bold)
     value = str(s.volume)
     _big_text(image, (w - bold.width(value) * 2, 0), value, bold, 2)
 
@@ -363,8 +306,8 @@ def _volume(image: Image.Image, s: VolumeScreen) -> None:
 
     row = bar_bottom + 4
     for label, x, reached in (
-        ("min", 0, s.volume <= low),
-        ("max", w - small.width("max") - 2, s.volume >= high),
+        (words.volume_min, 0, s.volume <= low),
+        (words.volume_max, w - small.width(words.volume_max) - 2, s.volume >= high),
     ):
         if reached:
             draw.rectangle((x, row - 1, x + small.width(label) + 1, row + small.lh), fill=ON)
@@ -375,47 +318,9 @@ def _volume(image: Image.Image, s: VolumeScreen) -> None:
             _text(draw, (x + 1, row), label, small)
 
 
-SPEAKER = (
-    ".......#.....",
-    "......##.....",
-    "....####.....",
-    "########..#..",
-    "########...#.",
-    "########...#.",
-    "########...#.",
-    "########..#..",
-    "....####.....",
-    "......##.....",
-    ".......#.....",
-)
-WARNING = (
-    ".......#.......",
-    "......###......",
-    "......###......",
-    ".....#####.....",
-    ".....##.##.....",
-    "....###.###....",
-    "....###.###....",
-    "...####.####...",
-    "...####.####...",
-    "..###########..",
-    "..#####.#####..",
-    ".#############.",
-    "###############",
-)
-
-
-def _bitmap(draw: ImageDraw.ImageDraw, x: int, y: int, rows: tuple[str, ...]) -> None:
-    """Pixel-art icons, drawn point by point: no polygon rasteriser that may change with Pillow."""
-    for dy, row in enumerate(rows):
-        for dx, pixel in enumerate(row):
-            if pixel == "#":
-                draw.point((x + dx, y + dy), fill=ON)
-
-
 @functools.lru_cache(maxsize=8)  # an animated screen is laid out once, not at every frame
 def _attract_pages(s: AttractScreen, size: tuple[int, int]) -> tuple[list[str], list[list[str]]]:
-    bold, body, _small = _fonts()
+    bold, body, _small = fonts()
     w, h = size
     inner = w - 2 * ATTRACT_MARGIN
     title = wrap(clean(s.playlist), bold, inner, max_lines=2)
@@ -427,7 +332,7 @@ def _attract_pages(s: AttractScreen, size: tuple[int, int]) -> tuple[list[str], 
 
 
 def _attract(image: Image.Image, s: AttractScreen, elapsed_s: float) -> None:
-    bold, body, _small = _fonts()
+    bold, body, _small = fonts()
     w, h = image.size
     content = Image.new("1", image.size, OFF)
     draw = ImageDraw.Draw(content)
@@ -443,16 +348,16 @@ def _attract(image: Image.Image, s: AttractScreen, elapsed_s: float) -> None:
         _text(draw, (m, y), line, body)
         y += body.lh
 
-    invite = f"Press {PLAY} to listen"
+    invite = ellipsize(clean(texts_for(s.language).invite), bold, w)
     _text(draw, (_centered(w, invite, bold), h - m - bold.lh), invite, bold)
     image.paste(content, s.offset)
 
 
 def _error(image: Image.Image, s: ErrorScreen) -> None:
-    bold, body, _small = _fonts()
+    bold, body, _small = fonts()
     w, h = image.size
     draw = ImageDraw.Draw(image)
-    _bitmap(draw, 0, 1, WARNING)
+    bitmap(draw, 0, 1, WARNING)
     title = ellipsize(clean(s.title), bold, w - 19)
     _text(draw, (19, 2), title, bold)
     top = 17
@@ -462,45 +367,47 @@ def _error(image: Image.Image, s: ErrorScreen) -> None:
 
 def _claim(image: Image.Image, s: ClaimScreen) -> None:
     """The claim code as large as it fits: an admin reads it from across a reading room."""
-    bold, body, small = _fonts()
+    bold, body, small = fonts()
     w, _h = image.size
     draw = ImageDraw.Draw(image)
     tenant = ellipsize(clean(s.tenant) or "Jukebox", small, w)
     _text(draw, (_centered(w, tenant, small), 0), tenant, small)
-    prompt = "Claim this kiosk:"
+    words = texts_for(s.language)
+    prompt = ellipsize(clean(words.claim_prompt), body, w)
     _text(draw, (_centered(w, prompt, body), 11), prompt, body)
     code = clean(s.code)
     scale = 2 if bold.width(code) * 2 <= w else 1
     x = max(0, (w - bold.width(code) * scale) // 2)
     _big_text(image, (x, 24), code, bold, scale)
-    hint = ellipsize(clean(s.site_hint) or "jukebox admin claim CODE", small, w)
+    hint = ellipsize(clean(s.site_hint or words.claim_hint), small, w)
     _text(draw, (_centered(w, hint, small), 56), hint, small)
 
 
 def _revoked(image: Image.Image, s: RevokedScreen) -> None:
-    bold, body, small = _fonts()
+    bold, body, small = fonts()
     w, h = image.size
     draw = ImageDraw.Draw(image)
-    _bitmap(draw, 0, 1, WARNING)
-    _text(draw, (19, 2), ellipsize("Kiosk withdrawn", bold, w - 19), bold)
-    tenant = clean(s.tenant) or "the library network"
-    detail = f"No longer active for {tenant}. Ask the library staff."
+    bitmap(draw, 0, 1, WARNING)
+    words = texts_for(s.language)
+    _text(draw, (19, 2), ellipsize(clean(words.withdrawn), bold, w - 19), bold)
+    tenant = clean(s.tenant) or words.the_network
+    detail = clean(words.withdrawn_detail.format(tenant=tenant))
     lines = wrap(detail, body, w, 3 if s.claim_code else 4)
     for i, line in enumerate(lines):
         _text(draw, (0, 17 + i * body.lh), line, body)
     if s.claim_code:
-        code = f"Re-claim: {clean(s.claim_code)}"
+        code = ellipsize(clean(words.reclaim.format(code=s.claim_code)), small, w)
         _text(draw, (_centered(w, code, small), h - small.lh), code, small)
 
 
 def _stick(image: Image.Image, s: StickScreen) -> None:
     """A stick's outcome: a warning sign when it was refused, one line per thing it did."""
-    bold, _body, small = _fonts()
+    bold, _body, small = fonts()
     w, h = image.size
     draw = ImageDraw.Draw(image)
     left = 0
     if not s.ok:
-        _bitmap(draw, 0, 1, WARNING)
+        bitmap(draw, 0, 1, WARNING)
         left = 19
     _text(draw, (left, 2), ellipsize(clean(s.title), bold, w - left), bold)
     top = 17
@@ -512,10 +419,10 @@ def _stick(image: Image.Image, s: StickScreen) -> None:
 
 def _identify(image: Image.Image, s: IdentifyScreen, elapsed_s: float) -> None:
     """The kiosk's name as large as it fits, its id below; every other half-second inverted."""
-    bold, _body, small = _fonts()
+    bold, _body, small = fonts()
     w, h = image.size
     draw = ImageDraw.Draw(image)
-    prompt = "This kiosk is"
+    prompt = ellipsize(clean(texts_for(s.language).this_kiosk_is), small, w)
     _text(draw, (_centered(w, prompt, small), 1), prompt, small)
     name = clean(s.name) or "jukebox"
     if bold.width(name) * 2 <= w:
@@ -532,7 +439,7 @@ def _identify(image: Image.Image, s: IdentifyScreen, elapsed_s: float) -> None:
 @functools.lru_cache(maxsize=8)
 def _technician_pages(rows: tuple[tuple[str, str], ...], size: tuple[int, int]) -> list[list[str]]:
     """Lay rows out as lines "label   value"; a value too long goes on its own lines."""
-    _bold, _body, small = _fonts()
+    _bold, _body, small = fonts()
     w, h = size
     cols = small.cols(w)
     per_page = max(1, (h - small.lh - 2) // (small.lh + 1))
@@ -553,7 +460,7 @@ def _technician_pages(rows: tuple[tuple[str, str], ...], size: tuple[int, int]) 
 
 
 def _technician(image: Image.Image, s: TechnicianScreen, elapsed_s: float) -> None:
-    _bold, _body, small = _fonts()
+    _bold, _body, small = fonts()
     w, _h = image.size
     draw = ImageDraw.Draw(image)
     pages = _technician_pages(s.rows, image.size)
@@ -562,13 +469,14 @@ def _technician(image: Image.Image, s: TechnicianScreen, elapsed_s: float) -> No
     draw.rectangle((0, 0, w - 1, small.lh), fill=ON)
     header = Image.new("1", (w, small.lh), OFF)
     header_draw = ImageDraw.Draw(header)
-    _text(header_draw, (1, 0), "Technician", small)
+    words = texts_for(s.language)
+    _text(header_draw, (1, 0), ellipsize(clean(words.technician), small, w // 2), small)
     if len(pages) > 1:
         counter = f"{index + 1}/{len(pages)}"
         _text(header_draw, (w - small.width(counter) - 1, 0), counter, small)
     image.paste(OFF, (0, 1), header)
 
-    lines = pages[index] if s.rows else ["No information yet"]
+    lines = pages[index] if s.rows else [ellipsize(clean(words.no_information), small, w)]
     for i, line in enumerate(lines):
         _text(draw, (0, small.lh + 3 + i * (small.lh + 1)), line, small)
 
@@ -618,7 +526,7 @@ def next_change_s(
     elapsed_s = max(0.0, elapsed_s)
     match screen:
         case NowPlayingScreen():
-            bold = _fonts()[0]
+            bold = fonts()[0]
             title_px = bold.width(clean(screen.title))
             if title_px <= size[0]:
                 return None

@@ -53,7 +53,11 @@ def desired_from_payload(data: dict[str, Any]) -> DesiredState:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             problem = f"timezone: {timezone!r} is not a time zone this kiosk knows"
             raise DesiredStateError(problem) from None
+    idle_timeout_s = data.get("idle_timeout_s")
     return DesiredState(
+        language=data.get("language"),
+        autoplay=data.get("autoplay"),
+        idle_timeout_s=float(idle_timeout_s) if idle_timeout_s is not None else None,
         version=data["version"],
         playlists=playlists,
         featured=PlaylistId(featured) if featured is not None else None,

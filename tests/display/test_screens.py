@@ -156,6 +156,58 @@ CASES: dict[str, tuple[Screen, float]] = {
 }
 
 
+# The same screens in French: every word the screen draws itself comes from the French
+# catalogue, and French text uses its accents and the "œ" ligature (drawn by hand).
+FRENCH_TECHNICIAN = TechnicianScreen(
+    rows=(
+        ("Appareil", "jk-7f3a2c91-0b4e-4d6a-9c1e-5a8f2b6d3e10"),
+        ("Logiciel", "0.1.0"),
+        ("IP", "192.168.1.23"),
+        ("Contenu", "3 listes, 12/14 titres"),
+        ("Journal", "1 en cours, 3 finies"),
+        ("Volume", "40 (10-80)"),
+        ("Réseau", "active Médiathèques du Sud"),
+        ("Son", "USB Audio"),
+    ),
+    language="fr",
+)
+CASES.update(
+    {
+        "fr_boot": (BootScreen("0.1.0", "Musique en chargement", language="fr"), 0.0),
+        "fr_boot_starting": (BootScreen("0.1.0", language="fr"), 0.0),
+        "fr_now_playing_paused": (
+            NowPlayingScreen(
+                "Chœurs d'enfants", "Ô Nuit", "Les Petits Chanteurs", 83_000, 236_000, True, "fr"
+            ),
+            0.0,
+        ),
+        "fr_volume_max": (VolumeScreen(volume=80, minimum=20, maximum=80, language="fr"), 0.0),
+        "fr_attract": (
+            AttractScreen(
+                "Œuvres pour chœur",
+                "Des voix à écouter le cœur léger : sélection de la médiathèque.",
+                language="fr",
+            ),
+            0.0,
+        ),
+        "fr_error": (
+            ErrorScreen("Aucune musique", "En attente des playlists de la bibliothèque."),
+            0.0,
+        ),
+        "fr_technician_page1": (FRENCH_TECHNICIAN, 0.0),
+        "fr_technician_page2": (FRENCH_TECHNICIAN, 4.0),
+        "fr_technician_empty": (TechnicianScreen(rows=(), language="fr"), 0.0),
+        "fr_claim": (ClaimScreen("Médiathèques du Sud", "KQ7M-X4PD", language="fr"), 0.0),
+        "fr_revoked": (RevokedScreen("", language="fr"), 0.0),
+        "fr_revoked_reclaim": (
+            RevokedScreen("Médiathèques du Sud", "HT3R-9WNA", language="fr"),
+            0.0,
+        ),
+        "fr_identify": (IdentifyScreen("Salle 2", "jk-7f3a2c910b4e4d6a9c1e", "fr"), 0.0),
+    }
+)
+
+
 def draw_on_dummy(screen: Screen, elapsed_s: float = 0.0) -> Image.Image:
     """What luma's dummy panel holds after being sent the rendered screen."""
     device = dummy(width=128, height=64, mode="1")
@@ -281,7 +333,7 @@ def test_volume_bar_grows_with_volume() -> None:
 def test_accents_are_kept_and_other_scripts_fall_back_to_near_letters() -> None:
     assert clean("Médiathèque — Fête de la musique") == "Médiathèque - Fête de la musique"
     assert clean("Bjo\u0308rk") == "Björk"  # decomposed umlaut from a macOS file name
-    assert clean("Dvořák’s “Œuvre”") == 'Dvorák\'s "OEuvre"'
+    assert clean("Dvořák’s “Œuvre” au cœur") == 'Dvorák\'s "Œuvre" au cœur'
     assert clean("Sigur Rós 🎵") == "Sigur Rós ?"
     assert clean("a\tb\x00c\u200bd\r\ne") == "a b cd e"  # zero-width space: gone
     assert clean("first\nsecond", multiline=True) == "first\nsecond"

@@ -109,6 +109,9 @@ def test_a_state_whose_playlists_are_all_here_is_applied_at_once(rig: RemoteRig)
         ),
         (json.dumps(wish(2, timezone="../../etc/passwd")).encode(), "timezone: '../../etc"),
         (b'{"v": 1, "playlists": [' + b'"a",' * 70000 + b'"b"]}', "bytes, more than 262144"),
+        (json.dumps(wish(2, language="de")).encode(), "language: 'de' must be one of ['en', 'fr']"),
+        (json.dumps(wish(2, autoplay="yes")).encode(), "autoplay: 'yes' must be boolean"),
+        (json.dumps(wish(2, idle_timeout_s=0)).encode(), "idle_timeout_s: 0 must be"),
     ],
 )
 def test_a_malformed_desired_state_is_rejected_and_the_previous_one_stays(
@@ -234,3 +237,17 @@ def test_a_failure_while_applying_is_reported_and_changes_nothing(
     assert rig.admin.desired_version == 0
     assert not (rig.state_dir / STATE_FILE).exists()
     rig.admin.close()
+
+
+def test_site_settings_in_the_desired_state_reach_the_core_and_survive_a_restart(
+    rig: RemoteRig,
+) -> None:
+    rig.present = {"festival", "local"}
+    send(rig, wish(language="fr", autoplay=True, idle_timeout_s=45))
+    state = rig.kiosk.desired
+    assert state is not None
+    assert (state.language, state.autoplay, state.idle_timeout_s) == ("fr", True, 45.0)
+    assert rig.kiosk.language == "fr"
+    assert [r["status"] for r in rig.publisher.reported] == ["applied"]
+    saved = json.loads((rig.state_dir / STATE_FILE).read_text())
+    assert saved["language"] == "fr" and saved["idle_timeout_s"] == 45
