@@ -1,0 +1,47 @@
+"""A fake `Updater` for the gate and installer tests; the real adapter (device/update/rauc.py)
+is tested on real bundles in test_bundles.py and, installing, by image-build/ota-test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from device.update.rauc import InstallFailed, Slot, Slots
+from device.update.versions import BundleInfo, UpdateRefused
+
+
+@dataclass
+class FakeUpdater:
+    booted: str = "A"
+    versions: dict[str, str | None] = field(default_factory=lambda: {"A": "0.1.0", "B": None})
+    info: BundleInfo | None = None  # what inspect reads; None: refused as unsigned
+    install_error: str | None = None
+    marks: list[bool] = field(default_factory=list)
+    installed: list[Path] = field(default_factory=list)
+
+    def inspect(self, bundle: Path) -> BundleInfo:
+        if self.info is None:
+            raise UpdateRefused("bundle refused by rauc info: Signature size is 0")
+        return self.info
+
+    def install(self, bundle: Path, progress: Callable[[int, str], None]) -> None:
+        if self.install_error:
+            raise InstallFailed(self.install_error)
+        for percent in (0, 40, 80, 100):
+            progress(percent, f"installing: {percent}%")
+        other = "B" if self.booted == "A" else "A"
+        self.versions[other] = self.info.version if self.info else None
+        self.installed.append(bundle)
+
+    def slots(self) -> Slots:
+        return Slots(
+            self.booted,
+            tuple(
+                Slot(name, version, "booted" if name == self.booted else "inactive")
+                for name, version in sorted(self.versions.items())
+            ),
+        )
+
+    def mark(self, good: bool) -> None:
+        self.marks.append(good)
