@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from demo.tenant_side import DemoTenant, broker_problem
+from demo.tenant_side import CURATOR, TECHNICIAN, DemoTenant, broker_problem
 from demo.tracks import TrackSpec, synthesise_track
 from device.journal.outbox import JournalStats, PlayJournal
 from device.journal.report import JournalIdentity
@@ -210,7 +210,7 @@ def scenario(script: Script, tenant: DemoTenant, device_id: str) -> bool:
     print("\n  The library features its local scene from now on, with a lower volume ceiling:")
     pushed = tenant.admin(
         "push", "--site", SITE, "--featured", "scene-locale",
-        "--volume-min", "20", "--volume-max", "50", "--wait", "20", check=False,
+        "--volume-min", "20", "--volume-max", "50", "--wait", "20", check=False, person=CURATOR,
     )  # fmt: skip
     print()
     script.step("the new volume limits apply at once")
@@ -228,7 +228,7 @@ def scenario(script: Script, tenant: DemoTenant, device_id: str) -> bool:
 
     tenant.wait_status(device_id, heard, 12)
     print("\n  The tenant sees it in the kiosk's heartbeat, with the state it applied:")
-    tenant.admin("status")
+    tenant.admin("status", person=TECHNICIAN)
     return pushed == 0
 
 
@@ -311,6 +311,9 @@ def demo(output: Path) -> DemoResult:
     plays_stored = 0
     try:
         tenant.start()
+        print("\nThe network administrator gives the library's staff their accounts:")
+        tenant.add_staff()
+        print("\nThe curator imports and curates:")
         tenant.publish(content, output / "damaged.flac")
         tenant.admin("rules", "--counted-stream-s", COUNTED_STREAM_S)
         config = output / "jukebox.toml"
@@ -330,10 +333,12 @@ def demo(output: Path) -> DemoResult:
         code = kiosk.status()["claim_code"]
         print(
             f"It shows claim code {code} after {time.monotonic() - started:.2f}s; "
-            "an admin claims it:"
+            "the technician claims it:"
         )
         claimed = time.monotonic()
-        tenant.admin("claim", code, "--site", SITE, "--name", "Kiosque de l'entrée")
+        tenant.admin(
+            "claim", code, "--site", SITE, "--name", "Kiosque de l'entrée", person=TECHNICIAN
+        )
         device_id = tenant.devices()[0]["device_id"]
         kiosk.wait_until(lambda s: s["playlist_id"] is not None, 60, "the synced playlists")
         print(f"Claimed and synced {time.monotonic() - claimed:.2f}s later.")
@@ -343,7 +348,7 @@ def demo(output: Path) -> DemoResult:
             f"Online {time.monotonic() - claimed:.2f}s after the claim, with its own broker "
             "account over TLS; the tenant sees its heartbeat:"
         )
-        tenant.admin("status")
+        tenant.admin("status", person=TECHNICIAN)
         print("\nVisitors press its buttons:")
         push_applied = scenario(Script(client, started), tenant, device_id)
         wait_delivered(journal_path, 10)
@@ -352,6 +357,8 @@ def demo(output: Path) -> DemoResult:
         tenant.admin("plays", "--by", "track", "--csv", str(output / "plays.csv"))
         print("\n".join(f"  {line}" for line in (output / "plays.csv").read_text().splitlines()))
         plays_stored = tenant.plays_stored()
+        print("\nWho did what to the kiosk, from the tenant's audit log:")
+        tenant.admin("audit", "--object", "device")
     except (OSError, RuntimeError) as exc:
         process = kiosk.process if kiosk is not None else None
         if process is not None and process.poll() is not None and exit_code is None:

@@ -2,15 +2,22 @@
 with `broker=True`, its MQTT broker and ingester.
 
 Everything goes through the same commands a library would use (docs/tenant.md): `jukebox
-tenant init`, `broker-setup`, `serve`, `ingest`, `jukebox admin …`, and mosquitto run on the
+tenant init`, `user add`, `broker-setup`, `serve`, `ingest`, `jukebox admin …`, and mosquitto
+run on the
 configuration `broker-setup` wrote (TLS with a CA made for the demo, dynamic security: every
-claimed kiosk gets its own account, live). Commands and their output are shown as they come.
+claimed kiosk gets its own account, live). The network administrator gives a curator
+(`claire`, for the site alcazar) and a technician (`karim`) their accounts; each logs in with
+`jukebox admin login` on their own "computer" (a config directory of their own) and does their
+part with their own token: claire imports, curates and pushes, karim claims the kiosk and
+watches its status. Commands and their output are shown as they come, prefixed with who types
+them.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -26,12 +33,17 @@ from tenant.admin_cli import ENV_CREDENTIALS
 from tenant.admin_client import AdminClient
 from tenant.broker.process import BrokerError, MosquittoProcess, dynsec_plugin_path
 from tenant.broker.setup import CONFIG_FILE
+from tenant.logins import LOGINS_FILE, stored_credentials
 from tenant.process import start_serve, stop_serve
+from tenant.staff_cli import ENV_LOGIN_PASSWORD
 
 SLUG = "mediatheques-sud"
 NAME = "Médiathèques du Sud"
 BROKER_HOST = "127.0.0.1"  # what the service, the ingester and the kiosk connect to
 INGESTER_ID = "jk-ingest-demo"
+STAFF_SITE = "alcazar"
+CURATOR = "claire"  # imports, curates, pushes for alcazar
+TECHNICIAN = "karim"  # claims kiosks, watches their status
 Json = dict[str, Any]
 
 
@@ -82,23 +94,57 @@ class DemoTenant:
         """The demo CA that signed the broker's certificate: the kiosk's `tenant.ca_file`."""
         return self.broker_folder / "tls" / "ca.pem" if self.broker_port else None
 
-    def jukebox(self, *args: str, show: bool = True, check: bool = True) -> int:
+    def home(self, person: str) -> Path:
+        """A staff member's config directory: their own computer, as far as tokens go."""
+        return self.folder / "people" / person
+
+    def jukebox(
+        self, *args: str, show: bool = True, check: bool = True, person: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> int:  # fmt: skip
         """Run a `jukebox` command, echoing it and its output like a terminal would; its exit
-        status (`check`: a failure raises)."""
+        status (`check`: a failure raises). `person`: a staff member runs it with the token
+        of their `jukebox admin login`; otherwise the administrator's credentials file."""
+        return self._run(args, show, check, person, env)[0]
+
+    def _run(
+        self, args: tuple[str, ...], show: bool, check: bool, person: str | None,
+        extra: dict[str, str] | None,
+    ) -> tuple[int, str]:  # fmt: skip
         command = [sys.executable, "-m", "jukebox", *args]
         if show:
-            print(f"$ {command_line('jukebox', *args)}")
-        env = {**os.environ, ENV_CREDENTIALS: str(self.credentials)}
+            print(f"{person or ''}$ {command_line('jukebox', *args)}")
+        env = {**os.environ, **(extra or {}), ENV_CREDENTIALS: str(self.credentials)}
+        if person is not None:
+            env["XDG_CONFIG_HOME"] = str(self.home(person))
+            del env[ENV_CREDENTIALS]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
         output = (result.stdout + result.stderr).rstrip()
         if show and output:
             print("\n".join(f"  {line}" for line in output.splitlines()))
         if check and result.returncode != 0:
             raise RuntimeError(f"jukebox {args[0]} failed ({result.returncode}): {output}")
-        return result.returncode
+        return result.returncode, output
 
-    def admin(self, *args: str, show: bool = True, check: bool = True) -> int:
-        return self.jukebox("admin", *args, show=show, check=check)
+    def admin(
+        self, *args: str, show: bool = True, check: bool = True, person: str | None = None
+    ) -> int:
+        return self.jukebox("admin", *args, show=show, check=check, person=person)
+
+    def add_staff(self) -> None:
+        """The administrator makes a curator's and a technician's accounts; each logs in."""
+        where = ("tenant", "user", "--data", str(self.folder), "--tenant", SLUG)
+        for person, role, sites in ((CURATOR, "curator", ["--site", STAFF_SITE]),
+                                    (TECHNICIAN, "technician", [])):  # fmt: skip
+            _, output = self._run((*where, "add", person, "--role", role, *sites), True, True,
+                                  None, None)  # fmt: skip
+            found = re.search(r"password \(shown once\): (\S+)", output)
+            if found is None:
+                raise RuntimeError(f"no password in the output of user add: {output}")
+            self._run(
+                ("admin", "login", self.url, "--user", person, "--token-name", "demo laptop"),
+                True, True, person, {ENV_LOGIN_PASSWORD: found[1]},
+            )  # fmt: skip
 
     def start(self) -> None:
         """Init the tenant, then start its broker, service and ingester (stop() in any case)."""
@@ -155,13 +201,17 @@ class DemoTenant:
         wait_for(connected, 30, f"the ingester to connect to the broker (see {log})")
         print(f"  connected to the broker, storing plays and status; log: {log}")
 
-    def client(self) -> AdminClient:
-        return AdminClient.from_file(self.credentials)
+    def client(self, person: str | None = None) -> AdminClient:
+        """The administrator's API client, or a staff member's with their own token."""
+        if person is None:
+            return AdminClient.from_file(self.credentials)
+        logins = self.home(person) / "jukebox" / LOGINS_FILE
+        return AdminClient(stored_credentials(self.url, logins))
 
     def publish(self, content: Path, damaged: Path) -> None:
-        """Import the tracks and curate two playlists for the site 'alcazar'."""
-        self.admin("import", str(content))
-        with self.client() as admin:
+        """The curator imports the tracks and curates two playlists for the site 'alcazar'."""
+        self.admin("import", str(content), person=CURATOR)
+        with self.client(CURATOR) as admin:
             ids = {t["title"]: t["id"] for t in admin.tracks()}
             # A file damaged at the source, registered through the API (the import command
             # would refuse it): the kiosk must skip it and go on.
@@ -182,15 +232,15 @@ class DemoTenant:
                 note="Choisie par l'équipe de la médiathèque de l'Alcazar.",
             )  # fmt: skip
             admin.assign("scene-locale", sites=["alcazar"])
-        self.admin("playlist", "list")
+        self.admin("playlist", "list", person=CURATOR)
 
     def devices(self) -> list[dict[str, Any]]:
-        with self.client() as admin:
-            return admin.devices()
+        with self.client(TECHNICIAN) as technician:
+            return technician.devices()
 
     def status(self, device_id: str) -> Json:
         """The kiosk as the tenant sees it (`jukebox admin status`, as data)."""
-        with self.client() as admin:
+        with self.client(TECHNICIAN) as admin:
             return admin.status([device_id])[0]
 
     def wait_status(

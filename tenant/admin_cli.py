@@ -110,7 +110,7 @@ def run_admin(args: argparse.Namespace) -> int:
     """Run an admin command with the credentials named: --credentials FILE, else the stored
     login (`jukebox admin login`) of --tenant-url, else the only stored login."""
     from tenant.admin_client import AdminClient, AdminError, load_credentials
-    from tenant.logins import stored_credentials
+    from tenant.logins import NotLoggedIn, stored_credentials
 
     if not getattr(args, "needs_client", True):
         standalone: Callable[[argparse.Namespace], int] = args.action
@@ -125,7 +125,7 @@ def run_admin(args: argparse.Namespace) -> int:
             return action(client, args)
     except AdminError as exc:
         err(f"jukebox admin: {exc}")
-        return 1
+        return 2 if isinstance(exc, NotLoggedIn) else 1
 
 
 def cmd_import(client: AdminClient, args: argparse.Namespace) -> int:

@@ -13,6 +13,10 @@ from tenant.admin_client import AdminError, Credentials
 LOGINS_FILE = "admin-logins.json"
 
 
+class NotLoggedIn(AdminError):
+    """No credentials file and no stored login: a usage error (exit status 2)."""
+
+
 def config_dir() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "jukebox"
@@ -76,6 +80,11 @@ def stored_credentials(tenant_url: str | None, path: Path | None = None) -> Cred
     path = path or logins_path()
     data = _read(path)
     if tenant_url is None:
+        if not data:
+            raise NotLoggedIn(
+                "give --credentials FILE (or $JUKEBOX_ADMIN_CREDENTIALS), or log in first: "
+                "jukebox admin login URL --user NAME"
+            )
         if len(data) != 1:
             known = ", ".join(sorted(data)) or "none"
             raise AdminError(

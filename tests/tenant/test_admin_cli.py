@@ -157,12 +157,13 @@ def test_admin_errors_name_the_status_and_the_reason(served: Served, tmp_path: P
     assert "HTTP 401 invalid_token" in refused.stderr
 
 
-def test_admin_without_credentials_says_how_to_give_them() -> None:
+def test_admin_without_credentials_says_how_to_give_them(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "JUKEBOX_ADMIN_CREDENTIALS"}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)  # no stored login either
     done = subprocess.run(
         [sys.executable, "-m", "jukebox", "admin", "devices"],
         capture_output=True, text=True, timeout=TIMEOUT_S, env=env, check=False,
     )  # fmt: skip
 
     assert done.returncode == 2
-    assert "--credentials" in done.stderr
+    assert "--credentials" in done.stderr and "jukebox admin login" in done.stderr
