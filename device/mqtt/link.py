@@ -29,11 +29,12 @@ from device.platform.backoff import Backoff
 from device.platform.mailbox import Mailbox
 from device.ports import RemoteInbox
 
-__all__ = ["HEARTBEAT_S", "MqttLink"]
+__all__ = ["FLUSH_S", "HEARTBEAT_S", "MqttLink"]
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 60.0
+FLUSH_S = 3.0  # at a clean stop, how long finished plays may take to be acknowledged
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class MqttLink:
         heartbeat: HeartbeatSource,
         heartbeat_s: float = HEARTBEAT_S,
         boot_id: str = "",
+        flush_s: float = FLUSH_S,
         publisher: Callable[..., PlayPublisher] = PlayPublisher,
         backoff: Backoff | None = None,
         refused_backoff: Backoff | None = None,
@@ -65,6 +67,7 @@ class MqttLink:
         self.heartbeat_s = heartbeat_s
         self.firmware_version = heartbeat.firmware_version
         self.boot_id = boot_id
+        self.flush_s = flush_s
         self._monotonic = monotonic
         self.transport = MqttTransport(
             account,
@@ -93,9 +96,14 @@ class MqttLink:
         self.transport.start()
 
     def close(self, reason: str = "shutdown") -> None:
-        """Say goodbye with a retained offline status (`reason`) and stop every thread."""
+        """Say goodbye with a retained offline status (`reason`) and stop every thread.
+
+        While connected, the plays finished last (the one the stop ended) are first given up
+        to `flush_s` to be acknowledged, so that they do not wait for the next start."""
         self._heartbeats.stop()
         self.remote.stop()
+        if self.transport.connected and self.publisher.flush(self.flush_s):
+            log.info("every finished play delivered before closing")
         self.publisher.close()
         farewell = Outgoing(self.topics.status, self._status(False, reason), qos=1, retain=True)
         self.transport.close(farewell)

@@ -10,12 +10,14 @@ out oldest first (by ``seq``), at most `max_in_flight` at a time; a batch is in 
 every play in it is acknowledged (or rejected for good). A failed PUBACK is retried with
 backoff; a batch without an ack within `ack_timeout_s` is sent again, and so is every
 unacknowledged batch on a (re)connect: a restarted broker may have had no ingester subscribed
-when it took them.
+when it took them. At a clean stop, `flush` gives what just finished (the play the stop ended)
+a bounded chance to be delivered rather than waiting in the outbox for the next start.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -76,7 +78,12 @@ class _Acked:
     payload: bytes
 
 
-_Event = _Connected | _Disconnected | _Published | _Acked
+@dataclass(frozen=True)
+class _Flush:
+    done: threading.Event  # set once the outbox holds no finished play
+
+
+_Event = _Connected | _Disconnected | _Published | _Acked | _Flush
 
 
 @dataclass
@@ -131,6 +138,7 @@ class PlayPublisher:
         self._by_ref: dict[PublishRef, str] = {}
         self._generation: int | None = None  # the connection we are on, None when offline
         self._cursor = 0  # the highest seq put in a batch since the outbox was last in step
+        self._flushes: list[threading.Event] = []
         self.stats = PublisherStats()
 
     # ------------------------------------------------------------------ any thread
@@ -150,6 +158,15 @@ class PlayPublisher:
     def wake(self) -> None:
         """Look at the journal now rather than at the next poll."""
         self._mailbox.wake()
+
+    def flush(self, timeout_s: float) -> bool:
+        """Look at the journal now and wait until every finished play is acknowledged: True,
+        or False after `timeout_s` (offline, no ack yet: they stay for the next start)."""
+        if not self._mailbox.running:
+            return False
+        done = threading.Event()
+        self._mailbox.post(_Flush(done))
+        return done.wait(timeout_s)
 
     def start(self) -> None:
         """Publish on the "mqtt-plays" thread until `close`."""
@@ -181,6 +198,11 @@ class PlayPublisher:
             self._pump()
         except Exception as exc:
             self._failed(exc)
+            return
+        if self._flushes and self._generation is not None and not self._batches:
+            for done in self._flushes:  # no batch after a look at the journal: all delivered
+                done.set()
+            self._flushes.clear()
 
     def _failed(self, exc: Exception) -> None:
         delay = self.backoff.next_delay()
@@ -208,6 +230,8 @@ class PlayPublisher:
             self._on_puback(event.ref, event.problem)
         elif isinstance(event, _Acked):
             self._on_ack(event.payload)
+        elif isinstance(event, _Flush):
+            self._flushes.append(event.done)
 
     # ------------------------------------------------------------------ sending
 
