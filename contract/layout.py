@@ -24,3 +24,10 @@ NETWORK_FILE = "network/wpa_supplicant-wlan0.conf"
 
 FIRSTBOOT_ERROR_FILE = "firstboot-error.txt"
 """In the state directory: why the boot partition's file was refused, for the technician screen."""
+
+BOOT_KIOSK_FILE = PurePosixPath("jukebox/kiosk.toml")
+"""Beside site.toml: the site's kiosk settings (display, buttons, rotary, audio, playback,
+visitor), read by contract/kiosk_settings.py; no secret in it, so it stays on the card."""
+
+STATE_KIOSK_FILE = "kiosk.toml"
+"""In the state directory: the kiosk settings applied from a card or a stick (0644)."""

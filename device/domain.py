@@ -12,6 +12,7 @@ from typing import NewType
 
 from contract.ids import DurationMs as DurationMs
 from contract.ids import Sha256 as Sha256
+from contract.kiosk_settings import Action as Action  # bound in kiosk.toml too
 
 TrackId = NewType("TrackId", str)
 PlaylistId = NewType("PlaylistId", str)
@@ -32,18 +33,6 @@ class StartedBy(StrEnum):
     VISITOR = "visitor"
     AUTOPLAY = "autoplay"
     SCHEDULE = "schedule"
-
-
-class Action(StrEnum):
-    """What a button, a hold or a combination can be bound to."""
-
-    PLAY_PAUSE = "play_pause"
-    NEXT = "next"
-    PREVIOUS = "previous"
-    NEXT_PLAYLIST = "next_playlist"
-    VOLUME_UP = "volume_up"
-    VOLUME_DOWN = "volume_down"
-    TECHNICIAN = "technician"
 
 
 @dataclass(frozen=True)

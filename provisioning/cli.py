@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from contract.layout import BOOT_SITE_FILE
+from contract.kiosk_settings import KIOSK_FILE, describe_kiosk_document
+from contract.layout import BOOT_KIOSK_FILE, BOOT_SITE_FILE
 from contract.site import (
     ENROLLMENT_TOKEN,
     TENANT_URL,
@@ -69,6 +70,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     image.add_argument("--wifi-psk", metavar="PSK", help="the passphrase ('-': read it from stdin)")
     image.add_argument("--wifi-country", metavar="CC", help="ISO 3166 code, e.g. FR")
     image.add_argument("--enrollment-token", metavar="TOKEN", help="one-time token (one kiosk)")
+    image.add_argument(
+        "--kiosk-config",
+        type=Path,
+        metavar="FILE",
+        help=f"kiosk settings to write as {BOOT_KIOSK_FILE} (default: a {KIOSK_FILE} beside "
+        "--site-config, if there is one)",
+    )
     image.add_argument("-o", "--output", type=Path, metavar="OUT.img")
     image.add_argument("--batch", type=Path, metavar="devices.csv", help="one kiosk per row")
     image.add_argument("--out-dir", type=Path, metavar="DIR", help="where --batch writes")
@@ -82,7 +90,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     inspect = sub.add_parser(
         "inspect", help="what a kiosk made from IMAGE would apply at first boot (no secret shown)"
     )
-    inspect.add_argument("image", type=Path, metavar="IMAGE", help="an image, or a site.toml")
+    inspect.add_argument(
+        "image", type=Path, metavar="IMAGE", help="an image, a site.toml or a kiosk.toml"
+    )
     inspect.set_defaults(handler=cmd_inspect)
 
 
@@ -94,6 +104,8 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
             return "--batch needs --out-dir DIR"
         if args.enrollment_token:
             return "--enrollment-token: a one-time token serves one kiosk; use the CSV column"
+        if args.kiosk_config:
+            return "--kiosk-config is for one image; copy kiosk.toml onto batch cards yourself"
     else:
         if args.out_dir:
             return "--out-dir is for --batch; for one image, give -o OUT.img"
@@ -125,6 +137,19 @@ def _layers(args: argparse.Namespace) -> list[Layer]:
     return layers
 
 
+def _kiosk_file(args: argparse.Namespace) -> Path | None:
+    """The kiosk.toml to write: the one named, else one beside the site file (one image)."""
+    if args.kiosk_config or args.batch or not args.site_config:
+        return args.kiosk_config  # type: ignore[no-any-return]
+    beside: Path = args.site_config.with_name(KIOSK_FILE)
+    return beside if beside.is_file() else None
+
+
+def _kiosk_facts(document: dict[str, object], indent: str = "  ") -> None:
+    for line in describe_kiosk_document(document) or ["(empty: the image's settings)"]:
+        out(f"{indent}{line}")
+
+
 def _facts(config: SiteConfig, indent: str = "  ") -> None:
     for fact, value in describe(config):
         out(f"{indent}{fact:<17} {value}")
@@ -140,26 +165,43 @@ def cmd_image(args: argparse.Namespace) -> int:
         if args.batch:
             return _batch(args, layers)
         config = site_config_from_layers(layers)
+        kiosk_path = _kiosk_file(args)
+        kiosk = None
+        if kiosk_path is not None:  # checked before anything is written, like site.toml
+            from provisioning.provision import check_kiosk_file
+
+            kiosk, document = check_kiosk_file(kiosk_path)
     except SiteConfigError as exc:
         err(f"jukebox provision: {exc}")
         return EXIT_CONFIG
     out(f"{args.site_config}: valid")
     _facts(config)
+    if kiosk_path is not None:
+        out(f"{kiosk_path}: valid")
+        _kiosk_facts(document)
     try:
         if args.config_only:
+            from contract.files import atomic_write
             from provisioning.provision import write_config_file
 
             write_config_file(args.output, config)
             out(f"wrote {args.output}; copy it to {BOOT_SITE_FILE} on the card's boot partition")
+            if kiosk is not None:
+                beside = args.output.with_name(KIOSK_FILE)
+                if kiosk_path is None or beside.resolve() != kiosk_path.resolve():
+                    atomic_write(beside, kiosk, mode=0o644)
+                out(f"kiosk settings in {beside}; copy it to {BOOT_KIOSK_FILE}")
         else:
             from provisioning.provision import provision_image
 
-            done = provision_image(args.base, args.output, config)
+            done = provision_image(args.base, args.output, config, kiosk=kiosk)
             out(
                 f"copied {args.base} → {args.output} ({done.size >> 20} MiB, "
                 f"{done.data / (1 << 20):.1f} MiB of data)"
             )
             out(f"wrote {BOOT_SITE_FILE} into {done.partition.describe()}")
+            if kiosk is not None:
+                out(f"wrote {BOOT_KIOSK_FILE} beside it")
     except (ImageError, OSError) as exc:
         err(f"jukebox provision: {exc}")
         return EXIT_FAILED
@@ -195,6 +237,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from provisioning.provision import inspect_image
 
     try:
+        if args.image.name == KIOSK_FILE:
+            from provisioning.provision import check_kiosk_file
+
+            _kiosk, document = check_kiosk_file(args.image)
+            out(f"{args.image}: valid; a kiosk with it beside site.toml would apply:")
+            _kiosk_facts(document)
+            return 0
         if args.image.suffix == ".toml":
             config = load_site_config(args.image, allow_moved_psk=True)
             out(f"{args.image}: a kiosk with this file on its boot partition would apply:")
@@ -208,6 +257,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         err(f"jukebox provision inspect: {exc}")
         return EXIT_FAILED
     out(f"{args.image}: boot {found.partition.describe()}")
+    if found.kiosk is not None:
+        out(f"at first boot, the kiosk keeps {BOOT_KIOSK_FILE} (valid) as its settings:")
+        _kiosk_facts(found.kiosk)
     if found.config is None:
         out(f"no site configuration ({BOOT_SITE_FILE} absent): the kiosk will start unconfigured")
         return 0

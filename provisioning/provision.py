@@ -14,10 +14,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from contract.files import atomic_write, fsync_dir
-from contract.layout import BOOT_SITE_FILE
-from contract.site import SiteConfig, SiteConfigError, parse_site_config, stamp
+from contract.kiosk_settings import parse_kiosk_text
+from contract.layout import BOOT_KIOSK_FILE, BOOT_SITE_FILE
+from contract.site import SiteConfig, SiteConfigError, parse_site_config, read_text, stamp
 from contract.site import render_site_toml as render
 from provisioning.fatfs import read_file, write_file
 from provisioning.partitions import ImageError, Partition, find_boot_partition
@@ -40,6 +42,7 @@ class Inspection:
     image: Path
     partition: Partition
     config: SiteConfig | None  # None: no site configuration in the image
+    kiosk: dict[str, Any] | None = None  # the kiosk.toml's document; None: none in the image
 
 
 def site_file_text(config: SiteConfig, now: datetime | None = None) -> str:
@@ -98,11 +101,25 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def check_kiosk_file(path: Path) -> tuple[bytes, dict[str, Any]]:
+    """A kiosk.toml's bytes and document once the kiosk would accept it (the kiosk's own
+    checks, from the contract); SiteConfigError naming every problem otherwise."""
+    text = read_text(path)
+    document, _settings = parse_kiosk_text(text, str(path), SiteConfigError)
+    return text.removeprefix("\ufeff").encode("utf-8"), document
+
+
 def provision_image(
-    base: Path, output: Path, config: SiteConfig, *, now: datetime | None = None
+    base: Path,
+    output: Path,
+    config: SiteConfig,
+    *,
+    now: datetime | None = None,
+    kiosk: bytes | None = None,
 ) -> Provisioned:
     """Write `config` as jukebox/site.toml into a copy of `base` at `output` (replaced if it
-    exists). `output` is 0600 when the configuration holds a secret."""
+    exists), and `kiosk` (checked by check_kiosk_file) as jukebox/kiosk.toml beside it.
+    `output` is 0600 when the configuration holds a secret."""
     if _same_file(base, output):
         raise ImageError(f"{output}: is the base image itself; BASE is never modified")
     if not output.parent.is_dir():
@@ -114,6 +131,8 @@ def provision_image(
         os.chmod(temporary, _mode(config))
         text = site_file_text(config, now)
         write_file(temporary, partition, BOOT_SITE_FILE, text.encode("utf-8"))
+        if kiosk is not None:
+            write_file(temporary, partition, BOOT_KIOSK_FILE, kiosk)
         fd = os.open(temporary, os.O_RDONLY | os.O_CLOEXEC)
         try:
             os.fsync(fd)
@@ -138,12 +157,21 @@ def write_config_file(path: Path, config: SiteConfig, *, now: datetime | None = 
 def inspect_image(image: Path) -> Inspection:
     """What a kiosk made from `image` would apply at first boot; SiteConfigError if broken."""
     partition = find_boot_partition(image)
+    kiosk = None
+    raw_kiosk = read_file(image, partition, BOOT_KIOSK_FILE)
+    if raw_kiosk is not None:
+        source = f"{image}:{BOOT_KIOSK_FILE}"
+        kiosk = parse_kiosk_text(_utf8(raw_kiosk, source), source, SiteConfigError)[0]
     raw = read_file(image, partition, BOOT_SITE_FILE)
     if raw is None:
-        return Inspection(image, partition, None)
+        return Inspection(image, partition, None, kiosk)
     source = f"{image}:{BOOT_SITE_FILE}"
+    config = parse_site_config(_utf8(raw, source), source, allow_moved_psk=True)
+    return Inspection(image, partition, config, kiosk)
+
+
+def _utf8(raw: bytes, source: str) -> str:
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SiteConfigError(source, "", "not UTF-8 text") from None
-    return Inspection(image, partition, parse_site_config(text, source, allow_moved_psk=True))

@@ -9,7 +9,9 @@ Every step is safe to repeat: state files are written only when their content ch
 secrets reach the state directory (fsynced) before they leave the card, and a power cut
 anywhere leaves either the old boot file or the new one (`_recover` finishes an interrupted
 rewrite). A broken file changes nothing but `firstboot-error.txt`, which the technician screen
-shows.
+shows. A `jukebox/kiosk.toml` beside site.toml (display, buttons, rotary, audio, playback and
+visitor settings; contract/kiosk_settings.py) is checked the same way and kept as
+STATE/kiosk.toml, which the daemon lays over /etc/jukebox/jukebox.toml (site_settings.py).
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from datetime import datetime
 from pathlib import Path
 
 from contract.files import atomic_write, fsync_dir, write_all
+from contract.kiosk_settings import parse_kiosk_text
 from contract.layout import (
+    BOOT_KIOSK_FILE,
     BOOT_SITE_FILE,
     ENROLLMENT_TOKEN_FILE,
     FIRSTBOOT_ERROR_FILE,
     NETWORK_FILE,
+    STATE_KIOSK_FILE,
     STATE_SITE_FILE,
 )
 from contract.site import (
@@ -35,6 +40,7 @@ from contract.site import (
     SiteConfig,
     SiteConfigError,
     load_site_config,
+    read_text,
     render_site_toml,
     stamp,
 )
@@ -51,6 +57,7 @@ class FirstbootResult:
     written: tuple[Path, ...] = ()  # state files created or replaced
     removed: tuple[Path, ...] = ()
     moved: tuple[str, ...] = ()  # secret keys taken off the boot partition
+    kiosk_file: Path | None = None  # the card's kiosk.toml, when it had one
 
     @property
     def changed(self) -> bool:
@@ -194,6 +201,29 @@ def _write_site_state(state_dir: Path, config: SiteConfig, network: str | None) 
     return state
 
 
+def check_kiosk_settings(text: str, source: str) -> bytes:
+    """A kiosk.toml's bytes once the kiosk would accept it; SiteConfigError naming each
+    problem (`source: key: problem`) otherwise."""
+    parse_kiosk_text(text, source, SiteConfigError)
+    return text.encode("utf-8")
+
+
+def _boot_kiosk_settings(boot_dir: Path) -> bytes | None:
+    path = boot_dir / BOOT_KIOSK_FILE
+    if not path.exists():
+        return None
+    return check_kiosk_settings(read_text(path), str(path))
+
+
+def apply_kiosk_settings(data: bytes, state_dir: Path) -> tuple[Path, ...]:
+    """Keep a checked kiosk.toml (check_kiosk_settings) as STATE/kiosk.toml; the daemon lays
+    it over /etc/jukebox/jukebox.toml. Returns the files written (none if unchanged)."""
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    state = _StateWriter(state_dir)
+    state.put(STATE_KIOSK_FILE, data, 0o644)
+    return tuple(state.written)
+
+
 def check_site_config(config: SiteConfig, state_dir: Path, source: str) -> None:
     """Raise SiteConfigError if applying `config` would fail (a Wi-Fi passphrase is due)."""
     _network(state_dir, config, source)
@@ -209,12 +239,25 @@ def apply_site_config(config: SiteConfig, state_dir: Path, source: str) -> tuple
 def apply_boot_config(
     boot_dir: Path, state_dir: Path, *, now: datetime | None = None
 ) -> FirstbootResult:
-    """Apply BOOT/jukebox/site.toml to STATE; raise SiteConfigError (recorded in
-    STATE/firstboot-error.txt) when it is broken, having changed nothing else."""
+    """Apply BOOT/jukebox/site.toml and BOOT/jukebox/kiosk.toml to STATE; raise
+    SiteConfigError (recorded in STATE/firstboot-error.txt) when either is broken, having
+    changed nothing else. A card without kiosk.toml leaves the kiosk settings as they were
+    (a stick may have set them)."""
     boot_file = boot_dir / BOOT_SITE_FILE
+    kiosk_file = boot_dir / BOOT_KIOSK_FILE
     _recover(boot_file)
+    try:
+        kiosk = _boot_kiosk_settings(boot_dir)
+    except SiteConfigError as exc:
+        _record_error(state_dir, str(exc))
+        raise
     if not boot_file.exists():
-        return FirstbootResult(boot_file, None)
+        if kiosk is None:
+            return FirstbootResult(boot_file, None)
+        written = apply_kiosk_settings(kiosk, state_dir)
+        state = _StateWriter(state_dir)
+        state.remove(FIRSTBOOT_ERROR_FILE)
+        return FirstbootResult(boot_file, None, written, tuple(state.removed), (), kiosk_file)
     try:
         config = load_site_config(boot_file, allow_moved_psk=True)
         network = _network(state_dir, config, str(boot_file))
@@ -222,6 +265,8 @@ def apply_boot_config(
         _record_error(state_dir, str(exc))
         raise
     state = _write_site_state(state_dir, config, network)
+    if kiosk is not None:
+        state.put(STATE_KIOSK_FILE, kiosk, 0o644)
     state.remove(FIRSTBOOT_ERROR_FILE)
     moved = config.secret_keys
     if moved:  # only now that the secrets are safely on the device
@@ -232,5 +277,10 @@ def apply_boot_config(
             raise
         log.debug("moved %s from %s to %s", ", ".join(moved), boot_file, state_dir)
     return FirstbootResult(
-        boot_file, config, tuple(state.written), tuple(state.removed), tuple(moved)
+        boot_file,
+        config,
+        tuple(state.written),
+        tuple(state.removed),
+        tuple(moved),
+        kiosk_file if kiosk is not None else None,
     )

@@ -42,8 +42,12 @@ def cmd_firstboot(args: argparse.Namespace) -> int:
     except OSError as exc:
         err(f"jukebox firstboot: {exc}")
         return EXIT_FAILED
+    if result.kiosk_file is not None:
+        out(f"{result.kiosk_file}: valid, kept as the kiosk settings")
     if result.config is None:
         out(f"{result.boot_file}: absent, nothing to apply")
+        for path in result.written:
+            out(f"  wrote {path}")
         return 0
     if not result.changed:
         out(f"{result.boot_file}: already applied, nothing changed")
