@@ -96,3 +96,8 @@ def test_every_route_answers_what_the_route_table_says_for_every_caller(
 def test_a_route_table_entry_names_only_routes_that_exist(service: RunningTenant) -> None:
     keys = {key for _method, _path, key in _routes(service)}
     assert set(ROUTES) | DEVICE | (PUBLIC - {"GET /healthz"}) <= keys
+
+
+def test_no_route_changes_or_deletes_audit_rows(service: RunningTenant) -> None:
+    audit_routes = {key for _method, _path, key in _routes(service) if "/audit" in key}
+    assert audit_routes == {"GET /admin/audit"}
