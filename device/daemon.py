@@ -49,6 +49,7 @@ from device.player.mpv_player import MpvPlayer
 from device.ports import Clock, Health
 from device.remote import RemoteAdmin
 from device.stick.watcher import StickWatcher
+from device.update.moment import RebootGate
 from device.usb.monitor import UdevMonitor
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,12 @@ def run(config: KioskConfig, options: RunOptions) -> int:
         health += [_Known(problem) for problem in site_problems]
         context = KioskContext(device_id, FIRMWARE_VERSION, info.ipv4_addresses, _problems(health))
         notifier = Notifier()
+        gate = RebootGate(RebootRequest.from_environment().reboot)  # device/update
+
+        def after_round() -> None:
+            notifier.keepalive()
+            gate.on_tick(kiosk)  # a new firmware slot reboots at a safe moment
+
         kiosk = Kiosk(
             config=config,
             player=player,
@@ -115,12 +122,12 @@ def run(config: KioskConfig, options: RunOptions) -> int:
             clock=clock,
             context=context,
             events=events,
-            on_tick=notifier.keepalive,
+            on_tick=after_round,
         )
         panel.start(events.put)
         if pin_factory is not None:
             _start_simulation(parts, config, options, pin_factory, kiosk, display, stop)
-        link = _start_tenant(parts, config, key, cache, identity, kiosk, journal, events)
+        link = _start_tenant(parts, config, key, cache, identity, kiosk, journal, events, gate)
         if link is None:
             _start_content_loader(config, cache, events)
         _start_usb(parts, config, cache, events, usb, link)
@@ -225,6 +232,7 @@ def _start_tenant(
     kiosk: Kiosk,
     journal: PlayJournal,
     events: queue.Queue[Event],
+    gate: RebootGate,
 ) -> TenantLink | None:
     """The tenant link with remote administration over MQTT, when there is a tenant and a key.
 
@@ -235,6 +243,8 @@ def _start_tenant(
         return None
     state_dir = config.device.state_dir
     link = TenantLink(config.tenant, state_dir, cache, key, events.put)
+    rebooter = RebootRequest.from_environment()
+    updates = link.updates(gate, rebooter.runtime_dir)
     remote = RemoteOutbox()
     admin = parts.enter_context(
         closing(
@@ -244,10 +254,12 @@ def _start_tenant(
                 sync_now=link.sync_now,
                 playlists_present=link.playlists_present,
                 status=lambda: kiosk.status,
-                rebooter=RebootRequest.from_environment(),
+                rebooter=rebooter,
                 recent_logs=recent_lines,
                 state_dir=state_dir,
                 journal_stats=journal.stats,
+                firmware=updates.set_target,
+                update_report=updates.report,
             )
         )
     )
@@ -261,9 +273,11 @@ def _start_tenant(
         remote=remote,
         desired_version=lambda: admin.desired_version,
         heartbeat_s=config.tenant.heartbeat_s,
+        update=updates.report,
     )
     events.put(LibraryUpdated(link.boot_library()))
     link.start(mqtt)
+    link.start_updates(updates)
     parts.callback(link.close)
     return link
 

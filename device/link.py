@@ -23,6 +23,8 @@ from device.platform.backoff import Backoff
 from device.sync.source import TenantContentSource
 from device.sync.syncer import Syncer
 from device.tenant_api.client import TenantClient
+from device.update.client import UpdateClient
+from device.update.moment import RebootGate
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,28 @@ class TenantLink:
     def playlists_present(self) -> frozenset[str]:
         """The synced playlists wholly on disk, for remote administration's reported state."""
         return self.syncer.playlists_present() if self.syncer is not None else frozenset()
+
+    def updates(self, gate: RebootGate, runtime_dir: Path | None) -> UpdateClient:
+        """The firmware update client (device/update), on its own thread from `start_updates`."""
+        _, state_dir, _, _ = self._syncer_args
+        return UpdateClient(
+            state_dir,
+            lambda: self.enrollment.session,
+            gate,
+            running=FIRMWARE_VERSION,
+            runtime_dir=runtime_dir,
+            tenant_up=lambda: self.enrollment.status.state == "active",
+            mqtt_up=self._mqtt_up,
+        )
+
+    def _mqtt_up(self) -> bool:
+        link = self.mqtt.link if self.mqtt is not None else None
+        return link is not None and link.online
+
+    def start_updates(self, client: UpdateClient) -> None:
+        thread = threading.Thread(target=client.run, args=(self._stop,), name="update", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def close(self) -> None:
         self._stop.set()

@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     from device import cli as device_cli
     from device.firstboot import cli as firstboot_cli
     from device.stick import cli as stick_cli
+    from device.update import cli as update_cli
     from provisioning import cli as provisioning_cli
     from tenant import cli as tenant_cli
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     provisioning_cli.add_commands(commands)
     stick_cli.add_commands(commands)
     firstboot_cli.add_commands(commands)
+    update_cli.add_commands(commands)
     demo_cli.add_commands(commands)
     return parser
 

@@ -105,6 +105,7 @@ class HeartbeatSource:
     status: Callable[[], KioskStatus | None] = lambda: None
     outbox: Callable[[], int | None] = lambda: None
     desired_version: Callable[[], int | None] = lambda: None
+    update: Callable[[], dict[str, Any]] = dict
     thermal_root: Path = THERMAL_ROOT
     hwmon_root: Path = HWMON_ROOT
     monotonic: Callable[[], float] = time.monotonic
@@ -132,6 +133,9 @@ class HeartbeatSource:
             "undervoltage": undervoltage(self.hwmon_root),
         }
         data.update({key: value for key, value in readings.items() if value is not None})
+        update = self._safely(self.update)
+        if update:
+            data["update"] = update
         return data
 
     def encoded(self) -> bytes:

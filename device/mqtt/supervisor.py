@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from contract.protocol import DeviceTopics
 from device.config import TenantConfig
@@ -47,6 +48,7 @@ class MqttSetup:
     status: Callable[[], KioskStatus | None] = lambda: None
     remote: RemoteOutbox = field(default_factory=RemoteOutbox)
     desired_version: Callable[[], int | None] = lambda: None
+    update: Callable[[], dict[str, Any]] = dict  # firmware updates (device/update), or nothing
     heartbeat_s: float = HEARTBEAT_S
 
 
@@ -141,6 +143,7 @@ class MqttSupervisor:
             status=self.setup.status,
             outbox=lambda: journal.stats().finished,
             desired_version=self.setup.desired_version,
+            update=self.setup.update,
         )
         self.link = MqttLink(
             account,

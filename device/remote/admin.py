@@ -7,7 +7,11 @@ with the problem when it cannot be applied, the previous one staying in force), 
 result for every request. They never raise: a bug is logged and still answered.
 
 The last applied desired state is kept in ``STATE_DIR/desired-state.json`` (written
-atomically), so a kiosk that boots without network applies it at once.
+atomically), so a kiosk that boots without network applies it at once. Its `firmware` entry
+goes to the update client (device/update), whose report joins the reported state.
+
+Over 400 lines: desired state, commands and their one lock belong together; splitting them
+would share that lock across modules.
 """
 
 from __future__ import annotations
@@ -27,8 +31,14 @@ from device.events import DesiredStateReceived, EventSink, IdentifyRequested
 from device.journal.outbox import JournalStats
 from device.platform.boot_log import previous_boot_lines
 from device.ports import Rebooter, RemotePublisher
-from device.remote.desired import DesiredStateError, desired_from_payload, peek
+from device.remote.desired import (
+    DesiredStateError,
+    desired_from_payload,
+    firmware_from_payload,
+    peek,
+)
 from device.remote.diagnostics import fit, plain, versions
+from device.update.target import FirmwareTarget
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +74,8 @@ class RemoteAdmin:
         state_dir: Path,
         journal_stats: Callable[[], JournalStats] | None = None,
         previous_boot: Callable[[], list[str]] = previous_boot_lines,
+        firmware: Callable[[FirmwareTarget | None], None] | None = None,
+        update_report: Callable[[], dict[str, Any]] | None = None,
         firmware_version: str = FIRMWARE_VERSION,
         recheck_s: float = RECHECK_S,
         reboot_delay_s: float = REBOOT_DELAY_S,
@@ -78,6 +90,8 @@ class RemoteAdmin:
         self.path = Path(state_dir) / STATE_FILE
         self.journal_stats = journal_stats
         self.previous_boot = previous_boot
+        self.firmware = firmware  # the update client's target (device/update)
+        self.update_report = update_report
         self.firmware_version = firmware_version
         self.recheck_s = recheck_s
         self.reboot_delay_s = reboot_delay_s
@@ -170,7 +184,9 @@ class RemoteAdmin:
             log.error("cannot read the saved desired state %s: %s", self.path, exc)
             return
         try:
-            state = desired_from_payload(decode("desired-state", payload))
+            data = decode("desired-state", payload)
+            state = desired_from_payload(data)
+            firmware = firmware_from_payload(data)
         except (PayloadError, DesiredStateError) as exc:
             log.error("ignoring the saved desired state %s: %s", self.path, exc)
             return
@@ -178,12 +194,14 @@ class RemoteAdmin:
         with self._lock:
             self._applied = state
             self.sink(DesiredStateReceived(state))
+            self._set_firmware(firmware)
             self._report_current(force=True)
 
     def _on_desired(self, payload: bytes) -> None:
         try:
             data = decode("desired-state", payload)
             state = desired_from_payload(data)
+            firmware = firmware_from_payload(data)
         except (PayloadError, DesiredStateError) as exc:
             log.warning("desired state refused, the previous one stays: %s", exc)
             self._report_rejected(peek(payload, "version"), str(exc))
@@ -211,6 +229,7 @@ class RemoteAdmin:
                 log.error("desired state %d applied but not saved: %s", state.version, exc)
                 self._problem = f"applied but not saved, lost at restart: {exc}"
             self._applied = state
+            self._set_firmware(firmware)
             self._report_current(force=True)
         try:
             self.sync_now()
@@ -238,6 +257,9 @@ class RemoteAdmin:
         }
         if missing:
             report["missing"] = missing
+        update = self._update()
+        if update:
+            report["update"] = update
         if self._problem:
             report["problem"] = self._problem[:MAX_PROBLEM_CHARS]
         if force or report != self._reported:
@@ -246,6 +268,23 @@ class RemoteAdmin:
             self._publish_reported(report)
         if missing:
             self._watch()
+
+    def _set_firmware(self, firmware: FirmwareTarget | None) -> None:
+        if self.firmware is None:
+            return
+        try:
+            self.firmware(firmware)
+        except Exception:
+            log.exception("the update client refused the firmware entry")
+
+    def _update(self) -> dict[str, Any]:
+        if self.update_report is None:
+            return {}
+        try:
+            return self.update_report()
+        except Exception:
+            log.exception("the update report failed and is omitted")
+            return {}
 
     def _report_rejected(self, version: object, problem: str) -> None:
         if isinstance(version, bool) or not isinstance(version, int) or version < 0:

@@ -14,7 +14,9 @@ from typing import Any
 from contract.protocol.payloads import MAX_PAYLOAD_BYTES
 from device.core.desired import DesiredState, ScheduledPlaylist, VolumeLimits
 from device.core.schedule import WeeklyWindow, WindowError, parse_window
-from device.domain import PlaylistId
+from device.domain import PlaylistId, Sha256
+from device.update.target import FirmwareTarget
+from device.update.versions import parse_version
 
 
 class DesiredStateError(ValueError):
@@ -65,6 +67,26 @@ def desired_from_payload(data: dict[str, Any]) -> DesiredState:
         opening_hours=hours,
         schedule=tuple(schedule),
         timezone=timezone,
+    )
+
+
+def firmware_from_payload(data: dict[str, Any]) -> FirmwareTarget | None:
+    """The `firmware` entry (schema-checked), or None when the tenant names none."""
+    entry = data.get("firmware")
+    if entry is None:
+        return None
+    try:
+        parse_version(entry["version"], what="firmware.version")
+    except ValueError as exc:
+        raise DesiredStateError(str(exc)) from None
+    if ".." in entry["path"].split("/"):
+        raise DesiredStateError(f"firmware.path: {entry['path']!r} climbs out of the tenant")
+    return FirmwareTarget(
+        version=entry["version"],
+        path=entry["path"],
+        sha256=Sha256(entry["sha256"]),
+        size=entry["size"],
+        allow_downgrade=entry.get("allow_downgrade", False),
     )
 
 

@@ -68,8 +68,10 @@ class Downloader:
         *,
         chunk_bytes: int = CHUNK_BYTES,
         timeout_s: float = 30.0,
+        url_path: Callable[[Sha256], str] | None = None,
     ) -> None:
         self.http = http
+        self.url_path = url_path or (lambda sha: f"/v1/media/{sha}")  # firmware: its own path
         self.cache = cache
         self.downloads = Path(downloads_dir)
         self.downloads.mkdir(parents=True, exist_ok=True)
@@ -146,7 +148,7 @@ class Downloader:
             headers["Range"] = f"bytes={have}-"
         try:
             response = self.http.get(
-                f"/v1/media/{sha}", headers=headers, stream=True, timeout=self.timeout_s
+                self.url_path(sha), headers=headers, stream=True, timeout=self.timeout_s
             )
         except TenantUnreachable as exc:
             raise ServerTrouble(f"{sha}: tenant unreachable: {exc}") from exc

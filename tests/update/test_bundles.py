@@ -12,49 +12,13 @@ import pytest
 
 from device.update.rauc import RaucUpdater
 from device.update.versions import BundleInfo, UpdateRefused, check_bundle, parse_version
-from tests.image_build import IMAGE_BUILD, load
+from tests.image_build import IMAGE_BUILD
+from tests.update.conftest import COMPATIBLE, bundle_tool, make
 
 pytestmark = pytest.mark.skipif(
     shutil.which("rauc") is None or shutil.which("mksquashfs") is None,
     reason="apt-get install rauc squashfs-tools (scripts/lib/setup.sh)",
 )
-bundle_tool = load("bundle")
-release_key = load("release_key")
-COMPATIBLE = "jukebox-springfield-rpi-arm64"
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return release_key.make_release_keys(tmp_path_factory.mktemp("release"), "Springfield")
-
-
-@pytest.fixture(scope="module")
-def other_keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return release_key.make_release_keys(tmp_path_factory.mktemp("other"), "Shelbyville")
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("root")
-    (root / "etc").mkdir()
-    (root / "etc/hostname").write_text("jukebox\n")
-    (root / "opt/jukebox").mkdir(parents=True)
-    (root / "opt/jukebox/VERSION").write_text("0.2.0\n")
-    return root
-
-
-def make(
-    out: Path, root: Path, keys: dict[str, Path], *, version: str = "0.2.0",
-    tenant: str = "springfield",
-) -> Path:  # fmt: skip
-    return bundle_tool.make_bundle(
-        out,
-        root_dir=root,
-        compatible=bundle_tool.compatible_for(tenant),
-        version=version,
-        cert=keys["signing.pem"],
-        key=keys["signing.key"],
-    )
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,213 @@
+"""The kiosk side end to end, short of `rauc install` and the reboot: the desired state's
+`firmware` entry through remote administration, the download over real HTTP with the sync's
+downloader, the root installer verifying a real bundle with rauc, the reboot gate armed, and
+the reports; refusals are reported and not retried."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import threading
+from collections.abc import Iterator, Mapping
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from contract.protocol import encode
+from device.journal.outbox import PlayJournal
+from device.update.client import UpdateClient
+from device.update.installer import run_install
+from device.update.moment import RebootGate
+from device.update.rauc import RaucUpdater
+from device.update.target import FirmwareTarget
+from device.update.versions import BundleInfo
+from tests.remote.support import RemoteRig
+from tests.update.conftest import COMPATIBLE, make
+from tests.update.fakes import FakeUpdater
+
+pytestmark = pytest.mark.skipif(shutil.which("rauc") is None, reason="apt-get install rauc")
+
+
+class Http:
+    """The TenantHttp port over plain requests (the real session adds a token)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def get(
+        self, path: str, *, headers: Mapping[str, str] | None = None, stream: bool = False,
+        timeout: float = 30.0,
+    ) -> requests.Response:  # fmt: skip
+        return requests.get(self.base_url + path, headers=headers, stream=stream, timeout=timeout)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A folder served over HTTP at /v1/firmware/."""
+    folder = tmp_path / "www"
+    (folder / "v1/firmware").mkdir(parents=True)
+    handler = partial(QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder / "v1/firmware", f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class RealInspect(FakeUpdater):
+    """rauc itself verifies and reads the bundle; only installing is left out (ota-test)."""
+
+    def __init__(self, keyring: Path) -> None:
+        super().__init__()
+        self.rauc = RaucUpdater(keyring)
+
+    def inspect(self, bundle: Path) -> BundleInfo:
+        info = self.rauc.inspect(bundle)
+        self.info = info
+        return info
+
+
+def publish(folder: Path, bundle: Path) -> FirmwareTarget:
+    data = bundle.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    shutil.copy(bundle, folder / sha)
+    return FirmwareTarget("0.2.0", f"/v1/firmware/{sha}", sha, len(data))  # type: ignore[arg-type]
+
+
+def client_for(state: Path, url: str, reboots: list[str]) -> UpdateClient:
+    gate = RebootGate(lambda: reboots.append("reboot"))
+    return UpdateClient(
+        state, lambda: Http(url), gate, running="0.1.0", runtime_dir=state / "run",
+        tenant_up=lambda: True, mqtt_up=lambda: False, rate_bytes_s=1 << 30,
+    )  # fmt: skip
+
+
+def test_a_bundle_is_downloaded_verified_installed_and_the_reboot_waits_for_the_gate(
+    tmp_path: Path, served: tuple[Path, str], keys: dict[str, Path], root: Path
+) -> None:
+    folder, url = served
+    target = publish(folder, make(tmp_path / "b.raucb", root, keys))
+    state, reboots = tmp_path / "state", list[str]()
+    client = client_for(state, url, reboots)
+    client.set_target(target)
+    client.step()
+    request = json.loads((state / "update/request.json").read_text())
+    assert request["version"] == "0.2.0" and request["sha256"] == target.sha256
+    downloaded = (state / "update" / request["bundle"]).read_bytes()
+    assert downloaded == (folder / target.sha256).read_bytes()
+    assert client.report()["phase"] == "downloaded"
+    assert json.loads((state / "run/health.json").read_text()) == {"mqtt": False, "tenant": True}
+
+    updater = RealInspect(keys["ca.pem"])
+    record = run_install(state, updater, compatible=COMPATIBLE, running="0.1.0")
+    assert record["phase"] == "installed" and record["progress"] == 100
+    assert not (state / "update/request.json").exists()
+    assert updater.versions["B"] == "0.2.0"
+    client.step()
+    assert client.gate.armed and not reboots  # the reboot waits for the core's safe moment
+    report = client.report()
+    assert report["phase"] == "installed" and report["target"] == "0.2.0"
+    encode("heartbeat", {"v": 1, "uptime_s": 1, "firmware_version": "0.1.0", "update": report})
+
+
+def test_a_refused_bundle_is_reported_and_not_fetched_again(
+    tmp_path: Path, served: tuple[Path, str], keys: dict[str, Path], root: Path
+) -> None:
+    folder, url = served
+    target = publish(folder, make(tmp_path / "b.raucb", root, keys, tenant="shelbyville"))
+    state = tmp_path / "state"
+    client = client_for(state, url, [])
+    client.set_target(target)
+    client.step()
+    record = run_install(state, RealInspect(keys["ca.pem"]), compatible=COMPATIBLE, running="0.1")
+    assert record["phase"] == "refused" and "jukebox-shelbyville-rpi-arm64" in record["result"]
+    (folder / target.sha256).unlink()  # a second download would now fail
+    client.step()
+    assert client.report()["phase"] == "refused"
+    assert not (state / "update/request.json").exists()
+
+
+def test_a_bundle_whose_bytes_differ_is_not_handed_to_the_installer(
+    tmp_path: Path, served: tuple[Path, str], keys: dict[str, Path], root: Path
+) -> None:
+    folder, url = served
+    target = publish(folder, make(tmp_path / "b.raucb", root, keys))
+    path = folder / target.sha256
+    path.write_bytes(path.read_bytes()[:-1] + b"\0")  # same size, another hash
+    state = tmp_path / "state"
+    client = client_for(state, url, [])
+    client.set_target(target)
+    client.step()
+    assert not (state / "update/request.json").exists()
+    report = client.report()
+    assert report["phase"] == "failed" and "content hashes to" in report["result"]
+
+
+def wish(**fields: Any) -> bytes:
+    payload = {"v": 1, "version": 1, "playlists": ["festival", "local"], **fields}
+    return json.dumps(payload).encode()
+
+
+def firmware(**fields: Any) -> dict[str, Any]:
+    return {"version": "0.2.0", "path": "/v1/firmware/" + "a" * 64, "sha256": "a" * 64,
+            "size": 1000, **fields}  # fmt: skip
+
+
+@pytest.fixture
+def remote(tmp_path: Path, journal: PlayJournal) -> Iterator[tuple[RemoteRig, list[Any]]]:
+    targets: list[Any] = []
+    rig = RemoteRig(tmp_path, journal)
+    rig.admin.close()
+    rig.admin = rig.new_admin(
+        firmware=targets.append,
+        update_report=lambda: {"phase": "downloading", "target": "0.2.0", "progress": 40},
+    )
+    yield rig, targets
+    rig.admin.close()
+
+
+def test_the_desired_states_firmware_entry_reaches_the_update_client(
+    remote: tuple[RemoteRig, list[Any]],
+) -> None:
+    rig, targets = remote
+    rig.present = {"festival", "local"}
+    rig.admin.on_desired(wish(firmware=firmware(allow_downgrade=True)))
+    assert targets == [
+        FirmwareTarget("0.2.0", "/v1/firmware/" + "a" * 64, "a" * 64, 1000, True)  # type: ignore[arg-type]
+    ]
+    reported = rig.publisher.reported[-1]
+    assert reported["status"] == "applied"
+    assert reported["update"] == {"phase": "downloading", "target": "0.2.0", "progress": 40}
+    rig.admin.on_desired(json.dumps({**json.loads(wish()), "version": 2}).encode())
+    assert targets[-1] is None  # no entry: keep the running firmware
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (firmware(sha256="A" * 64), "firmware.sha256"),
+        (firmware(version="1.0-rc1"), "firmware.version"),
+        (firmware(path="/v1/../../etc/passwd"), "firmware.path"),
+        (firmware(size=0), "firmware.size"),
+        ({"version": "0.2.0"}, "firmware"),
+    ],
+)
+def test_a_bad_firmware_entry_rejects_the_desired_state_and_names_the_key(
+    remote: tuple[RemoteRig, list[Any]], entry: dict[str, Any], problem: str
+) -> None:
+    rig, targets = remote
+    rig.admin.on_desired(wish(firmware=entry))
+    reported = rig.publisher.reported[-1]
+    assert reported["status"] == "rejected" and problem in reported["problem"]
+    assert targets == []

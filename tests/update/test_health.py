@@ -1,0 +1,111 @@
+"""The health gate: a slot on trial is committed only after READY, the tenant and MQTT within
+the time limit, else marked bad and rebooted; the committed slot is never rejected for a
+missing network; the rollback is reported from the old slot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from device.update import status
+from device.update.health import Signals, run_gate, verdict
+from tests.update.fakes import FakeUpdater
+
+ALL_UP = Signals(ready=True, tenant=True, mqtt=True)
+NO_NETWORK = Signals(ready=True, tenant=False, mqtt=False)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def gate(
+    state: Path, updater: FakeUpdater, seen: list[Signals], reboots: list[str]
+) -> dict[str, Any]:
+    clock = Clock()
+    stream = iter(seen)
+    last = [seen[0]]
+
+    def signals() -> Signals:
+        last[0] = next(stream, last[0])
+        return last[0]
+
+    return run_gate(
+        state, updater, signals, reboot=lambda: reboots.append("reboot"),
+        monotonic=clock.monotonic, sleep=clock.sleep, limit_s=60, poll_s=5,
+    )  # fmt: skip
+
+
+def installed(state: Path) -> None:
+    record = {"phase": "installed", "target": "0.2.0", "seq": 4}
+    status.write(status.folder(state) / status.INSTALL, record)
+
+
+def test_the_verdict_table() -> None:
+    assert verdict(ALL_UP, on_trial=True, elapsed_s=1, limit_s=60) == "good"
+    assert verdict(NO_NETWORK, on_trial=True, elapsed_s=59, limit_s=60) == "wait"
+    assert verdict(NO_NETWORK, on_trial=True, elapsed_s=60, limit_s=60) == "bad"
+    assert verdict(NO_NETWORK, on_trial=False, elapsed_s=1, limit_s=60) == "good"
+    not_ready = Signals(ready=False, tenant=True, mqtt=True)
+    assert verdict(not_ready, on_trial=False, elapsed_s=600, limit_s=60) == "wait"
+
+
+def test_a_first_boot_commits_its_slot_without_network(tmp_path: Path) -> None:
+    updater, reboots = FakeUpdater(), list[str]()
+    record = gate(tmp_path, updater, [NO_NETWORK], reboots)
+    assert updater.marks == [True] and record["committed"] == "A" and not reboots
+
+
+def test_a_new_slot_that_comes_up_healthy_is_committed(tmp_path: Path) -> None:
+    status.write(status.folder(tmp_path) / status.HEALTH, {"committed": "A", "seq": 3})
+    installed(tmp_path)
+    updater = FakeUpdater(booted="B", versions={"A": "0.1.0", "B": "0.2.0"})
+    reboots: list[str] = []
+    record = gate(tmp_path, updater, [NO_NETWORK, NO_NETWORK, ALL_UP], reboots)
+    assert updater.marks == [True] and not reboots
+    assert record["committed"] == "B" and record["phase"] == "committed"
+    report = status.update_report(tmp_path)
+    assert report["phase"] == "committed" and report["booted"] == "B"
+    assert {"name": "B", "state": "booted", "version": "0.2.0"} in report["slots"]
+
+
+def test_a_new_slot_without_tenant_or_mqtt_in_time_is_marked_bad_and_left(tmp_path: Path) -> None:
+    status.write(status.folder(tmp_path) / status.HEALTH, {"committed": "A", "seq": 3})
+    installed(tmp_path)
+    updater = FakeUpdater(booted="B", versions={"A": "0.1.0", "B": "0.2.0"})
+    reboots: list[str] = []
+    up_but_no_mqtt = Signals(ready=True, tenant=True, mqtt=False)
+    record = gate(tmp_path, updater, [up_but_no_mqtt], reboots)
+    assert updater.marks == [False] and reboots == ["reboot"]
+    assert record["committed"] == "A" and "no MQTT" in record["result"]
+    # the boot script falls back to A; there the gate commits A and reports the rollback
+    updater = FakeUpdater(booted="A", versions={"A": "0.1.0", "B": "0.2.0"})
+    record = gate(tmp_path, updater, [NO_NETWORK], reboots)
+    assert updater.marks == [True] and reboots == ["reboot"]
+    assert record["phase"] == "rolled_back" and "within 60 s: no MQTT" in record["result"]
+    assert status.update_report(tmp_path)["phase"] == "rolled_back"
+
+
+def test_a_slot_that_never_reached_the_gate_is_reported_rolled_back(tmp_path: Path) -> None:
+    status.write(status.folder(tmp_path) / status.HEALTH, {"committed": "A", "seq": 3})
+    installed(tmp_path)
+    updater = FakeUpdater(booted="A", versions={"A": "0.1.0", "B": "0.2.0"})
+    record = gate(tmp_path, updater, [ALL_UP], [])
+    assert record["phase"] == "rolled_back" and "never reached the health gate" in record["result"]
+    # the next boot says nothing new
+    record = gate(tmp_path, updater, [ALL_UP], [])
+    assert record["phase"] == "rolled_back" and record["seq"] > 5
+
+
+def test_the_committed_slot_is_never_rejected_for_a_missing_network(tmp_path: Path) -> None:
+    status.write(status.folder(tmp_path) / status.HEALTH, {"committed": "A", "seq": 3})
+    updater, reboots = FakeUpdater(booted="A"), list[str]()
+    gate(tmp_path, updater, [Signals(ready=False, tenant=False, mqtt=False), NO_NETWORK], reboots)
+    assert updater.marks == [True] and not reboots
