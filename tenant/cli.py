@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tenant import admin_cli
 from tenant.console import err, out
-from tenant.staff_cli import ENV_ADMIN_PASSWORD, add_user_commands
+from tenant.staff_cli import ENV_ADMIN_PASSWORD, add_user_commands, server_actor
 
 DEFAULT_PORT = 8470
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -147,6 +147,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             database_url=args.database_url or os.environ.get(ENV_DATABASE_URL),
             admin_user=args.admin_user,
             admin_password=os.environ.get(ENV_ADMIN_PASSWORD) or None,
+            actor=server_actor(),
         )
     except (ValueError, OSError, AccountError) as exc:
         err(f"jukebox tenant init: {exc}")

@@ -59,7 +59,7 @@ def add_user_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         command.set_defaults(handler=handler)
 
 
-def _server_actor() -> str:
+def server_actor() -> str:
     try:
         return f"server:{getpass.getuser()}"
     except (KeyError, OSError):
@@ -109,7 +109,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     def action(ctx: ServiceContext) -> None:
         password, generated = _password(ENV_USER_PASSWORD)
         user = accounts.add_user(
-            ctx, args.tenant, _server_actor(), args.username, args.role, args.sites, password
+            ctx, args.tenant, server_actor(), args.username, args.role, args.sites, password
         )
         sites = f" for {', '.join(json.loads(user.sites))}" if args.sites else ""
         out(f"user {user.username} ({user.role}{sites}) added to {args.tenant}")
@@ -140,7 +140,7 @@ def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
     from tenant import accounts
 
     def action(ctx: ServiceContext) -> None:
-        accounts.update_user(ctx, args.tenant, _server_actor(), args.username, disabled=disabled)
+        accounts.update_user(ctx, args.tenant, server_actor(), args.username, disabled=disabled)
         out(f"user {args.username} {'disabled' if disabled else 'enabled'}")
 
     return _run_server(args, action)
@@ -159,7 +159,7 @@ def cmd_user_reset(args: argparse.Namespace) -> int:
 
     def action(ctx: ServiceContext) -> None:
         password, generated = _password(ENV_USER_PASSWORD)
-        accounts.update_user(ctx, args.tenant, _server_actor(), args.username, password=password)
+        accounts.update_user(ctx, args.tenant, server_actor(), args.username, password=password)
         out(f"user {args.username}: new password set")
         if generated:
             out(f"  password (shown once): {password}")
