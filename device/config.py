@@ -13,7 +13,7 @@ device, tenant and gpio sections are read here. docs/jukebox.toml.schema.json mi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +103,8 @@ class KioskConfig:
     rotary: RotaryConfig | None = None
     tenant: TenantConfig | None = None
     gpio: GpioConfig = field(default_factory=GpioConfig)
-    # The document this was read from, and the folder its relative paths are taken from, so
-    # a later layer (a kiosk.toml) can be laid over it and the whole read again.
+    # The document below the kiosk.toml layer (/etc's), and the folder its relative paths are
+    # taken from, so a kiosk.toml can be laid over it, or laid again, and the whole read again.
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     base: Path = field(default=Path("/"), compare=False, repr=False)
 
@@ -220,4 +220,38 @@ def layer_kiosk_settings(
     rules), read again as a whole: a value only wrong with the layers together (a minimum
     volume above the maximum of the other file) is named in both files."""
     merged = merge_documents(config.document, document)
-    return parse_config(merged, f"{config.source} < {source}", config.base)
+    layered = parse_config(merged, f"{config.source} < {source}", config.base)
+    # Still the document below: laying a newer kiosk.toml later starts again from /etc.
+    return replace(layered, document=config.document)
+
+
+# What only the adapters read when the kiosk starts (pins, panel, sound backend): a change to
+# these from a technician stick is kept, and takes effect at the next start.
+_AT_START = {
+    "display": (
+        "driver", "interface", "i2c_port", "i2c_address", "spi_port", "spi_device", "gpio_dc",
+        "gpio_reset", "rotation", "contrast", "dim_contrast", "emulator", "emulator_output",
+        "emulator_fps",
+    ),
+    "audio": ("backend", "output"),
+}  # fmt: skip
+
+
+def restart_needed(old: KioskConfig, new: KioskConfig) -> list[str]:
+    """The changed settings that take effect only at the next start, as `section.key`."""
+    changed = [
+        f"{section}.{key}"
+        for section, keys in _AT_START.items()
+        for key in keys
+        if getattr(getattr(old, section), key) != getattr(getattr(new, section), key)
+    ]
+
+    def wiring(config: KioskConfig) -> object:
+        return [(b.name, b.pin, b.pull_up, b.bounce_ms) for b in config.buttons]
+
+    if wiring(old) != wiring(new):
+        changed.append("buttons (pins)")
+    pins = [(c.pin_a, c.pin_b) if c else None for c in (old.rotary, new.rotary)]
+    if pins[0] != pins[1]:
+        changed.append("rotary (pins)")
+    return changed

@@ -320,6 +320,9 @@ def _start_usb(
         lambda: load_credentials(state_dir) if link is not None else None,
         events.put,
         on_imported=link.content_replaced if link is not None else None,
+        # A stick's kiosk.toml: the configuration read again with it, applied at once.
+        settings=lambda: with_site_settings(config),
+        config=config,
     )
 
     def sink(event: Event) -> None:

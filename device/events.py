@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from device.config import KioskConfig
 from device.core.desired import DesiredState
 from device.domain import Library
 
@@ -135,6 +136,14 @@ class StickReport:
 
 
 @dataclass(frozen=True)
+class SettingsChanged:
+    """New kiosk settings (a technician stick's kiosk.toml laid over the configuration): the
+    core takes them at once, without a restart (device/stick/watcher.py)."""
+
+    config: KioskConfig
+
+
+@dataclass(frozen=True)
 class DesiredStateReceived:
     """The tenant's desired state (device/remote): playlists, volume limits, hours, schedule."""
 
@@ -167,6 +176,7 @@ Event = (
     | StorageAttached
     | StorageDetached
     | StickReport
+    | SettingsChanged
     | DesiredStateReceived
     | IdentifyRequested
     | Shutdown

@@ -31,6 +31,7 @@ from device.core.volume import VolumeRules
 from device.domain import EndReason, Playlist, PlaylistId, StartedBy
 
 if TYPE_CHECKING:
+    from device.config import KioskConfig
     from device.core.kiosk import Kiosk
 
 log = logging.getLogger(__name__)
@@ -99,9 +100,7 @@ class DefaultsController:
             return  # the same state posted again (saved state at boot): nothing to redo
         before = self.key()
         self.desired = state
-        rules = VolumeRules.from_config(self.core.config.audio)
-        if state.volume is not None:
-            rules = rules.limited(state.volume.minimum, state.volume.maximum)
+        rules = self.volume_rules()
         self.core.mixer.limit(rules)
         self.calendar = self._calendar_now()
         self._calendar_due = self.clock.monotonic() + CALENDAR_CHECK_S
@@ -115,6 +114,29 @@ class DefaultsController:
             "on" if self.autoplay() else "off",
             self.idle_timeout_s(),
         )
+        self.changed(before)
+
+    def volume_rules(self) -> VolumeRules:
+        """The configured rules, under the tenant's limits when it set some."""
+        rules = VolumeRules.from_config(self.core.config.audio)
+        volume = self.desired.volume if self.desired is not None else None
+        if volume is not None:
+            rules = rules.limited(volume.minimum, volume.maximum)
+        return rules
+
+    def reconfigure(self, config: KioskConfig) -> None:
+        """New kiosk settings (a technician stick) taken at once, under the tenant's: volume
+        rules clamp now, buttons and knob act as newly bound, the screen speaks the new
+        language, a new autoplay or idle timeout holds from now. What only the adapters read
+        (pins, display driver, sound backend) waits for a restart; the stick says so."""
+        core = self.core
+        before = self.key()
+        core.config = config
+        core.mixer.limit(self.volume_rules())
+        core.visitor.rebind()
+        core.playback.config = config.playback
+        core.outputs.audio = config.audio
+        log.info("kiosk settings changed (%s)", config.source)
         self.changed(before)
 
     def deadline(self) -> float | None:

@@ -55,6 +55,7 @@ from device.events import (
     PlaybackProgress,
     PlaybackStarted,
     Rotated,
+    SettingsChanged,
     Shutdown,
     SoundCardsChanged,
     StickReport,
@@ -183,6 +184,8 @@ class Kiosk:
                 self._on_stick(event)
             case DesiredStateReceived(state=state):
                 self.defaults.apply(state)
+            case SettingsChanged(config=config):
+                self.defaults.reconfigure(config)
             case IdentifyRequested(seconds=seconds):
                 self.notices.identify(seconds)
                 if self.visitor.asleep:

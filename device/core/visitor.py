@@ -41,6 +41,11 @@ class VisitorController:
     def config(self) -> KioskConfig:
         return self.core.config  # read each time: settings may change while the kiosk runs
 
+    def rebind(self) -> None:
+        """The buttons' and combinations' actions as configured now (new kiosk settings)."""
+        self.gestures.release_all()
+        self.gestures = GestureDecoder(self.config.buttons, self.config.combos)
+
     # ------------------------------------------------------------------ input
 
     def button_down(self, name: str, at: float) -> list[Action] | None:

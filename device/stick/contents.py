@@ -2,7 +2,8 @@
 
 `inspect_stick` reads the mounted stick's ``jukebox/`` folder and refuses it (StickRefused,
 every problem named with its file) if anything is malformed: an unknown entry (a typo must
-not be silently ignored), a site.toml the provisioning rules refuse, a content pack whose
+not be silently ignored), a site.toml the provisioning rules refuse, a kiosk.toml the kiosk's
+configuration refuses (contract/kiosk_settings.py), a content pack whose
 signature, manifest or media do not verify. Both the privileged helper and the daemon call
 it, so a stick is applied entirely or not at all.
 """
@@ -11,12 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from contract.kiosk_settings import parse_kiosk_text
 from contract.pack import PACK_DIR
 from contract.site import SiteConfig, SiteConfigError, parse_site_config, read_text
 from device.identity.credentials import Credentials
 from device.stick.layout import (
     DIAGNOSTICS_REQUEST,
+    KIOSK_FILE,
     KNOWN_ENTRIES,
     SITE_FILE,
     STICK_FOLDER,
@@ -40,10 +44,14 @@ class StickContents:
     site: SiteConfig | None
     pack: VerifiedPack | None
     diagnostics: bool
+    kiosk: bytes | None = None  # a checked kiosk.toml, as it is on the stick
+    kiosk_document: dict[str, Any] | None = None
 
     @property
     def empty(self) -> bool:
-        return self.site is None and self.pack is None and not self.diagnostics
+        return (
+            self.site is None and self.pack is None and self.kiosk is None and not self.diagnostics
+        )
 
 
 def is_technician_stick(mount: Path) -> bool:
@@ -69,6 +77,15 @@ def inspect_stick(mount: Path, credentials: Credentials | None) -> StickContents
             site = parse_site_config(read_text(site_path), str(site_path), allow_moved_psk=True)
         except SiteConfigError as exc:
             problems.append(str(exc))
+    kiosk = kiosk_document = None
+    kiosk_path = folder / KIOSK_FILE
+    if KIOSK_FILE in entries:
+        try:
+            text = read_text(kiosk_path)
+            kiosk_document = parse_kiosk_text(text, str(kiosk_path), SiteConfigError)[0]
+            kiosk = text.encode("utf-8")
+        except SiteConfigError as exc:
+            problems.extend(str(problem) for problem in exc.problems)
     pack = None
     if "pack" in entries:
         if credentials is None:
@@ -94,4 +111,4 @@ def inspect_stick(mount: Path, credentials: Credentials | None) -> StickContents
     diagnostics = DIAGNOSTICS_REQUEST in entries
     if problems:
         raise StickRefused(problems)
-    return StickContents(folder, site, pack, diagnostics)
+    return StickContents(folder, site, pack, diagnostics, kiosk, kiosk_document)

@@ -7,7 +7,8 @@ Wi-Fi settings, so this small helper does exactly that and no more:
 1. mount the partition read-only (``ro,nosuid,nodev,noexec``) at ``STICK_ROOT/<name>``;
    a stick without a ``jukebox/`` folder is unmounted again and left alone;
 2. check everything on it (device/stick/contents.py) and refuse the whole stick if anything
-   is wrong, else apply its site.toml exactly as first boot does;
+   is wrong, else apply its site.toml exactly as first boot does, and keep its kiosk.toml
+   as STATE/kiosk.toml (the daemon lays it over its configuration at once);
 3. publish the verdict (``STICK_ROOT/<name>.json``) and, when the stick carries a content
    pack, wait for the daemon to import it (``STATE_DIR/stick/<name>.done``);
 4. if asked, remount read-write and write the diagnostics; unmount; verdict state "done".
@@ -27,8 +28,9 @@ from pathlib import Path
 from typing import Protocol
 
 from contract.files import atomic_write
+from contract.kiosk_settings import describe_kiosk_document
 from contract.site import SiteConfig, SiteConfigError
-from device.firstboot.apply import apply_site_config, check_site_config
+from device.firstboot.apply import apply_kiosk_settings, apply_site_config, check_site_config
 from device.identity.credentials import load_credentials
 from device.stick.contents import StickRefused, inspect_stick, is_technician_stick
 from device.stick.diagnostics import recent_logs, write_diagnostics
@@ -182,10 +184,17 @@ def _handle(
         written = apply_site_config(contents.site, state_dir, str(contents.folder / "site.toml"))
         site = site_lines(contents.site) if written else ("Site settings: already these",)
         log.info("stick %s: site settings applied (%d file(s) written)", device, len(written))
+    settings: tuple[str, ...] = ()
+    if contents.kiosk is not None:
+        written = apply_kiosk_settings(contents.kiosk, state_dir)
+        described = describe_kiosk_document(contents.kiosk_document or {})
+        settings = (*described,) if written else ("Kiosk settings: already these",)
+        log.info("stick %s: kiosk settings kept (%d file(s) written)", device, len(written))
     verdict = Verdict(
         device,
         "ready",
         site=site,
+        settings=settings,
         pack=contents.pack is not None,
         diagnostics="requested" if contents.diagnostics else "",
     )

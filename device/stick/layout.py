@@ -19,10 +19,11 @@ from typing import Any, Literal
 STICK_ROOT = Path("/run/jukebox-stick")
 STICK_FOLDER = "jukebox"  # on the stick: what makes it a technician stick
 SITE_FILE = "site.toml"
+KIOSK_FILE = "kiosk.toml"  # display, buttons, audio… settings (contract/kiosk_settings.py)
 DIAGNOSTICS_REQUEST = "export-diagnostics"  # an empty file: "write diagnostics here"
 DIAGNOSTICS_DIR = "diagnostics"  # where they are written (ignored when reading the stick)
 ACK_DIR = "stick"  # in the state directory: the daemon's answers
-KNOWN_ENTRIES = frozenset({SITE_FILE, "pack", DIAGNOSTICS_REQUEST, DIAGNOSTICS_DIR})
+KNOWN_ENTRIES = frozenset({SITE_FILE, KIOSK_FILE, "pack", DIAGNOSTICS_REQUEST, DIAGNOSTICS_DIR})
 MOUNT_OPTIONS = "ro,nosuid,nodev,noexec"
 
 _KERNEL_NAME = re.compile(r"[a-z][a-z0-9]{0,31}")
@@ -43,6 +44,7 @@ class Verdict:
     state: VerdictState
     problems: tuple[str, ...] = ()  # why nothing was changed (state "refused")
     site: tuple[str, ...] = ()  # what the site configuration did
+    settings: tuple[str, ...] = ()  # what the kiosk.toml set (the daemon applies it at once)
     pack: bool = False  # a verified pack waits for the daemon
     diagnostics: str = ""  # "", "requested", "written to …", or why not
     notes: tuple[str, ...] = field(default=())
@@ -60,6 +62,7 @@ class Verdict:
             state=value["state"],
             problems=tuple(str(p) for p in value.get("problems", ())),
             site=tuple(str(s) for s in value.get("site", ())),
+            settings=tuple(str(s) for s in value.get("settings", ())),
             pack=bool(value.get("pack", False)),
             diagnostics=str(value.get("diagnostics", "")),
             notes=tuple(str(n) for n in value.get("notes", ())),

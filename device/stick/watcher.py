@@ -4,7 +4,9 @@ Started by the USB adapter's StorageAttached events (and a look at STICK_ROOT at
 each stick is followed on its own short-lived thread, never the core's: it waits for the
 helper's verdict, verifies and imports a content pack (the same checks the helper made, and
 the media hashed again into the cache), answers the helper, and posts StickReport events
-(and LibraryUpdated after an import) for the screen.
+(and LibraryUpdated after an import) for the screen. When the helper kept a kiosk.toml, the
+configuration is read again with it (`settings`) and posted as SettingsChanged: the core
+takes it without a restart; what only a restart applies (pins, panel) is said on the screen.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from pathlib import Path
 
 from contract.files import atomic_write
 from contract.media import CacheError, MediaCache
-from device.events import EventSink, LibraryUpdated, StickReport, StorageAttached
+from device.config import KioskConfig, restart_needed
+from device.events import (
+    EventSink,
+    LibraryUpdated,
+    SettingsChanged,
+    StickReport,
+    StorageAttached,
+)
 from device.identity.credentials import Credentials
 from device.stick.contents import StickRefused, inspect_stick
 from device.stick.layout import (
@@ -49,8 +58,14 @@ class StickWatcher:
         done_wait_s: float = 1800.0,
         poll_s: float = 0.25,
         on_imported: Callable[[], None] | None = None,
+        settings: Callable[[], tuple[KioskConfig, list[str]]] | None = None,
+        config: KioskConfig | None = None,
     ) -> None:
         self.state_dir = state_dir
+        # The configuration read again with the state directory's kiosk.toml, and problems
+        # (device/firstboot/site_settings.with_site_settings); `config` is the one in force.
+        self.settings = settings
+        self.config = config
         # Told after a pack became library.json (the syncer reloads it and posts the library);
         # without one, the watcher posts the pack's library itself.
         self.on_imported = on_imported
@@ -117,7 +132,7 @@ class StickWatcher:
         if verdict.state == "refused":
             self.sink(StickReport(False, "Stick refused", (*verdict.problems, "Nothing changed")))
             return
-        lines = list(verdict.site)
+        lines = [*verdict.site, *self._settings(verdict)]
         ok = True
         if verdict.state == "ready" and verdict.pack:
             ok, pack_lines = self._import(device)
@@ -143,6 +158,26 @@ class StickWatcher:
         if final.diagnostics and final.diagnostics != "requested":
             closing.append(final.diagnostics)
         self.sink(StickReport(ok, "Remove the stick", tuple(closing), done=True))
+
+    def _settings(self, verdict: Verdict) -> list[str]:
+        """Apply a stick's new kiosk settings now; the lines that say what happened."""
+        if not verdict.settings or self.settings is None:
+            return list(verdict.settings)
+        if verdict.settings == ("Kiosk settings: already these",):
+            return list(verdict.settings)
+        config, problems = self.settings()
+        refused = [p for p in problems if p.startswith("kiosk settings ignored")]
+        if refused:  # valid alone, wrong over /etc: the kiosk keeps what it had
+            log.error("stick kiosk settings not applied: %s", "; ".join(refused))
+            return [*verdict.settings, *refused]
+        later = restart_needed(self.config, config) if self.config is not None else []
+        self.config = config
+        self.sink(SettingsChanged(config))
+        log.info("stick kiosk settings applied now%s", f"; at restart: {later}" if later else "")
+        lines = [*verdict.settings, "Applied now"]
+        if later:
+            lines.append(f"Restart the kiosk for: {', '.join(later)}")
+        return lines
 
     def _import(self, device: str) -> tuple[bool, list[str]]:
         credentials = self.credentials()

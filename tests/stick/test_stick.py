@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from contract.media import MediaCache
+from device.config import KioskConfig
 from device.events import Event, LibraryUpdated, StickReport
 from device.identity.credentials import load_credentials
 from device.stick.helper import SystemMounter, attach
@@ -59,6 +61,9 @@ class Stick:
         self.events: list[Event] = []
         self.mounter = RecordingMounter()
         self.logs = "10:00 jukebox[1]: kiosk ready token=jkat_SECRET\n"
+        # The daemon's way to read its configuration again, and the one in force.
+        self.settings: Callable[[], tuple[KioskConfig, list[str]]] | None = None
+        self.config: KioskConfig | None = None
 
     def run(self, tree: Path) -> Verdict | None:
         image = ext4_image(tree, self.tmp / "stick.img")
@@ -72,6 +77,8 @@ class Stick:
             verdict_wait_s=20,
             done_wait_s=20,
             poll_s=0.05,
+            settings=self.settings,
+            config=self.config,
         )
         watcher.follow(device)
         try:
