@@ -94,6 +94,7 @@ emulator_output = "screen.gif"
 emulator_fps = 5
 dim_after_s = 5
 move_every_s = 2
+language = "fr"          # the libraries are French: every screen speaks French
 
 [[buttons]]
 name = "play"
