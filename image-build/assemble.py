@@ -12,6 +12,15 @@ filesystem at its partition's offset. Partitions, in order:
     2  ext4   RASPIROOT     /                read-only at run time
     3  ext4   JUKEBOX-DATA  /var/lib/jukebox the kiosk's identity, cache and journal; last, so
                                              that first boot can grow it to the end of the card
+
+With `slots=2` (the A/B layout of over-the-air updates, docs/updates.md) the root is there
+twice, the same filesystem in two partitions of the same size, and the data partition is 4:
+
+    1  FAT32  RASPIFIRM     U-Boot, its boot script and the A/B boot state (bootstate.txt)
+    2  ext4   RASPIROOT     root slot A (booted first)
+    3  ext4   RASPIROOT     root slot B (a bundle's target); the boot script names a slot by
+                            PARTUUID (DISK_ID-02, -03), so the shared label is never looked up
+    4  ext4   JUKEBOX-DATA  as above
 """
 
 from __future__ import annotations
@@ -60,6 +69,11 @@ class Layout:
     boot_mib: int
     root_mib: int
     data_mib: int
+    slots: int = 1  # 2: root slots A and B (over-the-air updates)
+
+    def __post_init__(self) -> None:
+        if self.slots not in (1, 2):
+            raise AssemblyError(f"slots: {self.slots}: expected 1 or 2 root partitions")
 
     @property
     def boot_offset(self) -> int:
@@ -70,8 +84,13 @@ class Layout:
         return self.boot_offset + self.boot_mib * MIB
 
     @property
+    def root_offsets(self) -> list[int]:
+        """Each root slot's offset: A, then B."""
+        return [self.root_offset + i * self.root_mib * MIB for i in range(self.slots)]
+
+    @property
     def data_offset(self) -> int:
-        return self.root_offset + self.root_mib * MIB
+        return self.root_offset + self.slots * self.root_mib * MIB
 
     @property
     def total_bytes(self) -> int:
@@ -86,7 +105,7 @@ class Layout:
             f"label-id: {DISK_ID}\n"
             "unit: sectors\n"
             + line(self.boot_offset, self.boot_mib, "c")
-            + line(self.root_offset, self.root_mib, "83")
+            + "".join(line(offset, self.root_mib, "83") for offset in self.root_offsets)
             + line(self.data_offset, self.data_mib, "83")
         )
 
@@ -145,24 +164,27 @@ def plan_layout(
     boot_mib: int = 128,
     data_mib: int = 32,
     total_mib: int | None = None,
+    slots: int = 1,
 ) -> Layout:
     """Sizes for the image: the root partition gets what the total leaves, or what it needs.
 
     Without `total_mib` the image is as small as the root filesystem allows (the data
     partition grows to fill the card at first boot). With it, the root partition takes the
     rest, and a total too small for the root folder is refused with the size it would need.
+    With two slots each gets half of what is left: a later, bigger root must fit both.
     """
     needed = ext4_mib_for(measure_tree(root_dir), spare=ROOT_SPARE)
     if total_mib is None:
-        return Layout(boot_mib, needed, data_mib)
-    root_mib = total_mib - BOOT_START_MIB - boot_mib - data_mib
+        return Layout(boot_mib, needed, data_mib, slots)
+    root_mib = (total_mib - BOOT_START_MIB - boot_mib - data_mib) // slots
     if root_mib < needed:
-        minimum = BOOT_START_MIB + boot_mib + needed + data_mib
+        minimum = BOOT_START_MIB + boot_mib + slots * needed + data_mib
+        each = " each" if slots > 1 else ""
         raise AssemblyError(
-            f"an image of {total_mib} MiB leaves {root_mib} MiB for the root filesystem, "
-            f"which needs {needed} MiB: use a size of at least {minimum} MiB"
+            f"an image of {total_mib} MiB leaves {root_mib} MiB{each} for {slots} root "
+            f"filesystem(s), which need {needed} MiB: use a size of at least {minimum} MiB"
         )
-    return Layout(boot_mib, root_mib, data_mib)
+    return Layout(boot_mib, root_mib, data_mib, slots)
 
 
 def assemble_image(
@@ -205,7 +227,10 @@ def assemble_image(
         root = make_ext4(
             work / "root.ext4", root_dir, layout.root_mib, ROOT_LABEL, reserved_percent=0
         )
-        place(root, partial, layout.root_offset)
+        for slot, offset in zip("AB", layout.root_offsets, strict=False):
+            if layout.slots > 1:
+                log(f"root slot {slot}: the same filesystem at {offset // MIB} MiB")
+            place(root, partial, offset, keep=slot == "A" and layout.slots > 1)
 
         log(f"data partition: ext4 {DATA_LABEL}, {layout.data_mib} MiB from {data_dir}")
         data = make_ext4(
@@ -270,13 +295,15 @@ def _set_top_owner_and_mode(filesystem: Path, folder: Path) -> None:
     _run(["debugfs", "-w", "-f", "-", str(filesystem)], data="\n".join(requests) + "\n")
 
 
-def place(filesystem: Path, image: Path, offset: int) -> None:
-    """Copy `filesystem` into `image` at byte `offset`, skipping zeros (the image stays sparse)."""
+def place(filesystem: Path, image: Path, offset: int, *, keep: bool = False) -> None:
+    """Copy `filesystem` into `image` at byte `offset`, skipping zeros (the image stays sparse);
+    then remove it, unless `keep` (the second root slot gets it too)."""
     _run([
         "dd", f"if={filesystem}", f"of={image}", "bs=4M",
         "conv=notrunc,sparse", "oflag=seek_bytes", f"seek={offset}", "status=none",
     ])  # fmt: skip
-    filesystem.unlink()
+    if not keep:
+        filesystem.unlink()
 
 
 def _inode_count(tree: TreeSize) -> int:
@@ -288,9 +315,10 @@ def _round_up(value: int, step: int) -> int:
 
 
 def _describe(layout: Layout) -> str:
+    roots = f"root {layout.root_mib} MiB" + (" x 2 (A/B)" if layout.slots > 1 else "")
     return (
         f"boot {layout.boot_mib} MiB at {layout.boot_offset // MIB} MiB, "
-        f"root {layout.root_mib} MiB, data {layout.data_mib} MiB"
+        f"{roots}, data {layout.data_mib} MiB"
     )
 
 
