@@ -20,37 +20,33 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.media import CacheError, MediaCache
 from device import FIRMWARE_VERSION
 from device.buttons.gpio_panel import GpioPanel
-from device.buttons.pin_factory import open_pin_factory
 from device.config import KioskConfig
-from device.content.folder import ContentError, FolderContentSource
 from device.core.kiosk import Kiosk, KioskContext
 from device.display.luma_display import open_display
 from device.display.model import BootScreen
 from device.display.reconnect import OpenedDisplay, open_display_with_retry
 from device.events import DesiredStateReceived, Event, LibraryUpdated, Shutdown, StorageAttached
 from device.firstboot.site_settings import with_site_settings
-from device.identity.credentials import load_credentials
-from device.identity.keys import DeviceKey, DeviceKeyError
 from device.journal.outbox import JournalError, JournalIdentity, PlayJournal
-from device.link import TenantLink
-from device.mqtt.remote import RemoteOutbox
-from device.mqtt.supervisor import MqttSetup
 from device.platform import info
 from device.platform.clock import SystemClock
-from device.platform.logs import recent_lines
 from device.platform.reboot import RebootRequest
 from device.platform.systemd import Notifier
 from device.player.mpv_player import MpvPlayer
 from device.ports import Clock, Health
-from device.remote import RemoteAdmin
-from device.stick.watcher import StickWatcher
+from device.stick.layout import STICK_ROOT
 from device.update.moment import RebootGate
 from device.usb.monitor import UdevMonitor
+
+if TYPE_CHECKING:  # imported where used: a folder kiosk never loads its tenant's code
+    from device.identity.keys import DeviceKey
+    from device.link import TenantLink
+    from device.stick.watcher import StickWatcher
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +162,11 @@ def _create_state_dir(state_dir: Path) -> None:
 def _journal_identity(
     config: KioskConfig, key: DeviceKey | None, device_id: str
 ) -> JournalIdentity:
-    claimed = load_credentials(config.device.state_dir) if key else None
+    claimed = None
+    if key is not None:
+        from device.identity.credentials import load_credentials
+
+        claimed = load_credentials(config.device.state_dir)
     return JournalIdentity(
         tenant=claimed.tenant_id if claimed else config.device.tenant,
         site=claimed.site if claimed else config.device.site,
@@ -213,13 +213,12 @@ def _simulated_pins() -> Any:
 
 def _panel(config: KioskConfig, pin_factory: Any) -> GpioPanel:
     """The buttons: simulated pins, or the GPIO chip opened (and retried) when they attach."""
+    if pin_factory is not None:
+        return GpioPanel(config.buttons, config.rotary, pin_factory)
+    from device.buttons.pin_factory import open_pin_factory  # reads the entry points: slow
+
     return GpioPanel(
-        config.buttons,
-        config.rotary,
-        pin_factory,
-        open_pin_factory=None
-        if pin_factory is not None
-        else partial(open_pin_factory, config.gpio),
+        config.buttons, config.rotary, None, open_pin_factory=partial(open_pin_factory, config.gpio)
     )
 
 
@@ -241,6 +240,12 @@ def _start_tenant(
     """
     if config.tenant is None or key is None:
         return None
+    from device.link import TenantLink
+    from device.mqtt.remote import RemoteOutbox
+    from device.mqtt.supervisor import MqttSetup
+    from device.platform.logs import recent_lines
+    from device.remote import RemoteAdmin
+
     state_dir = config.device.state_dir
     link = TenantLink(config.tenant, state_dir, cache, key, events.put)
     rebooter = RebootRequest.from_environment()
@@ -296,6 +301,8 @@ def _device_key(config: KioskConfig) -> tuple[DeviceKey | None, str | None]:
     """The kiosk's key pair when it has a tenant; a broken key must not stop the music."""
     if config.tenant is None:
         return None, None
+    from device.identity.keys import DeviceKey, DeviceKeyError
+
     try:
         return DeviceKey.load_or_create(config.device.state_dir), None
     except DeviceKeyError as exc:
@@ -313,30 +320,79 @@ def _start_usb(
 ) -> None:
     """Hot-plug: sound cards to the core, technician sticks to their watcher (docs/usb.md)."""
     state_dir = config.device.state_dir
-    watcher = StickWatcher(
-        state_dir,
-        cache,
-        # Packs only for a kiosk linked with a tenant: it knows the tenant's signing key.
-        lambda: load_credentials(state_dir) if link is not None else None,
-        events.put,
-        on_imported=link.content_replaced if link is not None else None,
-        # A stick's kiosk.toml: the configuration read again with it, applied at once.
-        settings=lambda: with_site_settings(config),
-        config=config,
-    )
+
+    def watcher() -> StickWatcher:
+        from device.identity.credentials import load_credentials
+        from device.stick.watcher import StickWatcher
+
+        return StickWatcher(
+            state_dir,
+            cache,
+            # Packs only for a kiosk linked with a tenant: it knows the tenant's signing key.
+            lambda: load_credentials(state_dir) if link is not None else None,
+            events.put,
+            on_imported=link.content_replaced if link is not None else None,
+            # A stick's kiosk.toml: the configuration read again with it, applied at once.
+            settings=lambda: with_site_settings(config),
+            config=config,
+        )
+
+    sticks = _Sticks(watcher, STICK_ROOT)
 
     def sink(event: Event) -> None:
         events.put(event)
         if isinstance(event, StorageAttached):
-            watcher.offer(event)
+            sticks.offer(event)
 
     monitor.start(sink)
     parts.callback(monitor.close)
-    watcher.start()
-    parts.callback(watcher.close)
+    sticks.start()
+    parts.callback(sticks.close)
+
+
+class _Sticks:
+    """Technician sticks: the watcher is imported and built at the first stick.
+
+    Its pack checks load cryptography and the sync document code, which a boot without a stick
+    (nearly every boot) never needs; a stick mounted before the daemon started builds it at once.
+    """
+
+    def __init__(self, build: Callable[[], StickWatcher], stick_root: Path) -> None:
+        self._build = build
+        self._root = stick_root
+        self._lock = threading.Lock()
+        self._watcher: StickWatcher | None = None
+        self._closed = False
+
+    def _get(self) -> StickWatcher | None:
+        with self._lock:
+            if self._watcher is None and not self._closed:
+                self._watcher = self._build()
+            return self._watcher
+
+    def start(self) -> None:
+        try:
+            mounted = any(self._root.glob("*.json"))
+        except OSError:
+            return
+        if mounted and (watcher := self._get()) is not None:
+            watcher.start()
+
+    def offer(self, event: StorageAttached) -> None:
+        if (watcher := self._get()) is not None:
+            watcher.offer(event)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            watcher = self._watcher
+        if watcher is not None:
+            watcher.close()
 
 
 def _load_content(config: KioskConfig, cache: MediaCache, inbox: queue.Queue[Event]) -> None:
+    from device.content.folder import ContentError, FolderContentSource  # tags: mutagen
+
     folder = config.device.content_folder
     try:
         library = FolderContentSource(folder, cache).load()

@@ -1,0 +1,113 @@
+"""A kiosk loads only the code its configuration needs (issue 17: start to READY, memory).
+
+The real `jukebox run --simulate` runs in its own process, plays, and stops; at exit it writes
+the names in its sys.modules. A folder kiosk must not have loaded the tenant link, sync, MQTT,
+HTTP or screen-emulator code; a tenant kiosk (the positive control) has loaded its link.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from demo.tracks import TrackSpec, synthesise_track
+from device.sim.process import KioskProcess
+
+CONFIG = """
+[device]
+state_dir = "state"
+content_dir = "content"
+[audio]
+backend = "null"
+[display]
+driver = "none"
+[[buttons]]
+name = "play"
+pin = 17
+press = "play_pause"
+"""
+# Nobody answers there: the link keeps retrying in the background, the music plays.
+TENANT = '\n[tenant]\nurl = "http://127.0.0.1:9/t/nobody"\n'
+
+NOT_FOR_A_FOLDER_KIOSK = (
+    "device.link",
+    "device.sync",
+    "device.mqtt",
+    "device.tenant_api",
+    "device.remote",
+    "device.identity.enrollment",
+    "paho",
+    "requests",
+    "jwt",
+    "luma.emulator",
+    "pygame",
+)
+
+# The kiosk's own entry point, writing its loaded module names when the process ends.
+WRAPPER = (
+    "import atexit, json, sys\n"
+    "out = sys.argv.pop(1)\n"
+    "atexit.register(lambda: open(out, 'w').write(json.dumps(sorted(sys.modules))))\n"
+    "from jukebox.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+class ModuleReportingKiosk(KioskProcess):
+    def __init__(self, root: Path) -> None:
+        super().__init__(root / "jukebox.toml", root / "control.sock", root / "kiosk.log")
+        self.modules_file = root / "modules.json"
+
+    @property
+    def command(self) -> list[str]:
+        jukebox_args = super().command[3:]  # after: python -m jukebox
+        return [sys.executable, "-c", WRAPPER, str(self.modules_file), *jukebox_args]
+
+    def modules(self, *, play: bool) -> set[str]:
+        """Start (load the playlist and play), stop: every module the whole run loaded."""
+        self.start()
+        client = self.connect()
+        if play:
+            self.wait_until(lambda s: s["playlist_id"] is not None, 30, "the playlist")
+            client.send(cmd="tap", button="play")
+            self.wait_until(lambda s: s["mode"] == "playing", 30, "playback")
+        else:
+            self.status()
+        assert self.quit() == 0, self.log.read_text() if self.log else ""
+        names: list[str] = json.loads(self.modules_file.read_text())
+        return set(names)
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path) -> Iterator[ModuleReportingKiosk]:
+    synthesise_track(tmp_path / "content" / "a.flac", TrackSpec("A", "Tester", 20.0))
+    (tmp_path / "content" / "playlists.toml").write_text(
+        '[[playlist]]\nid = "a"\ntitle = "A"\ntracks = ["a.flac"]\n'
+    )
+    process = ModuleReportingKiosk(tmp_path)
+    yield process
+    process.close()
+
+
+def loaded(modules: set[str], package: str) -> list[str]:
+    return sorted(m for m in modules if m == package or m.startswith(package + "."))
+
+
+def test_a_folder_kiosk_loads_no_tenant_sync_mqtt_or_emulator_code(
+    kiosk: ModuleReportingKiosk,
+) -> None:
+    kiosk.config.write_text(CONFIG)
+    modules = kiosk.modules(play=True)
+    assert "device.player.mpv_player" in modules  # the report is real: it played
+    unwanted = {name: found for name in NOT_FOR_A_FOLDER_KIOSK if (found := loaded(modules, name))}
+    assert unwanted == {}
+
+
+def test_a_tenant_kiosk_loads_its_link(kiosk: ModuleReportingKiosk) -> None:
+    kiosk.config.write_text(CONFIG + TENANT)
+    modules = kiosk.modules(play=False)
+    assert {"device.link", "device.sync.syncer", "requests"} <= modules
