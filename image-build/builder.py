@@ -4,6 +4,7 @@
 2. the project's wheel            3. the default configuration, checked here
 4. Debian by mmdebstrap           5-9. its customize hook (rootfs.py): the jukebox part
 10. boot, root and data folders   11. the image (assemble.py)     12. its sha256
+(with --bundle-cert/--bundle-key, an update bundle of the same root: bundle.py)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import assemble
+import bundle
 import rootfs
 from progress import BuildError, Steps, clock, run, say
 
@@ -90,6 +92,24 @@ def parser() -> argparse.ArgumentParser:
         help=f"downloaded .deb files and wheels, reused by the next build (default {cache})",
     )  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="download everything again")
+    ota = p.add_argument_group("over-the-air updates (docs/updates.md)")
+    ota.add_argument(
+        "--tenant", default="generic",
+        help="the library network the kiosks belong to: RAUC's compatible string "
+        "jukebox-TENANT-rpi-arm64 (default generic)",
+    )  # fmt: skip
+    ota.add_argument(
+        "--release-keyring", type=Path, default=None,
+        help="the network's release CA (image-build/release-key DIR: DIR/ca.pem); without it "
+        "the kiosk refuses every bundle",
+    )  # fmt: skip
+    ota.add_argument(
+        "--single-root", action="store_true",
+        help="one root partition, no U-Boot and no updates (the layout before A/B)",
+    )  # fmt: skip
+    ota.add_argument("--bundle-cert", type=Path, help="also write OUT.raucb, signed with this")
+    ota.add_argument("--bundle-key", type=Path, help="the signing certificate's key")
+    ota.add_argument("--bundle-version", default=None, help="the bundle's version (the project's)")
     return p
 
 
@@ -101,7 +121,7 @@ def main(argv: Sequence[str]) -> int:
     except BuildError as exc:
         say(f"\nFAILED after {clock(steps.elapsed())}: {exc}")
         return 1
-    except assemble.AssemblyError as exc:
+    except (assemble.AssemblyError, bundle.BundleError) as exc:
         say(f"\nFAILED after {clock(steps.elapsed())}: {exc}")
         return 1
     except KeyboardInterrupt:
@@ -112,6 +132,7 @@ def main(argv: Sequence[str]) -> int:
 
 def build(args: argparse.Namespace, steps: Steps) -> None:
     out: Path = args.output.resolve()
+    check_update_args(args)
     steps.step("Checking: root, tools, arm64 emulation, free space")
     check_host(args.workdir or Path(tempfile.gettempdir()))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +168,9 @@ def build_in(work: Path, out: Path, args: argparse.Namespace, steps: Steps) -> N
         steps_done=steps.done + 1,
         steps_total=steps.total,
         pip_cache=None if args.no_cache else str(args.cache / "pip"),
+        ab=not args.single_root,
+        compatible=bundle.compatible_for(args.tenant),
+        keyring=str(args.release_keyring.resolve()) if args.release_keyring else None,
     )
     settings_file = settings.save(work / "settings.json")
     steps.step(
@@ -163,8 +187,9 @@ def build_in(work: Path, out: Path, args: argparse.Namespace, steps: Steps) -> N
     boot, data = split_tree(root, work)
     boot_mib = args.boot_size or assemble.fat_mib_for(boot, minimum_mib=assemble.FAT32_MIN_MIB)
     layout = assemble.plan_layout(
-        root, boot_mib=boot_mib, data_mib=args.data_size, total_mib=args.size
-    )
+        root, boot_mib=boot_mib, data_mib=args.data_size, total_mib=args.size,
+        slots=1 if args.single_root else 2,
+    )  # fmt: skip
     tree = assemble.measure_tree(root)
     steps.note(f"root folder: {tree.bytes / (1 << 20):.0f} MiB in {tree.inodes} files")
 
@@ -173,6 +198,16 @@ def build_in(work: Path, out: Path, args: argparse.Namespace, steps: Steps) -> N
         out, boot_dir=boot, root_dir=root, data_dir=data, layout=layout, workdir=work,
         log=steps.note,
     )  # fmt: skip
+
+    if args.bundle_cert:
+        raucb = out.with_suffix(".raucb")
+        steps.note(f"update bundle {raucb.name} of the same root (rauc bundle)")
+        bundle.make_bundle(
+            raucb, root_dir=root, compatible=bundle.compatible_for(args.tenant),
+            version=args.bundle_version or version(), cert=args.bundle_cert,
+            key=args.bundle_key, workdir=work,
+        )  # fmt: skip
+        steps.note(f"{raucb}: {raucb.stat().st_size / (1 << 20):.0f} MiB")
 
     steps.step("sha256")
     digest = sha256(out)
@@ -186,6 +221,25 @@ def build_in(work: Path, out: Path, args: argparse.Namespace, steps: Steps) -> N
     say(f"  log: {log}")
     say(f"  write it: dd if={out.name} of=/dev/sdX bs=4M conv=fsync status=progress")
     say(f"  check it boots: image-build/boot-test {out}")
+
+
+def check_update_args(args: argparse.Namespace) -> None:
+    """Refuse bad update options before the long build, naming the option."""
+    try:
+        bundle.compatible_for(args.tenant)
+        if args.bundle_version:
+            bundle.manifest("x", args.bundle_version)
+    except bundle.BundleError as exc:
+        raise BuildError(f"--tenant/--bundle-version: {exc}") from None
+    if args.release_keyring and not args.release_keyring.is_file():
+        raise BuildError(f"--release-keyring {args.release_keyring}: no such file")
+    if (args.bundle_cert is None) != (args.bundle_key is None):
+        raise BuildError("--bundle-cert and --bundle-key go together")
+    for option, path in (("--bundle-cert", args.bundle_cert), ("--bundle-key", args.bundle_key)):
+        if path is not None and not path.is_file():
+            raise BuildError(f"{option} {path}: no such file")
+    if args.bundle_cert and args.single_root:
+        raise BuildError("--single-root images take no update bundles")
 
 
 def check_host(workdir: Path) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import ab_root
 from progress import BuildError, Steps, clean_env, run
 
 HERE = Path(__file__).resolve().parent
@@ -56,6 +57,10 @@ PACKAGES = (
     "e2fsprogs",
     "dosfstools",
     "fdisk",
+    # Over-the-air updates: RAUC and its service, U-Boot for the A/B boot (ab_root.py).
+    "rauc",
+    "rauc-service",
+    "u-boot-rpi",
     # The kiosk: Python for its virtualenv, libmpv for python-mpv.
     "python3",
     "python3-venv",
@@ -160,6 +165,9 @@ class Settings:
     steps_total: int
     pip_cache: str | None = None
     hostname: str = "jukebox"
+    ab: bool = True  # two root slots, U-Boot and RAUC (ab_root.py); False: one root, as before
+    compatible: str = "jukebox-generic-rpi-arm64"  # RAUC's, per library network
+    keyring: str | None = None  # the network's release CA (image-build/release-key)
 
     def save(self, path: Path) -> Path:
         path.write_text(json.dumps(asdict(self), indent=2))
@@ -241,6 +249,9 @@ def customize(root: Path, settings: Settings) -> None:
     steps.step("One initramfs, and /boot/firmware by raspi-firmware's hooks")
     kernel = build_initramfs(root)
     steps.note(kernel)
+    if settings.ab:
+        keyring = Path(settings.keyring) if settings.keyring else None
+        steps.note(ab_root.prepare(root, settings.compatible, keyring))
 
     steps.step("Finishing: read-only root, DNS by systemd-resolved, no package lists")
     finish(root)

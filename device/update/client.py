@@ -104,11 +104,18 @@ class UpdateClient:
         self._write_health()
         with self._lock:
             target = self._target
-        if target is None or target.version == self.running or self.gate.done:
+        if target is None or self.gate.done:
             return
         install = status.read(self.base / status.INSTALL) or {}
         health = status.read(self.base / status.HEALTH) or {}
-        if install.get("target") == target.version:
+        running = status.booted_version(health) or self.running
+        if target.version == running:
+            return  # done (the booted slot's bundle version, else the package's)
+        if health.get("target") == target.version and health.get("phase") in (
+            status.ROLLED_BACK, status.REBOOTING,
+        ):  # fmt: skip
+            return  # rolled back: not again until the tenant names another version
+        if install.get("target") == target.version and _seq(install) > _seq(health):
             phase = install.get("phase")
             if phase == status.INSTALLED:
                 if not self.gate.armed:
@@ -121,10 +128,6 @@ class UpdateClient:
             if phase == status.FAILED and install.get("seq") != self._failed_seq:
                 self._failed_seq = install.get("seq")  # a new failure: wait before retrying
                 self._retry_at = self._monotonic() + RETRY_S
-        if health.get("target") == target.version and health.get("phase") in (
-            status.ROLLED_BACK, status.REBOOTING,
-        ):  # fmt: skip
-            return  # rolled back: not again until the tenant names another version
         if (self.base / status.REQUEST).exists() or self._monotonic() < self._retry_at:
             return  # the installer has it (or a power cut interrupted it: it retries at boot)
         self._download_and_request(target)
@@ -190,6 +193,11 @@ class UpdateClient:
             status.write(self.runtime_dir / status.HEALTH, signals)
         except OSError as exc:
             log.warning("cannot write the health file: %s", exc)
+
+
+def _seq(record: dict[str, Any]) -> int:
+    value = record.get("seq", 0)
+    return value if isinstance(value, int) else 0
 
 
 IOPRIO_SET = {"x86_64": 251, "aarch64": 30, "armv7l": 314}

@@ -56,6 +56,10 @@ def run_install(
         return record(status.REFUSED, f"request.json: bundle {request.get('bundle')!r} not found")
     record(status.INSTALLING, "verifying the bundle", 0)
     try:
+        booted = updater.slots()
+        running = next(
+            (s.version for s in booted.slots if s.name == booted.booted and s.version), running
+        )  # a slot RAUC installed knows its bundle's version; the card's image does not
         info = updater.inspect(bundle)
         check_bundle(
             info,

@@ -112,6 +112,17 @@ def next_seq(state_dir: Path) -> int:
     return max(seqs) + 1
 
 
+def booted_version(record: dict[str, Any]) -> str | None:
+    """The booted slot's bundle version in a record with slots (what RAUC installed there):
+    the version the kiosk runs, as updates count it; None for a slot from the card's image."""
+    booted = record.get("booted")
+    for slot in record.get("slots") or []:
+        if isinstance(slot, dict) and slot.get("name") == booted:
+            version = slot.get("version")
+            return version if isinstance(version, str) else None
+    return None
+
+
 def _slot(data: dict[str, Any]) -> dict[str, Any]:
     slot: dict[str, Any] = {"name": str(data.get("name", "?"))[:8]}
     for key in ("version", "state"):

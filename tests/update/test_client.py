@@ -20,6 +20,7 @@ import requests
 
 from contract.protocol import encode
 from device.journal.outbox import PlayJournal
+from device.update import status
 from device.update.client import UpdateClient
 from device.update.installer import run_install
 from device.update.moment import RebootGate
@@ -211,3 +212,46 @@ def test_a_bad_firmware_entry_rejects_the_desired_state_and_names_the_key(
     reported = rig.publisher.reported[-1]
     assert reported["status"] == "rejected" and problem in reported["problem"]
     assert targets == []
+
+
+def test_after_the_switch_the_committed_version_is_not_installed_again(
+    tmp_path: Path, served: tuple[Path, str], keys: dict[str, Path], root: Path
+) -> None:
+    folder, url = served
+    target = publish(folder, make(tmp_path / "b.raucb", root, keys))
+    state = tmp_path / "state"
+    base = state / "update"
+    status.write(base / status.INSTALL, {"phase": "installed", "target": "0.2.0", "seq": 4})
+    slot_b = {"name": "B", "version": "0.2.0", "state": "booted"}
+    committed = {"phase": "committed", "target": "0.2.0", "seq": 5, "committed": "B",
+                 "booted": "B", "slots": [slot_b]}  # fmt: skip
+    status.write(base / status.HEALTH, committed)
+    client = client_for(state, url, [])  # the package inside may still say 0.1.0
+    client.set_target(target)
+    client.step()
+    assert not client.gate.armed and not (base / status.REQUEST).exists()
+    # the same bundle requested by hand is refused: it is the version the booted slot runs
+    updater = RealInspect(keys["ca.pem"])
+    updater.booted, updater.versions = "B", {"A": "0.1.0", "B": "0.2.0"}
+    (base / "x.raucb").write_bytes((folder / target.sha256).read_bytes())
+    status.write(base / status.REQUEST, {"version": "0.2.0", "bundle": "x.raucb", "seq": 6})
+    record = run_install(state, updater, compatible=COMPATIBLE, running="0.1.0")
+    assert record["phase"] == "refused" and "the same as the running 0.2.0" in record["result"]
+
+
+def test_a_rolled_back_version_is_not_tried_again(
+    tmp_path: Path, served: tuple[Path, str], keys: dict[str, Path], root: Path
+) -> None:
+    folder, url = served
+    target = publish(folder, make(tmp_path / "b.raucb", root, keys))
+    state = tmp_path / "state"
+    base = state / "update"
+    status.write(base / status.INSTALL, {"phase": "installed", "target": "0.2.0", "seq": 4})
+    rolled_back = {"phase": "rolled_back", "target": "0.2.0", "seq": 5, "committed": "A",
+                   "result": "rolled back: no MQTT"}  # fmt: skip
+    status.write(base / status.HEALTH, rolled_back)
+    client = client_for(state, url, [])
+    client.set_target(target)
+    client.step()
+    assert not client.gate.armed and not (base / status.REQUEST).exists()
+    assert client.report()["phase"] == "rolled_back"
