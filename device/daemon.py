@@ -39,6 +39,7 @@ from device.platform.reboot import RebootRequest
 from device.platform.systemd import Notifier
 from device.player.mpv_player import MpvPlayer
 from device.ports import Clock, Health
+from device.selftest.tone import ensure_test_tone
 from device.stick.layout import STICK_ROOT
 from device.update.moment import RebootGate
 from device.usb.monitor import UdevMonitor
@@ -102,7 +103,13 @@ def run(config: KioskConfig, options: RunOptions) -> int:
         usb = UdevMonitor()
         health: list[Health] = [display, panel, player, _Known(key_problem), usb]
         health += [_Known(problem) for problem in site_problems]
-        context = KioskContext(device_id, FIRMWARE_VERSION, info.ipv4_addresses, _problems(health))
+        context = KioskContext(
+            device_id,
+            FIRMWARE_VERSION,
+            info.ipv4_addresses,
+            _problems(health),
+            test_tone=ensure_test_tone(cache),  # the self-test's, a verified cache path
+        )
         notifier = Notifier()
         gate = RebootGate(RebootRequest.from_environment().reboot)  # device/update
 

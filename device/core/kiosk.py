@@ -37,6 +37,7 @@ from device.core.screens import (
     screen_for,
     technician_rows,
 )
+from device.core.selftest import SelfTest
 from device.core.status import KioskStatus, Mode, status_after
 from device.core.visitor import VisitorController
 from device.core.volume import Mixer, VolumeRules
@@ -101,6 +102,7 @@ class Kiosk:
         self.enrollment: EnrollmentChanged | None = None
         self.sync: SyncProgress | None = None
         self.outputs = AudioOutputs(self.config.audio, self.player)
+        self.selftest = SelfTest(self)
         self._last_screen: Screen | None = None
         self._mailbox: Mailbox[Event] | None = None  # while `run` serves events
 
@@ -156,6 +158,9 @@ class Kiosk:
     # ------------------------------------------------------------------ events
 
     def handle(self, event: Event) -> None:
+        if self.selftest.take(event):  # presses, turns and the tone, while it runs
+            self._refresh()
+            return
         match event:
             case ButtonDown(button=name, at=at):
                 if not self._act_all(self.visitor.button_down(name, at)):
@@ -212,6 +217,10 @@ class Kiosk:
         self.visitor.arrived(self.clock.monotonic())
         self.playback.cancel_reset()
         log.info("action %s in %s", action.value, self.mode.value)
+        if action is Action.PLAY_PAUSE and self.visitor.technician:
+            self.selftest.start()  # ▶ on the technician screen
+            self._refresh()
+            return
         if action is not Action.TECHNICIAN:
             self.visitor.technician = False
             if self.revoked:
@@ -242,6 +251,7 @@ class Kiosk:
             self.defaults.deadline(),
             self.visitor.presence_deadline(),
             self.playback.deadline(),
+            self.selftest.deadline(),
             *self.visitor.screen_deadlines(self.mode),
         ]
         return min((c for c in candidates if c is not None), default=None)
@@ -256,6 +266,7 @@ class Kiosk:
         self.defaults.tick(now)
         self.visitor.check_presence(now)
         self.playback.tick(now)
+        self.selftest.tick(now)
         self.visitor.check_sleep(now, self.mode)
         self._refresh()
 
@@ -308,6 +319,8 @@ class Kiosk:
     # ------------------------------------------------------------------ screen and status
 
     def screen(self) -> Screen:
+        if self.selftest.active:
+            return self.selftest.screen()
         visitor = self.visitor
         return screen_for(
             ScreenState(
@@ -348,6 +361,7 @@ class Kiosk:
                 problems=self.context.problems(),
                 last_error=errors[-1] if errors else None,
                 language=self.language,
+                self_test=self.selftest.describe(),
             )
         )
 
@@ -370,6 +384,7 @@ class Kiosk:
             enrollment=self.enrollment,
             sync=self.sync,
             output=self.outputs.choice.label,
+            selftest=self.selftest.last.summary() if self.selftest.last else None,
         )
 
     # ------------------------------------------------------------------ the controllers' state

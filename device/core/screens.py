@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from device.core.accounting import Play
 from device.core.desired import Calendar, DesiredState, describe_calendar
@@ -44,6 +45,7 @@ class KioskContext:
     firmware_version: str = "unknown"
     addresses: Callable[[], list[str]] = list
     problems: Callable[[], list[str]] = list
+    test_tone: Path | None = None  # the self-test's tone, a verified cache path
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class TechnicianState:
     problems: list[str]
     last_error: str | None
     language: Language = "en"
+    self_test: str = ""  # the last self-test's result, or how to start one
 
 
 def screen_for(state: ScreenState) -> Screen:
@@ -158,4 +161,6 @@ def technician_rows(state: TechnicianState) -> Rows:
     rows += [(w.row_problem, problem) for problem in state.problems]
     if state.last_error is not None:
         rows.append((w.row_last_error, state.last_error))
+    if state.self_test:
+        rows.append((w.row_self_test, state.self_test))
     return tuple(rows)

@@ -43,6 +43,7 @@ class KioskStatus:
     output: str | None = None  # the active audio output, as the technician screen names it
     playlists: int = 0  # in the library now
     tracks: int = 0  # of those, available (verified in the cache)
+    selftest: str | None = None  # the last self-test's result (device/core/selftest.py)
 
 
 def status_after(
@@ -59,6 +60,7 @@ def status_after(
     enrollment: EnrollmentChanged | None,
     sync: SyncProgress | None,
     output: str,
+    selftest: str | None = None,
 ) -> KioskStatus:
     """The snapshot now; the library counts are kept from `previous` (set on library updates)."""
     return replace(
@@ -79,6 +81,7 @@ def status_after(
         claim_code=enrollment.claim_code if enrollment else None,
         sync_state=describe_sync(sync) if sync else None,
         output=output,
+        selftest=selftest,
     )
 
 

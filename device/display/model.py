@@ -7,6 +7,7 @@ they are drawn in (device/display/texts.py), so the drawing stays a pure functio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from contract.languages import DEFAULT_LANGUAGE, Language
 
@@ -104,6 +105,27 @@ class IdentifyScreen:
     language: Language = DEFAULT_LANGUAGE
 
 
+@dataclass(frozen=True)
+class TestPatternScreen:
+    """The self-test's first step: every pixel's neighbour differs, and a frame at the edge,
+    so a dead line, a stuck column or a cropped panel shows at a glance."""
+
+
+SelfTestStep = Literal["tone", "buttons", "done"]
+ToneResult = Literal["playing", "ok", "failed"]
+
+
+@dataclass(frozen=True)
+class SelfTestScreen:
+    """The self-test's checks: the tone's outcome, then each button and the knob's two
+    directions, ticked as the technician presses and turns them."""
+
+    step: SelfTestStep
+    tone: ToneResult
+    checks: tuple[tuple[str, bool], ...]  # (button name or knob direction, seen)
+    language: Language = DEFAULT_LANGUAGE
+
+
 Screen = (
     BootScreen
     | NowPlayingScreen
@@ -115,4 +137,6 @@ Screen = (
     | RevokedScreen
     | IdentifyScreen
     | StickScreen
+    | TestPatternScreen
+    | SelfTestScreen
 )

@@ -42,8 +42,10 @@ from device.display.model import (
     NowPlayingScreen,
     RevokedScreen,
     Screen,
+    SelfTestScreen,
     StickScreen,
     TechnicianScreen,
+    TestPatternScreen,
     VolumeScreen,
 )
 from device.display.texts import texts_for
@@ -481,6 +483,46 @@ def _technician(image: Image.Image, s: TechnicianScreen, elapsed_s: float) -> No
         _text(draw, (0, small.lh + 3 + i * (small.lh + 1)), line, small)
 
 
+def _test_pattern(image: Image.Image) -> None:
+    """A 2-pixel checkerboard inside a one-pixel frame: a dead row or column breaks it."""
+    w, h = image.size
+    draw = ImageDraw.Draw(image)
+    for y in range(2, h - 2):
+        for x in range(2, w - 2):
+            if (x // 2 + y // 2) % 2:
+                draw.point((x, y), fill=ON)
+    draw.rectangle((0, 0, w - 1, h - 1), outline=ON)
+
+
+def _self_test(image: Image.Image, s: SelfTestScreen) -> None:
+    """Header, the tone's outcome, then the checks in two columns, a tick for each one seen."""
+    _bold, _body, small = fonts()
+    w, h = image.size
+    words = texts_for(s.language)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, w - 1, small.lh), fill=ON)
+    header = Image.new("1", (w, small.lh), OFF)
+    _text(ImageDraw.Draw(header), (1, 0), ellipsize(clean(words.self_test), small, w), small)
+    image.paste(OFF, (0, 1), header)
+    outcome = {"playing": words.tone_playing, "ok": words.tone_ok, "failed": words.tone_failed}
+    tone = clean(f"{words.tone}: {outcome[s.tone]}")
+    _text(draw, (0, small.lh + 3), ellipsize(tone, small, w), small)
+    if s.step == "tone":
+        return
+    half = w // 2
+    top = 2 * small.lh + 5
+    rows = max(1, (h - top - small.lh - 1) // small.lh)
+    for i, (name, seen) in enumerate(s.checks[: 2 * rows]):
+        x, y = (i // rows) * half, top + (i % rows) * small.lh
+        box = (x, y + small.cap_top, x + 4, y + small.baseline)
+        draw.rectangle(box, outline=ON, fill=ON if seen else OFF)
+        label = ellipsize(clean(name), small, half - 7)
+        _text(draw, (x + 7, y), label, small)
+    footer = words.self_test_done if s.step == "done" else words.press_each
+    footer = ellipsize(clean(footer), small, w)
+    _text(draw, (_centered(w, footer, small), h - small.lh), footer, small)
+
+
 # ------------------------------------------------------------------------------ public API
 
 
@@ -511,6 +553,10 @@ def render(screen: Screen, size: tuple[int, int] = SIZE, elapsed_s: float = 0.0)
             _stick(image, screen)
         case IdentifyScreen():
             _identify(image, screen, elapsed_s)
+        case TestPatternScreen():
+            _test_pattern(image)
+        case SelfTestScreen():
+            _self_test(image, screen)
     return image
 
 

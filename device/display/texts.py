@@ -65,6 +65,18 @@ class Texts:
     row_audio: str
     row_problem: str
     row_last_error: str
+    # The self-test (device/core/selftest.py).
+    row_self_test: str
+    self_test_hint: str  # the technician row before the first run
+    self_test: str
+    tone: str
+    tone_playing: str
+    tone_ok: str
+    tone_failed: str
+    press_each: str
+    self_test_done: str
+    knob_clockwise: str
+    knob_counter_clockwise: str
 
     def phrases(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -110,6 +122,17 @@ EN = Texts(
     row_audio="Audio",
     row_problem="Problem",
     row_last_error="Last error",
+    row_self_test="Self-test",
+    self_test_hint="press ▶",
+    self_test="Self-test",
+    tone="Tone",
+    tone_playing="playing…",
+    tone_ok="played",
+    tone_failed="FAILED",
+    press_each="Press each, turn the knob",
+    self_test_done="Done: result kept",
+    knob_clockwise="knob +",
+    knob_counter_clockwise="knob -",
 )
 
 FR = Texts(
@@ -152,6 +175,17 @@ FR = Texts(
     row_audio="Son",
     row_problem="Problème",
     row_last_error="Dernière erreur",
+    row_self_test="Autotest",
+    self_test_hint="appuyez sur ▶",
+    self_test="Autotest",
+    tone="Son",
+    tone_playing="en cours…",
+    tone_ok="joué",
+    tone_failed="ÉCHEC",
+    press_each="Appuyez, tournez",
+    self_test_done="Fini : résultat gardé",
+    knob_clockwise="molette +",
+    knob_counter_clockwise="molette -",
 )
 
 CATALOGUES: dict[Language, Texts] = {"en": EN, "fr": FR}

@@ -30,8 +30,10 @@ from device.display.model import (
     NowPlayingScreen,
     RevokedScreen,
     Screen,
+    SelfTestScreen,
     StickScreen,
     TechnicianScreen,
+    TestPatternScreen,
     VolumeScreen,
 )
 from device.display.render import (
@@ -171,8 +173,26 @@ FRENCH_TECHNICIAN = TechnicianScreen(
     ),
     language="fr",
 )
+SELF_TEST_CHECKS = (("play", True), ("next", True), ("prev", False), ("up", True),
+                    ("down", False), ("knob +", True), ("knob -", False))  # fmt: skip
 CASES.update(
     {
+        "test_pattern": (TestPatternScreen(), 0.0),
+        "self_test_tone": (SelfTestScreen("tone", "playing", ()), 0.0),
+        "self_test_buttons": (SelfTestScreen("buttons", "ok", SELF_TEST_CHECKS), 0.0),
+        "self_test_done_failed_tone": (
+            SelfTestScreen("done", "failed", tuple((n, True) for n, _ in SELF_TEST_CHECKS)),
+            0.0,
+        ),
+        "fr_self_test_buttons": (
+            SelfTestScreen(
+                "buttons",
+                "ok",
+                (("lecture", True), ("suivant", False), ("molette +", True), ("molette -", False)),
+                "fr",
+            ),
+            0.0,
+        ),
         "fr_boot": (BootScreen("0.1.0", "Musique en chargement", language="fr"), 0.0),
         "fr_boot_starting": (BootScreen("0.1.0", language="fr"), 0.0),
         "fr_now_playing_paused": (
