@@ -1,7 +1,8 @@
 """image-build/boot-test: boot the image's own kernel, initrd and root in QEMU, wait for READY.
 
 The machine is QEMU's `virt` (Cortex-A53, no network, no GPIO, I2C or sound card): what it
-checks is the image's software, not the Pi's hardware. The kernel and initrd are read from
+checks is the image's software, not the Pi's hardware. An A/B image (docs/updates.md) boots
+through U-Boot and the image's boot.scr instead (qemu_ab.py). The kernel and initrd are read from
 the image's FAT partition with mtools and the command line from its cmdline.txt (consoles
 swapped for virt's ttyAMA0), so the root is found by its label exactly as on a card. The
 disk is a sparse copy of the image, 512 MiB larger, so that first boot's growing of the data
@@ -36,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import qemu_ab
 from progress import BuildError, Steps, clock, run, say
 
 HERE = Path(__file__).resolve().parent
@@ -65,6 +67,7 @@ FATAL = (
     re.compile(r"Failed to start (\x1b\[[0-9;]*m)*jukebox\.service"),
     re.compile(r"jukebox\.service: Failed with result"),
     re.compile(r"gpio-check: FAIL"),
+    re.compile(r"jukebox-boot: slot \w did not boot"),  # A/B: U-Boot could not start it
 )
 WORTH_SHOWING = (
     re.compile(r"jukebox-grow-data: "),
@@ -166,10 +169,15 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
     log = args.log or image.with_name(image.name + ".boot-test.log")
     with tempfile.TemporaryDirectory(prefix="jukebox-boot-test-") as scratch:
         work = Path(scratch)
-        steps.step(f"Kernel, initrd and command line from {image.name}'s boot partition")
-        kernel, initrd, cmdline = extract_boot_files(image, work)
-        steps.note(f"{kernel.name}, {initrd.name} ({initrd.stat().st_size >> 20} MiB)")
-        steps.note(f"cmdline: {cmdline}")
+        ab = qemu_ab.is_ab(fat_drive(image))
+        if ab:  # the kernels are in the root slots: U-Boot and the image's boot.scr load them
+            steps.step(f"{image.name} is an A/B image: QEMU boots U-Boot, which runs boot.scr")
+            cmdline = qemu_ab.CONSOLE_ARGS
+        else:
+            steps.step(f"Kernel, initrd and command line from {image.name}'s boot partition")
+            kernel, initrd, cmdline = extract_boot_files(image, work)
+            steps.note(f"{kernel.name}, {initrd.name} ({initrd.stat().st_size >> 20} MiB)")
+            steps.note(f"cmdline: {cmdline}")
 
         if args.expect_site:
             site_secrets(image)  # refuses an image that holds no site file
@@ -189,7 +197,11 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
             steps.note(f"{GPIO_CHECK.name} runs in the guest after boot")
 
         steps.step(f"Booting in QEMU (virt, {args.cpu}, {args.memory} MiB, no network)")
-        command = qemu_command(kernel, initrd, cmdline, disk, args.cpu, args.memory)
+        if ab:
+            qemu_ab.set_extra_args(fat_drive(disk), cmdline, work)
+            command = qemu_ab.uboot_command(disk, args.cpu, args.memory)
+        else:
+            command = qemu_command(kernel, initrd, cmdline, disk, args.cpu, args.memory)
         # The power button, through QMP: pressed for gpio_check.py's edges and, since the boot
         # partition is read after the boot, to shut the guest down as a kiosk does, so that
         # it first writes out what it holds in memory.

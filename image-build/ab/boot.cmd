@@ -4,6 +4,11 @@
 # back before the kernel starts; the health gate gives a good slot its tries back (RAUC
 # mark-good), a new slot gets one try (set-primary), a bad one none (mark-bad).
 # Compiled into boot.scr by image-build/bootscript.py (mkimage -T script format).
+setenv jukebox_args
+if load ${devtype} ${devnum}:1 ${pxefile_addr_r} cmdline-extra.txt; then
+  # jukebox_args=...: more kernel arguments, e.g. boot-test's console settings
+  env import -t ${pxefile_addr_r} ${filesize} jukebox_args
+fi
 setenv BOOT_ORDER "A B"
 setenv BOOT_A_LEFT 3
 setenv BOOT_B_LEFT 3
@@ -53,6 +58,7 @@ load ${devtype} ${devnum}:${bootpart} ${kernel_addr_r} /boot/vmlinuz
 setenv kernel_comp_size ${filesize}
 load ${devtype} ${devnum}:${bootpart} ${ramdisk_addr_r} /boot/initrd.img
 setenv bootargs "${consoles} root=PARTUUID=6a756b65-0${bootpart} ro rootwait fsck.repair=yes net.ifnames=0 rauc.slot=${raucslot} ${jukebox_args}"
+echo "jukebox-boot: bootargs ${bootargs}"
 booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdt_addr}
 echo "jukebox-boot: slot ${raucslot} did not boot; resetting (the next try counts down)"
 reset

@@ -115,3 +115,18 @@ def test_when_every_try_is_spent_both_slots_get_theirs_back(image: Path, tmp_pat
     spent.write_text("BOOT_A_LEFT=0\nBOOT_B_LEFT=0\n")
     with pytest.raises(BootStateError, match="no slot has tries left"):
         handle(spent, ["get-primary"])
+
+
+def test_extra_kernel_arguments_come_from_the_boot_partition(image: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "cmdline-extra.txt"
+    extra.write_text("jukebox_args=systemd.show_status=1 systemd.journald.forward_to_console=1\n")
+    subprocess.run(
+        ["mcopy", "-o", "-i", f"{image}@@{4 * MIB}", str(extra), "::/cmdline-extra.txt"],
+        env=ENV, check=True,
+    )  # fmt: skip
+    console = boot(image)
+    bootargs = re.search(r"jukebox-boot: bootargs (.*)", console)
+    assert bootargs, console[-2000:]
+    words = bootargs[1].split()
+    assert "console=ttyAMA0" in words and "root=PARTUUID=6a756b65-02" in words
+    assert "rauc.slot=A" in words and "systemd.show_status=1" in words and "ro" in words
