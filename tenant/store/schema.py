@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -287,4 +288,85 @@ audit_log = Table(
     Index("audit_log_time", "tenant", "at_ms"),
     Index("audit_log_actor", "tenant", "actor", "at_ms"),
     Index("audit_log_object", "tenant", "object_type", "object_id"),
+)
+
+# ---------------------------------------------------------------------- payouts (tenant/payouts)
+
+PERIOD = 16  # a payout period's name, e.g. 2026-11
+
+# Labels, producers, self-released artists. payment_details never goes to logs or the audit.
+payout_holders = Table(
+    "payout_holders",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("holder_id", String(SLUG), primary_key=True),
+    Column("name", String(TEXT), nullable=False),
+    Column("contact", String(TEXT), nullable=False),
+    Column("payment_details", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# Who holds a track's rights, in basis points (10,000 = 100 %; a track's rows add up to that).
+payout_shares = Table(
+    "payout_shares",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("track_id", String(200), primary_key=True),  # as long as plays.track_id
+    Column("holder_id", String(SLUG), primary_key=True),
+    Column("basis_points", Integer, nullable=False),
+    Column("source", String(16), nullable=False),  # tag (imported), manual
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# What a library pays for one period (a month, `YYYY-MM`), in integer minor units.
+payout_subscriptions = Table(
+    "payout_subscriptions",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("library", String(SLUG), primary_key=True),
+    Column("period", String(PERIOD), primary_key=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# The sites of a library in a period: a site belongs to at most one library per period.
+payout_library_sites = Table(
+    "payout_library_sites",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("period", String(PERIOD), primary_key=True),
+    Column("site", String(TEXT), primary_key=True),
+    Column("library", String(SLUG), nullable=False),
+    Index("payout_library_sites_library", "tenant", "library", "period"),
+)
+
+# The rules of one period (none: the defaults); frozen once the period is closed.
+payout_rules = Table(
+    "payout_rules",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("period", String(PERIOD), primary_key=True),
+    Column("counted_stream_ms", BigInteger, nullable=False),
+    Column("counted_started_by", String(64), nullable=False),  # comma-separated
+    Column("count_error_ended", Boolean, nullable=False),
+    Column("split", String(16), nullable=False),  # plays, listened
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# Closed statements: inserted once by `payouts close`, never updated or deleted.
+payout_statements = Table(
+    "payout_statements",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("period", String(PERIOD), primary_key=True),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("cutoff_ms", BigInteger, nullable=False),  # the received clock: later plays wait
+    Column("plays_sha256", String(HASH), nullable=False),
+    Column("body", LargeBinary, nullable=False),  # the canonical bytes that were signed
+    Column("signature", LargeBinary, nullable=False),  # Ed25519 over body
+    Column("closed_by", String(TEXT), nullable=False),
+    Column("closed_ms", BigInteger, nullable=False),
 )
