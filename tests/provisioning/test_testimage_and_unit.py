@@ -48,10 +48,14 @@ def unit_settings() -> dict[str, list[str]]:
     return settings
 
 
-def test_the_first_boot_unit_runs_once_before_the_kiosk_when_the_card_has_a_site_file() -> None:
+def test_the_first_boot_unit_runs_once_before_the_kiosk_when_the_card_has_a_file() -> None:
     unit = unit_settings()
     assert unit["Type"] == ["oneshot"] and unit["RemainAfterExit"] == ["no"]
-    assert unit["ConditionPathExists"] == ["/boot/firmware/jukebox/site.toml"]
+    # Either file alone is applied: '|' makes the two conditions alternatives, not both needed.
+    assert unit["ConditionPathExists"] == [
+        "|/boot/firmware/jukebox/site.toml",
+        "|/boot/firmware/jukebox/kiosk.toml",
+    ]
     assert "jukebox.service" in unit["Before"][0].split()
     assert unit["RequiresMountsFor"] == ["/boot/firmware /var/lib/jukebox"]
     assert set(unit["ReadWritePaths"][0].split()) == {"/boot/firmware", "/var/lib/jukebox"}
