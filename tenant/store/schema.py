@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -115,6 +116,7 @@ tracks = Table(
     Column("duration_ms", BigInteger),
     Column("replaygain_track_gain_db", Float),
     Column("created_ms", BigInteger, nullable=False),
+    Column("retired_ms", BigInteger),  # retired: off every kiosk, still in reports
     UniqueConstraint("tenant", "sha256", name="tracks_sha256"),
 )
 
@@ -132,6 +134,7 @@ playlists = Table(
     Column("featured", Boolean, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
+    Column("retired_ms", BigInteger),  # retired: off every kiosk, still in reports
 )
 
 playlist_tracks = Table(
@@ -183,6 +186,9 @@ plays = Table(
     # When it was played, for reports: started_wall_ms when the device's clock was synced,
     # else the time the tenant received it (an upper bound).
     Column("played_ms", BigInteger, nullable=False),
+    # played_ms is an estimate: the kiosk's clock was not synced (re-based on its boot's first
+    # synced moment when known, tenant/play_time.py; else the time of arrival).
+    Column("time_estimated", Boolean, nullable=False, server_default=false()),
     Index("plays_played", "tenant", "played_ms"),
     Index("plays_device_seq", "tenant", "device_id", "seq"),
 )
@@ -288,6 +294,147 @@ audit_log = Table(
     Index("audit_log_time", "tenant", "at_ms"),
     Index("audit_log_actor", "tenant", "actor", "at_ms"),
     Index("audit_log_object", "tenant", "object_type", "object_id"),
+)
+
+# ---------------------------------------------------------------------- payouts (tenant/payouts)
+
+PERIOD = 16  # a payout period's name, e.g. 2026-11
+
+# Labels, producers, self-released artists. payment_details never goes to logs or the audit.
+payout_holders = Table(
+    "payout_holders",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("holder_id", String(SLUG), primary_key=True),
+    Column("name", String(TEXT), nullable=False),
+    Column("contact", String(TEXT), nullable=False),
+    Column("payment_details", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# Who holds a track's rights, in basis points (10,000 = 100 %; a track's rows add up to that).
+payout_shares = Table(
+    "payout_shares",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("track_id", String(200), primary_key=True),  # as long as plays.track_id
+    Column("holder_id", String(SLUG), primary_key=True),
+    Column("basis_points", Integer, nullable=False),
+    Column("source", String(16), nullable=False),  # tag (imported), manual
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# What a library pays for one period (a month, `YYYY-MM`), in integer minor units.
+payout_subscriptions = Table(
+    "payout_subscriptions",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("library", String(SLUG), primary_key=True),
+    Column("period", String(PERIOD), primary_key=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# The sites of a library in a period: a site belongs to at most one library per period.
+payout_library_sites = Table(
+    "payout_library_sites",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("period", String(PERIOD), primary_key=True),
+    Column("site", String(TEXT), primary_key=True),
+    Column("library", String(SLUG), nullable=False),
+    Index("payout_library_sites_library", "tenant", "library", "period"),
+)
+
+# The rules of one period (none: the defaults); frozen once the period is closed.
+payout_rules = Table(
+    "payout_rules",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("period", String(PERIOD), primary_key=True),
+    Column("counted_stream_ms", BigInteger, nullable=False),
+    Column("counted_started_by", String(64), nullable=False),  # comma-separated
+    Column("count_error_ended", Boolean, nullable=False),
+    Column("split", String(16), nullable=False),  # plays, listened
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# Closed statements: inserted once by `payouts close`, never updated or deleted.
+payout_statements = Table(
+    "payout_statements",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("period", String(PERIOD), primary_key=True),
+    Column("start_ms", BigInteger, nullable=False),
+    Column("end_ms", BigInteger, nullable=False),
+    Column("cutoff_ms", BigInteger, nullable=False),  # the received clock: later plays wait
+    Column("plays_sha256", String(HASH), nullable=False),
+    Column("body", LargeBinary, nullable=False),  # the canonical bytes that were signed
+    Column("signature", LargeBinary, nullable=False),  # Ed25519 over body
+    Column("closed_by", String(TEXT), nullable=False),
+    Column("closed_ms", BigInteger, nullable=False),
+)
+
+# ---------------------------------------------------------------------- field readiness
+
+# A site's settings sent in every desired state; the row with site "" is the network's default.
+site_settings = Table(
+    "site_settings",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("site", String(TEXT), primary_key=True),
+    Column("timezone", String(64)),  # IANA name of hours and schedules; None: inherited
+    Column("when_closed", String(16)),  # allow, refuse; None: inherited
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# Zero-touch enrollment (tenant/enrollment_tokens.py): a kiosk enrolling with one is claimed.
+enrollment_tokens = Table(
+    "enrollment_tokens",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("token_id", String(32), primary_key=True),
+    Column("token_hash", String(HASH), nullable=False, unique=True),
+    Column("site", String(TEXT), nullable=False),
+    Column("created_by", String(TEXT), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger),  # None: no expiry
+    Column("max_uses", Integer),  # None: any number of kiosks
+    Column("uses", Integer, nullable=False),
+    Column("revoked_ms", BigInteger),
+)
+
+# Per boot of a kiosk: wall clock minus uptime at its first synced play (re-basing, plays).
+boot_clocks = Table(
+    "boot_clocks",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("device_id", String(SLUG), primary_key=True),
+    Column("boot_id", String(64), primary_key=True),
+    Column("offset_ms", BigInteger, nullable=False),
+    Column("found_ms", BigInteger, nullable=False),  # the tenant's clock
+)
+
+# Alerts (tenant/alerts.py): the network's settings and the conditions in force per kiosk.
+alert_settings = Table(
+    "alert_settings",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("webhook_url", String(1000)),  # None: no webhook
+    Column("offline_after_s", BigInteger),  # None: the service's default
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("device_id", String(SLUG), primary_key=True),
+    Column("condition", String(32), primary_key=True),
+    Column("since_ms", BigInteger, nullable=False),
+    Column("detail", String(500)),
 )
 
 # ---------------------------------------------------------------------- payouts (tenant/payouts)
