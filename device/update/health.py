@@ -74,8 +74,15 @@ def run_gate(
     slots = updater.slots()
     booted = slots.booted
     committed = previous.get("committed")
-    on_trial = committed is not None and booted != committed
     version = next((s.version for s in slots.slots if s.name == booted), None)
+    # On trial: not the committed slot; or, before any commit (an update installed before the
+    # card's first gate ran), the slot holding the version just installed.
+    on_trial = (committed is not None and booted != committed) or (
+        committed is None
+        and install.get("phase") == status.INSTALLED
+        and version is not None
+        and version == install.get("target")
+    )
     started = monotonic()
     seen = signals()
     while (decision := verdict(seen, on_trial=on_trial, elapsed_s=monotonic() - started,

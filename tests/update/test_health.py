@@ -109,3 +109,11 @@ def test_the_committed_slot_is_never_rejected_for_a_missing_network(tmp_path: Pa
     updater, reboots = FakeUpdater(booted="A"), list[str]()
     gate(tmp_path, updater, [Signals(ready=False, tenant=False, mqtt=False), NO_NETWORK], reboots)
     assert updater.marks == [True] and not reboots
+
+
+def test_a_slot_installed_before_the_first_commit_is_still_on_trial(tmp_path: Path) -> None:
+    installed(tmp_path)  # installed on the card's first boot, before its gate ran
+    updater = FakeUpdater(booted="B", versions={"A": None, "B": "0.2.0"})
+    reboots: list[str] = []
+    record = gate(tmp_path, updater, [Signals(ready=False, tenant=False, mqtt=False)], reboots)
+    assert updater.marks == [False] and reboots == ["reboot"] and "no READY" in record["result"]
