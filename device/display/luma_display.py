@@ -17,12 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PIL import Image
-
 from device.display.model import AttractScreen, Screen
-from device.display.render import SIZE, animation_key, next_change_s, render
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Pillow and the drawing load with the first panel or picture (no screen: never)
+    from PIL import Image
+
     from device.config import DisplayConfig
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,7 @@ ERROR_LOG_EVERY_S = 60.0
 DEFAULT_GIF = Path("jukebox-screen.gif")
 DEFAULT_PNG_DIR = Path("jukebox-screen")
 
-Renderer = Callable[[Screen, tuple[int, int], float], Image.Image]
+Renderer = Callable[[Screen, tuple[int, int], float], "Image.Image"]
 
 
 class LumaDisplay:
@@ -58,14 +57,18 @@ class LumaDisplay:
         dim_contrast: int = 32,
         fps: float = 8.0,
         steady: bool = False,
-        renderer: Renderer = render,
+        renderer: Renderer | None = None,
     ) -> None:
+        from device.display.render import SIZE, animation_key, next_change_s, render
+
+        self._animation_key = animation_key
+        self._next_change_s = next_change_s
         self._device = device
         self._contrast = _clamp_contrast(contrast)
         self._dim_contrast = _clamp_contrast(dim_contrast)
         self._tick_s = 1.0 / fps if fps > 0 else 0.125
         self._steady = steady
-        self._render = renderer
+        self._render = renderer or render
         width, height = getattr(device, "size", SIZE)
         self._size = (int(width), int(height))
         self._mode: str = getattr(device, "mode", "1")
@@ -95,7 +98,8 @@ class LumaDisplay:
         with self._cond:
             if self._closing:
                 return
-            if self._screen is None or animation_key(screen) != animation_key(self._screen):
+            key = self._animation_key
+            if self._screen is None or key(screen) != key(self._screen):
                 self._shown_at = time.monotonic()
             self._screen = screen
             self._awake = True
@@ -181,7 +185,7 @@ class LumaDisplay:
                     continue
                 elapsed = max(0.0, now - shown_at)
                 image = self._frame(screen, elapsed)
-                change = next_change_s(screen, self._size, elapsed)
+                change = self._next_change_s(screen, self._size, elapsed)
                 if change is not None and not self._steady:
                     wake_at = max(next_tick, shown_at + change)
                 frame = image.tobytes()
@@ -254,7 +258,7 @@ def _clamp_contrast(level: int) -> int:
 class NullDisplay:
     """No panel: remembers the last screen (for the control socket) and why there is no panel."""
 
-    def __init__(self, problem: str | None = None, size: tuple[int, int] = SIZE) -> None:
+    def __init__(self, problem: str | None = None, size: tuple[int, int] | None = None) -> None:
         self.problem = problem
         self._size = size
         self._lock = threading.Lock()
@@ -282,7 +286,11 @@ class NullDisplay:
     def last_image(self) -> Image.Image | None:
         """What a panel would show, drawn on demand."""
         screen = self.last_screen
-        return render(screen, self._size) if screen is not None else None
+        if screen is None:
+            return None
+        from device.display.render import SIZE, render
+
+        return render(screen, self._size or SIZE)
 
 
 def open_display(cfg: DisplayConfig) -> LumaDisplay | NullDisplay:
@@ -330,6 +338,8 @@ def _open_oled(cfg: DisplayConfig) -> Any:
 
 
 def _open_emulator(cfg: DisplayConfig) -> LumaDisplay | NullDisplay:
+    from device.display.render import SIZE
+
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     fps = cfg.emulator_fps if cfg.emulator_fps > 0 else 8.0
     common: dict[str, Any] = {

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from device.display.luma_display import LumaDisplay, NullDisplay
 from device.display.model import Screen
 from device.platform.backoff import Backoff
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
