@@ -14,8 +14,18 @@ broker's intake for these payloads, with no database and no acknowledgement, as 
 With `--acker bare` the ingester is replaced by a bare acker (parses the JSON, acknowledges,
 stores nothing, checks no schema): the device side's own ceiling, to tell where time goes.
 
+`--database postgresql` stores in a throwaway PostgreSQL server (tenant/store/postgres.py,
+fsync on, as in production) instead of SQLite.
+
+`--ingest-only` measures the ingester alone: the same batches wait in the broker (published
+with mosquitto_pub to the device's plays topic while the ingester's persistent session is
+away), then one ingester starts and stores them all; beside it, in the same run, a bare loop
+writes the same rows with one `INSERT … ON CONFLICT DO NOTHING` per batch, one transaction
+each, into a fresh database of the same kind: the limit the ingester can approach.
+
     .venv/bin/python bench/report_flush.py [--plays 10000] [--batch-size 250] [--in-flight 4]
-                                           [--acker ingester|bare]
+                                           [--acker ingester|bare] [--database sqlite|postgresql]
+    .venv/bin/python bench/report_flush.py --ingest-only [--database sqlite|postgresql]
 
 Prints figures; asserts nothing. Aim: 5,000 reports/s or more.
 """
@@ -56,6 +66,10 @@ from tenant.broker.settings import BrokerAccount as TenantBrokerAccount
 from tenant.broker.settings import BrokerSettings
 from tenant.ingest import Ingester
 from tenant.store import TenantStore, default_database_url
+from tenant.store.postgres import PostgresServer
+from tenant.store.reports import _row as play_row  # the ingester's own report -> row mapping
+from tenant.store.schema import plays as plays_table
+from tenant.store.upsert import insert_ignore
 
 TENANT = "bench"
 DEVICE = "jk-benchbenchbenchbench"
@@ -123,14 +137,16 @@ def poll_cost_us(journal: PlayJournal, rounds: int = 2000) -> float:
     return (time.perf_counter() - started) / rounds * 1e6
 
 
-def mosquitto_pub_seconds(broker: MosquittoProcess, lines: list[bytes], folder: Path) -> float:
+def mosquitto_pub_seconds(
+    broker: MosquittoProcess, lines: list[bytes], folder: Path, topic: str = "bench/baseline/plays"
+) -> float:
     binary = shutil.which("mosquitto_pub")
     if binary is None:
         raise SystemExit("mosquitto_pub is missing: apt-get install mosquitto-clients")
     source = folder / "payloads.jsonl"
     source.write_bytes(b"\n".join(lines) + b"\n")
     command = [binary, "-h", broker.host, "-p", str(broker.port), "-V", "mqttv5", "-q", "1"]
-    command += ["-i", "bench-baseline", "-t", "bench/baseline/plays", "-l"]
+    command += ["-i", "bench-baseline", "-t", topic, "-l"]
     started = time.perf_counter()
     with source.open("rb") as stdin:
         subprocess.run(command, stdin=stdin, check=True)
@@ -169,12 +185,79 @@ class BareAcker:
         self.client.loop_stop()
 
 
+class Databases:
+    """New databases of the benchmark's kind: SQLite files, or a throwaway PostgreSQL's."""
+
+    def __init__(self, kind: str, folder: Path) -> None:
+        self.kind = kind
+        self.folder = folder
+        self.server = PostgresServer(durable=True).start() if kind == "postgresql" else None
+        self.count = 0
+
+    def new(self) -> str:
+        self.count += 1
+        if self.server is not None:
+            return self.server.create_database()
+        (self.folder / f"tenant-{self.count}").mkdir()
+        return default_database_url(self.folder / f"tenant-{self.count}")
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def ingest_only(
+    broker: MosquittoProcess,
+    settings: BrokerSettings,
+    databases: Databases,
+    lines: list[bytes],
+    folder: Path,
+) -> tuple[float, float, int]:
+    """(seconds for one ingester to store every waiting batch, seconds for the bare loop, plays)."""
+    batches = [json.loads(line)["plays"] for line in lines]
+    count = sum(len(b) for b in batches)
+    store = TenantStore(databases.new())
+    try:
+        Ingester(store, settings, client_id="jk-ingest-only", now_ms=now_ms).start().stop()
+        mosquitto_pub_seconds(broker, lines, folder, DeviceTopics(TENANT, DEVICE).plays)
+        started = time.perf_counter()
+        ingester = Ingester(store, settings, client_id="jk-ingest-only", now_ms=now_ms).start()
+        try:
+            while store.count_plays(TENANT) < count:
+                time.sleep(0.02)
+            ingest_s = time.perf_counter() - started
+        finally:
+            ingester.stop()
+    finally:
+        store.close()
+
+    bare = TenantStore(databases.new())  # its engine: the same pragmas and pool as the store's
+    try:
+        received = now_ms()
+        rows = [[play_row(TENANT, play, received) for play in batch] for batch in batches]
+        started = time.perf_counter()
+        for batch_rows in rows:
+            with bare.engine.begin() as conn:
+                insert_ignore(conn, plays_table, batch_rows)
+        bare_s = time.perf_counter() - started
+        assert bare.count_plays(TENANT) == count
+    finally:
+        bare.close()
+    return ingest_s, bare_s, count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--plays", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--in-flight", type=int, default=MAX_IN_FLIGHT)
     parser.add_argument("--acker", choices=("ingester", "bare"), default="ingester")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--ingest-only", action="store_true", help="the ingester alone")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -188,14 +271,32 @@ def main() -> None:
         poll_us = poll_cost_us(outbox)
 
         broker = MosquittoProcess(folder / "mosquitto").start()
-        (folder / "tenant").mkdir()
-        store = TenantStore(default_database_url(folder / "tenant"))
+        databases = Databases(args.database, folder)
         settings = BrokerSettings(
             host=broker.host,
             port=broker.port,
             service=TenantBrokerAccount("jk-service", "unused"),
             ingester=TenantBrokerAccount("jk-ingester", "unused"),
         )
+        if args.ingest_only:
+            print(f"ingest only, {args.database}: {args.plays} plays waiting in the broker...")
+            try:
+                ingest_s, bare_s, count = ingest_only(broker, settings, databases, lines, folder)
+            finally:
+                broker.stop()
+                databases.close()
+                outbox.close()
+                kiosk_journal.close()
+            print()
+            print(f"plays                      {count} in {len(lines)} batches ({args.database})")
+            print(f"one ingester, stored       {ingest_s:.2f} s  {count / ingest_s:,.0f} plays/s")
+            print(
+                f"bare INSERT … ON CONFLICT  {bare_s:.2f} s  {count / bare_s:,.0f} plays/s "
+                "(one statement and one commit per batch)"
+            )
+            print(f"ingester / bare loop       {bare_s / ingest_s:.2f}")
+            return
+        store = TenantStore(databases.new())
         ingester: Ingester | BareAcker
         if args.acker == "bare":
             ingester = BareAcker(broker)
@@ -251,11 +352,13 @@ def main() -> None:
         finally:
             broker.stop()
             store.close()
+            databases.close()
 
     device_rate = args.plays / flush_s
     baseline_rate = args.plays / baseline_s
     print()
     print(f"plays                      {args.plays} in {len(lines)} batches of {args.batch_size}")
+    print(f"tenant database            {args.database}")
     print(f"journal fill (setup)       {fill_s:.1f} s ({args.plays / fill_s:.0f} plays/s)")
     print(f"journal poll, nothing new  {poll_us:.0f} µs ({poll_us / 1e4:.4f} % of a core at 1 Hz)")
     print(

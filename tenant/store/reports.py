@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, case, func, or_, select, tuple_
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from tenant.store.schema import commands, device_status, plays
 from tenant.store.upsert import insert_ignore, upsert, upsert_many, upsert_many_with
@@ -24,7 +24,7 @@ REPORT_FIELDS = (
     "started_wall_ms", "clock_synced", "started_uptime_ms", "listened_ms", "end_reason",
     "ended_wall_ms", "error",
 )  # fmt: skip
-LOOKUP_CHUNK = 400  # (tenant, event id) pairs per SELECT: well under SQLite's variable limit
+LOOKUP_CHUNK = 400  # event ids per SELECT: well under SQLite's variable limit
 
 
 @dataclass(frozen=True)
@@ -148,14 +148,19 @@ def _write_plays(
     if not rows:
         return [StoredPlays([], []) for _ in batches]
     insert_ignore(conn, plays, rows)
-    keys = list(dict.fromkeys((row["tenant"], row["event_id"]) for row in rows))
+    # One tenant per query, `event_id IN (…)`: PostgreSQL plans a list of (tenant, event id)
+    # pairs as one OR branch per pair (~30 ms for 250), an IN list as one index scan.
+    by_tenant: dict[str, list[str]] = {}
+    for row in rows:
+        by_tenant.setdefault(row["tenant"], []).append(row["event_id"])
     owners: dict[tuple[str, str], str] = {}
-    for start in range(0, len(keys), LOOKUP_CHUNK):
-        chunk = keys[start : start + LOOKUP_CHUNK]
-        query = select(plays.c.tenant, plays.c.event_id, plays.c.device_id).where(
-            tuple_(plays.c.tenant, plays.c.event_id).in_(chunk)
-        )
-        owners.update({(r.tenant, r.event_id): r.device_id for r in conn.execute(query)})
+    for slug, event_ids in by_tenant.items():
+        unique = list(dict.fromkeys(event_ids))
+        for start in range(0, len(unique), LOOKUP_CHUNK):
+            query = select(plays.c.event_id, plays.c.device_id).where(
+                plays.c.tenant == slug, plays.c.event_id.in_(unique[start : start + LOOKUP_CHUNK])
+            )
+            owners.update({(slug, r.event_id): r.device_id for r in conn.execute(query)})
     outcomes = []
     for batch in batches:
         ids = [play["event_id"] for play in batch.plays]

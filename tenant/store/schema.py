@@ -28,6 +28,7 @@ metadata = MetaData()
 SLUG = 64
 HASH = 64
 TEXT = 300
+PROTOCOL_ID = 200  # playlist and track ids in play reports (contract/protocol/schemas)
 
 tenants = Table(
     "tenants",
@@ -169,9 +170,11 @@ plays = Table(
     Column("seq", BigInteger, nullable=False),
     Column("firmware_version", String(64), nullable=False),
     Column("boot_id", String(64), nullable=False),
-    Column("playlist_id", String(SLUG), nullable=False),
+    # As long as play-batch.json allows (a kiosk's local playlists and tracks too): PostgreSQL
+    # enforces the length, and a valid play it refused would be resent forever.
+    Column("playlist_id", String(PROTOCOL_ID), nullable=False),
     Column("playlist_revision", String(64), nullable=False),
-    Column("track_id", String(SLUG), nullable=False),
+    Column("track_id", String(PROTOCOL_ID), nullable=False),
     Column("isrc", String(12)),
     Column("track_duration_ms", BigInteger),
     Column("started_by", String(16), nullable=False),
