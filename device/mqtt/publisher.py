@@ -31,6 +31,7 @@ from device.journal.report import PlayReport
 from device.mqtt.transport import Outgoing, PublishRef
 from device.platform.backoff import Backoff
 from device.platform.mailbox import Mailbox
+from device.platform.priority import lower_this_thread
 
 __all__ = ["PlayPublisher", "PublisherStats"]
 
@@ -139,6 +140,7 @@ class PlayPublisher:
         self._generation: int | None = None  # the connection we are on, None when offline
         self._cursor = 0  # the highest seq put in a batch since the outbox was last in step
         self._flushes: list[threading.Event] = []
+        self._lowered = False  # the mailbox thread's priority, set at its first tick
         self.stats = PublisherStats()
 
     # ------------------------------------------------------------------ any thread
@@ -192,6 +194,9 @@ class PlayPublisher:
 
     def _pump_safely(self) -> None:
         """Never raises: a failing journal is looked at again after a backoff."""
+        if not self._lowered:  # a flush of a day of plays must not delay a visitor's press
+            self._lowered = True
+            lower_this_thread()
         if self._monotonic() < self._retry_at:
             return
         try:

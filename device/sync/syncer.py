@@ -33,6 +33,7 @@ from contract.media import CacheError, MediaCache
 from device.domain import Library, PlaylistId, Sha256
 from device.events import EventSink, LibraryUpdated, SyncProgress, SyncState
 from device.platform.backoff import Backoff
+from device.platform.priority import lower_this_thread
 from device.ports import TenantHttp
 from device.sync.document import (
     MAX_DOCUMENT_BYTES,
@@ -237,6 +238,7 @@ class Syncer:
 
     def run(self, stop: threading.Event) -> None:
         """Sync every `interval_s` until `stop` is set or the device is revoked."""
+        lower_this_thread()  # below the core and mpv; the download workers inherit it
         self._stop = stop
         log.info("content sync started (every %.0f s)", self.interval_s)
         while not stop.is_set():

@@ -1,0 +1,96 @@
+"""Background work yields to the kiosk's core and mpv: a lower CPU and I/O priority per thread.
+
+A visitor's press must not wait behind a content download or a day of play reports being
+flushed. Linux schedules threads, not processes: `setpriority(PRIO_PROCESS, tid)` with a
+thread's native id sets that thread's nice value alone, and `ioprio_set(IOPRIO_WHO_PROCESS,
+tid)` its I/O class (honoured by the BFQ and mq-deadline schedulers). Threads the lowered
+thread starts inherit both (the sync's download workers). Python has no wrapper for
+ioprio_set: it is called through libc's syscall(). Raising a nice value needs no privilege;
+nothing here ever lowers one, so a thread can only be made gentler.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import platform
+import threading
+
+log = logging.getLogger(__name__)
+
+BACKGROUND_NICE = 10  # CFS weight 110 against the core's 1024: about a tenth of a busy CPU
+IOPRIO_CLASS_BEST_EFFORT = 2
+IOPRIO_LOWEST_LEVEL = 7  # best effort, lowest level: never starved, unlike the idle class
+_IOPRIO_CLASS_SHIFT = 13
+_IOPRIO_WHO_PROCESS = 1
+# (ioprio_set, ioprio_get) syscall numbers per architecture: arm64 and riscv share the
+# generic table; the 32-bit Pi OS is "armv7l".
+_SYSCALLS = {
+    "x86_64": (251, 252),
+    "aarch64": (30, 31),
+    "riscv64": (30, 31),
+    "armv7l": (314, 315),
+    "armv6l": (314, 315),
+}
+
+
+def lower_this_thread(nice: int = BACKGROUND_NICE, io_level: int = IOPRIO_LOWEST_LEVEL) -> bool:
+    """Make the calling thread background work; True when both priorities were set.
+
+    Never raises: a kiosk whose kernel refuses goes on at normal priority, and says so once.
+    """
+    tid = threading.get_native_id()
+    ok = True
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        if current < nice:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+    except OSError as exc:
+        log.warning("thread %s keeps its CPU priority: %s", threading.current_thread().name, exc)
+        ok = False
+    value = (IOPRIO_CLASS_BEST_EFFORT << _IOPRIO_CLASS_SHIFT) | io_level
+    problem = _ioprio("set", tid, value)
+    if problem is not None:
+        log.warning(
+            "thread %s keeps its I/O priority: %s", threading.current_thread().name, problem
+        )
+        ok = False
+    return ok
+
+
+def thread_nice(native_id: int) -> int:
+    """A thread's nice value (for the technician and the tests)."""
+    return os.getpriority(os.PRIO_PROCESS, native_id)
+
+
+def thread_io_priority(native_id: int) -> tuple[int, int]:
+    """A thread's (I/O class, level); class 0 means "none": it follows its nice value."""
+    number = _syscall_number("get")
+    if number is None:
+        raise OSError(f"ioprio_get: unknown syscall number on {platform.machine()}")
+    value = _libc().syscall(number, _IOPRIO_WHO_PROCESS, native_id)
+    if value < 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return value >> _IOPRIO_CLASS_SHIFT, value & ((1 << _IOPRIO_CLASS_SHIFT) - 1)
+
+
+def _ioprio(which: str, tid: int, value: int) -> str | None:
+    number = _syscall_number(which)
+    if number is None:
+        return f"ioprio_{which}: unknown syscall number on {platform.machine()}"
+    if _libc().syscall(number, _IOPRIO_WHO_PROCESS, tid, value) != 0:
+        errno = ctypes.get_errno()
+        return f"ioprio_{which}: {os.strerror(errno)}"
+    return None
+
+
+def _syscall_number(which: str) -> int | None:
+    numbers = _SYSCALLS.get(platform.machine())
+    if numbers is None:
+        return None
+    return numbers[0] if which == "set" else numbers[1]
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
