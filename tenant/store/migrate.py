@@ -22,6 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
 
 import tenant.migrations
+from tenant.store.schema import metadata
 
 __all__ = ["BASELINE", "Migrated", "SchemaOutOfDate", "check_schema", "head_revision", "upgrade"]
 
@@ -70,10 +71,18 @@ def check_schema(engine: Engine) -> None:
     """Creates an empty database at head; raises SchemaOutOfDate for any other revision."""
     with engine.connect() as conn:
         revision, has_tables = _state(conn)
+        missing = sorted(set(metadata.tables) - set(inspect(conn).get_table_names()))
     if revision == head_revision():
+        if missing:  # a developer's mistake, said plainly rather than as "no such table" later
+            raise SchemaOutOfDate(
+                f"tenant/store/schema.py has tables that no migration creates: "
+                f"{', '.join(missing)}: add a revision in tenant/migrations/versions/ "
+                "(tests/tenant/test_migrations.py checks it)"
+            )
         return
     if revision is None and not has_tables:
         upgrade(engine)
+        check_schema(engine)  # now at head: only says whether schema.py outran the revisions
         return
     where = engine.url.render_as_string(hide_password=True)
     if revision is not None and revision not in _known_revisions():

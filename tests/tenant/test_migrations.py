@@ -16,10 +16,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     Engine,
     Float,
     Integer,
     MetaData,
+    String,
     Table,
     Text,
     create_engine,
@@ -142,3 +144,17 @@ def test_an_empty_database_is_created_at_head_by_the_first_to_open_it(
     TenantStore(database_url).close()
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head_revision()
+
+
+def test_a_table_in_the_schema_without_a_revision_is_named_when_the_store_opens(
+    database_url: str,
+) -> None:
+    extra = Table(
+        "made_without_a_revision", metadata, Column("tenant", String(64), primary_key=True)
+    )
+    try:
+        with pytest.raises(SchemaOutOfDate, match="no migration creates: made_without_a_revision"):
+            TenantStore(database_url)
+    finally:
+        metadata.remove(extra)
+    TenantStore(database_url).close()  # the same database, created at head, opens
