@@ -10,6 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import NewType
 
+from contract.hours import WeeklyWindow
 from contract.ids import DurationMs as DurationMs
 from contract.ids import Sha256 as Sha256
 from contract.kiosk_settings import Action as Action  # bound in kiosk.toml too
@@ -59,6 +60,7 @@ class Playlist:
     note: str
     revision: str
     tracks: tuple[Track, ...]
+    hours: tuple[WeeklyWindow, ...] = ()  # its own hours (local time); empty: any time
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from contract.hours import WeeklyWindow, open_at
 from contract.languages import Language
 from device.core.accounting import Play
 from device.core.desired import (
@@ -26,6 +27,7 @@ from device.core.desired import (
     default_playlist,
     describe_calendar,
 )
+from device.core.opening import describe_moment, next_opening
 from device.core.status import Mode
 from device.core.volume import VolumeRules
 from device.domain import EndReason, Playlist, PlaylistId, StartedBy
@@ -149,12 +151,48 @@ class DefaultsController:
             self._check_calendar()
 
     def _calendar_now(self) -> Calendar:
-        local = None
         desired = self.desired
-        if desired is not None and desired.uses_clock and self.clock.is_synced():
-            zone = ZoneInfo(desired.timezone) if desired.timezone else self.core.timezone
-            local = datetime.fromtimestamp(self.clock.wall_time_ms() / 1000, zone)
+        local = self.local_now() if desired is not None and desired.uses_clock else None
         return calendar_for(self.desired, local)
+
+    def local_now(self) -> datetime | None:
+        """The site's wall time (the pushed time zone, else the kiosk's); None while the clock
+        is not synced, when nothing may depend on the time of day."""
+        if not self.clock.is_synced():
+            return None
+        desired = self.desired
+        zone = ZoneInfo(desired.timezone) if desired and desired.timezone else self.core.timezone
+        return datetime.fromtimestamp(self.clock.wall_time_ms() / 1000, zone)
+
+    def refusal(self, playlist: Playlist) -> tuple[str, str] | None:
+        """Why a visitor may not start `playlist` now, as a toast's title and detail: the site
+        is closed and refuses plays then (`when_closed`), or the playlist is outside its own
+        hours; None when it may play (always, while the clock is not synced)."""
+        words = self.core.texts
+        refuse_closed = self.desired is not None and self.desired.when_closed == "refuse"
+        if refuse_closed and not self.calendar.is_open and not self.calendar.clock_unsynced:
+            assert self.desired is not None
+            return words.closed, self._back(self.desired.opening_hours, words.back_at, "")
+        if playlist.hours:
+            now = self.local_now()
+            if now is not None and not open_at(playlist.hours, now):
+                detail = self._back(playlist.hours, words.available_from, playlist.title)
+                return words.not_available_now, detail
+        return None
+
+    def offered(self, playlist: Playlist) -> bool:
+        """A playlist visitors may pick now (inside its own hours, or it has none)."""
+        if not playlist.hours:
+            return True
+        now = self.local_now()
+        return now is None or open_at(playlist.hours, now)
+
+    def _back(self, windows: tuple[WeeklyWindow, ...], template: str, title: str) -> str:
+        now = self.local_now()
+        moment = next_opening(windows, now) if now is not None else None
+        if now is None or moment is None:
+            return self.core.texts.ask_staff
+        return template.format(when=describe_moment(self.core.texts, moment, now), playlist=title)
 
     def _check_calendar(self) -> None:
         self._calendar_due = self.clock.monotonic() + CALENDAR_CHECK_S

@@ -47,6 +47,7 @@ class DesiredState:
     language: Language | None = None  # of the screens
     autoplay: bool | None = None
     idle_timeout_s: float | None = None
+    when_closed: str | None = None  # a visitor's play outside opening hours: allow, refuse
 
     @property
     def uses_clock(self) -> bool:

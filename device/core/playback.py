@@ -70,12 +70,20 @@ class PlaybackController:
         self.play(playlist, index, StartedBy.VISITOR)
 
     def next_playlist(self) -> None:
+        """Select the next playlist offered now (one outside its own hours is skipped)."""
         playlists = self.core.library.playlists
         if not playlists:
             return
         ids = [p.id for p in playlists]
         position = ids.index(self.selected) if self.selected in ids else -1
-        self.selected = ids[(position + 1) % len(ids)]
+        following = [playlists[(position + k) % len(ids)] for k in range(1, len(ids) + 1)]
+        offered = [p for p in following if self.core.defaults.offered(p)]
+        if not offered:
+            refused = self.core.defaults.refusal(following[0])
+            if refused is not None:
+                self.core.notices.toast(*refused)
+            return
+        self.selected = offered[0].id
         if self.mode is Mode.PLAYING:
             self.end_current(EndReason.SKIPPED)
             self.start_playlist(self.selected_playlist(), StartedBy.VISITOR)
@@ -105,6 +113,11 @@ class PlaybackController:
         if playlist is None:
             words = self.core.texts
             notices.toast(words.nothing_to_play, words.no_playlist)
+            return
+        refused = self.core.defaults.refusal(playlist)
+        if refused is not None:
+            log.info("%s of %s refused: %s", started_by, playlist.id, " ".join(refused))
+            notices.toast(*refused)
             return
         self.selected = playlist.id
         index = self._playable(playlist, 0, +1, wrap=False)

@@ -49,6 +49,11 @@ class Texts:
     no_track_of: str  # {playlist}
     track_unavailable: str
     cannot_play: str
+    closed: str  # a visitor's play refused outside opening hours (when_closed = refuse)
+    back_at: str  # {when}: "10:00", or "tue 10:00"
+    not_available_now: str  # a playlist outside its own hours
+    available_from: str  # {playlist} {when}
+    weekdays: str  # seven short names from Monday, separated by spaces
     # Technician rows: labels, and the few values made of words.
     row_device: str
     row_firmware: str
@@ -107,6 +112,11 @@ EN = Texts(
     no_track_of="No track of '{playlist}' is available.",
     track_unavailable="Track unavailable",
     cannot_play="Cannot play track",
+    closed="Closed",
+    back_at="Back at {when}.",
+    not_available_now="Not available now",
+    available_from="'{playlist}' from {when}.",
+    weekdays="mon tue wed thu fri sat sun",
     row_device="Device",
     row_firmware="Firmware",
     row_ip="IP",
@@ -160,6 +170,11 @@ FR = Texts(
     no_track_of="Aucun morceau de « {playlist} » n'est disponible.",
     track_unavailable="Titre indisponible",
     cannot_play="Lecture impossible",
+    closed="Fermé",
+    back_at="Retour à {when}.",
+    not_available_now="Pas disponible",
+    available_from="« {playlist} » dès {when}.",
+    weekdays="lun mar mer jeu ven sam dim",
     row_device="Appareil",
     row_firmware="Logiciel",
     row_ip="IP",

@@ -67,6 +67,7 @@ def desired_from_payload(data: dict[str, Any]) -> DesiredState:
         opening_hours=hours,
         schedule=tuple(schedule),
         timezone=timezone,
+        when_closed=data.get("when_closed"),
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
+from contract.hours import parse_window
 from contract.media import MediaCache
 from device.domain import EMPTY_LIBRARY, Library, Playlist, PlaylistId, Track
 from device.sync.document import PlaylistEntry, PlaylistsDocument
@@ -115,4 +116,5 @@ def _playlist(entry: PlaylistEntry, cache: MediaCache) -> Playlist:
         note=entry.note,
         revision=entry.revision,
         tracks=tuple(tracks),
+        hours=tuple(parse_window(h.days, h.start, h.end) for h in entry.hours),
     )
