@@ -439,3 +439,53 @@ alert_states = Table(
     Column("since_ms", BigInteger, nullable=False),
     Column("detail", String(500)),
 )
+
+# ---------------------------------------------------------------------- firmware (issue 13)
+
+# A network's release settings: the CA its bundles are signed under, and the pause rule.
+firmware_settings = Table(
+    "firmware_settings",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("keyring", Text),  # PEM (image-build/release-key's ca.pem); None: none given yet
+    Column("max_rollback_percent", Integer),  # None: tenant/firmware_rollout.py's default
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+# Uploaded bundles (the bytes are media, by sha256), one per version.
+firmware_releases = Table(
+    "firmware_releases",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("sha256", String(HASH), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("compatible", String(TEXT), nullable=False),
+    Column("uploaded_by", String(TEXT), nullable=False),
+    Column("uploaded_ms", BigInteger, nullable=False),
+)
+
+# A version being rolled out; its kiosks are those whose desired state names it.
+firmware_rollouts = Table(
+    "firmware_rollouts",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("version", String(64), primary_key=True),
+    Column("scope", Text, nullable=False),  # JSON list of the rollout requests, in order
+    Column("allow_downgrade", Boolean, nullable=False),
+    Column("started_by", String(TEXT), nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("paused_ms", BigInteger),  # None: running
+    Column("paused_reason", String(TEXT)),
+)
+
+# Each kiosk's latest `update` report (reported state or heartbeat), written by the ingester.
+firmware_reports = Table(
+    "firmware_reports",
+    metadata,
+    Column("tenant", String(SLUG), primary_key=True),
+    Column("device_id", String(SLUG), primary_key=True),
+    Column("report", Text, nullable=False),  # the `update` object (JSON)
+    Column("reported_ms", BigInteger, nullable=False),
+)
