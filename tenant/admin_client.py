@@ -267,6 +267,12 @@ class AdminClient:
         params = {"by": by, "from": start, "to": end}
         return self._json("GET", "/plays", params={k: v for k, v in params.items() if v})
 
+    # ------------------------------------------------------------------ payouts (payouts_cli.py)
+
+    def payouts(self, method: str, path: str, **kwargs: Any) -> Any:
+        """`/admin/payouts{path}`: the answer's JSON (an object or a list)."""
+        return self._check(self._send(method, f"/payouts{path}", **kwargs))
+
     # ------------------------------------------------------------------ accounts, audit
 
     def me(self) -> Json:

@@ -55,6 +55,21 @@ ROUTES: dict[str, frozenset[Role]] = {
     "GET /admin/plays": frozenset({C, R}),
     "GET /admin/rules": frozenset({R}),
     "PUT /admin/rules": frozenset(),
+    # payouts (tenant/api/payouts.py): the network administrator edits and closes
+    "GET /admin/payouts/signing-key": frozenset({R}),
+    "GET /admin/payouts/holders": frozenset({R}),  # payment details: network admin only
+    "POST /admin/payouts/holders": frozenset(),
+    "PATCH /admin/payouts/holders/{holder_id}": frozenset(),
+    "GET /admin/payouts/shares": frozenset({R}),
+    "PUT /admin/payouts/shares/{track_id}": frozenset(),
+    "GET /admin/payouts/subscriptions/{period}": frozenset({R}),
+    "PUT /admin/payouts/subscriptions/{period}/{library}": frozenset(),
+    "GET /admin/payouts/rules/{period}": frozenset({R}),
+    "PUT /admin/payouts/rules/{period}": frozenset(),
+    "GET /admin/payouts/periods": frozenset({R}),
+    "GET /admin/payouts/periods/{period}": frozenset({R}),
+    "GET /admin/payouts/periods/{period}/preview": frozenset({R}),
+    "POST /admin/payouts/periods/{period}/close": frozenset(),
     # accounts, tokens, audit
     "GET /admin/me": ANY_STAFF,
     "GET /admin/tokens": ANY_STAFF,  # one's own (all of them for a network administrator)

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from contract import __version__ as FIRMWARE_VERSION
 from tenant.accounts import LoginLimiter, migrate_shared_tokens
-from tenant.api import admin, device, enrollment, fleet, packs, staff
+from tenant.api import admin, device, enrollment, fleet, packs, payouts, staff
 from tenant.broker.settings import load_broker_settings
 from tenant.context import open_context
 from tenant.errors import install_error_handlers
@@ -68,6 +68,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(fleet.router)
     app.include_router(packs.router)
+    app.include_router(payouts.router)
     app.include_router(staff.public)
     app.include_router(staff.router)
 

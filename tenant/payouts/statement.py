@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -181,3 +181,34 @@ def verify_statement(signed: SignedStatement, key: Ed25519PublicKey) -> dict[str
 
 class PayoutSignatureError(ValueError):
     """A signed statement whose signature does not hold."""
+
+
+def statement_from_bytes(body: bytes) -> Statement:
+    """The statement whose canonical bytes are `body` (a closed statement, read back to write
+    its CSV and PDF): `statement_from_bytes(s.canonical_bytes()).canonical_bytes()` is the
+    same bytes. Raises ValueError when `body` is not a statement of this format."""
+    data: dict[str, Any] = json.loads(body)
+    if data.get("format") != FORMAT:
+        raise ValueError(f"statement: format: {data.get('format')!r}, expected {FORMAT}")
+    period = data["period"]
+    rules = data["rules"]
+    return Statement(
+        period=Period(period["name"], period["start_ms"], period["end_ms"]),
+        rules=PayoutRules(
+            counted_stream_ms=rules["counted_stream_ms"],
+            counted_started_by=frozenset(rules["counted_started_by"]),
+            count_error_ended=rules["count_error_ended"],
+            split=rules["split"],
+        ),
+        previous_cutoff_ms=data["previous_cutoff_ms"],
+        cutoff_ms=data["cutoff_ms"],
+        plays_sha256=data["plays_sha256"],
+        plays=PlayCounts(**data["plays"]),
+        libraries=tuple(LibraryTotal(**item) for item in data["libraries"]),
+        pools=tuple(Pool(**item) for item in data["pools"]),
+        lines=tuple(Line(*item) for item in data["lines"]),
+        holders=tuple((str(i), str(n)) for i, n in data["holders"]),
+        tracks=tuple(TrackInfo(*item) for item in data["tracks"]),
+        unattributed_tracks=tuple(data["unattributed_tracks"]),
+        unsubscribed_sites=tuple((str(s), int(n)) for s, n in data["unsubscribed_sites"]),
+    )

@@ -1,0 +1,426 @@
+"""Payouts in the store: rights holders, track shares, subscriptions, rules per period, closed
+statements, and the plays of a period streamed in event id order (tenant/payouts/ledger.py).
+
+Every write is one transaction that checks what it needs first (the period is not closed, the
+holders exist, a site is in one library per period) and raises PayoutInputError, naming the
+item, before anything is written. Closed statements are only ever inserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tenant.payouts.model import (
+    CountedPlay,
+    PayoutInputError,
+    PayoutRules,
+    Period,
+    RightsHolder,
+    Share,
+    Subscription,
+    Track,
+)
+from tenant.payouts.periods import check_next_period
+from tenant.store.database import Database
+from tenant.store.schema import (
+    payout_holders,
+    payout_library_sites,
+    payout_rules,
+    payout_shares,
+    payout_statements,
+    payout_subscriptions,
+    plays,
+    tracks,
+)
+from tenant.store.upsert import upsert
+
+NO_INFO = ("", "", "")  # ISRC, artist, title of a track the catalogue does not know
+STREAM_ROWS = 20_000  # plays fetched at a time while streaming a period
+
+
+@dataclass(frozen=True)
+class ClosedPeriod:
+    """A closed statement as stored: its exact signed bytes and who closed it when."""
+
+    period: Period
+    cutoff_ms: int
+    plays_sha256: str
+    body: bytes
+    signature: bytes
+    closed_by: str
+    closed_ms: int
+
+
+@dataclass(frozen=True)
+class StoredShare:
+    track_id: str
+    holder_id: str
+    basis_points: int
+    source: str  # tag, manual
+
+
+class PayoutQueries(Database):
+    # ------------------------------------------------------------------ rights holders
+
+    def payout_holders(self, slug: str) -> list[RightsHolder]:
+        query = (
+            select(payout_holders)
+            .where(payout_holders.c.tenant == slug)
+            .order_by(payout_holders.c.holder_id)
+        )
+        with self._read() as conn:
+            return [_holder(row) for row in conn.execute(query)]
+
+    def payout_holder(self, slug: str, holder_id: str) -> RightsHolder | None:
+        with self._read() as conn:
+            return _get_holder(conn, slug, holder_id)
+
+    def insert_payout_holder(self, slug: str, holder: RightsHolder, now_ms: int) -> bool:
+        """False when the id is taken in this tenant."""
+        try:
+            with self._write() as conn:
+                conn.execute(
+                    insert(payout_holders).values(
+                        tenant=slug, holder_id=holder.id, name=holder.name,
+                        contact=holder.contact, payment_details=holder.payment_details,
+                        created_ms=now_ms, updated_ms=now_ms,
+                    )
+                )  # fmt: skip
+        except IntegrityError:
+            return False
+        return True
+
+    def update_payout_holder(
+        self, slug: str, holder: RightsHolder, now_ms: int
+    ) -> RightsHolder | None:
+        """Replace a holder's name, contact and payment details; the previous holder, or None
+        when there is no such holder."""
+        with self._write() as conn:
+            before = _get_holder(conn, slug, holder.id)
+            if before is None:
+                return None
+            conn.execute(
+                update(payout_holders)
+                .where(payout_holders.c.tenant == slug, payout_holders.c.holder_id == holder.id)
+                .values(
+                    name=holder.name, contact=holder.contact,
+                    payment_details=holder.payment_details, updated_ms=now_ms,
+                )
+            )  # fmt: skip
+        return before
+
+    # ------------------------------------------------------------------ track shares
+
+    def payout_shares(self, slug: str, track_id: str | None = None) -> list[StoredShare]:
+        query = select(payout_shares).where(payout_shares.c.tenant == slug)
+        if track_id is not None:
+            query = query.where(payout_shares.c.track_id == track_id)
+        query = query.order_by(payout_shares.c.track_id, payout_shares.c.holder_id)
+        with self._read() as conn:
+            return [
+                StoredShare(row.track_id, row.holder_id, row.basis_points, row.source)
+                for row in conn.execute(query)
+            ]
+
+    def set_payout_shares(
+        self, slug: str, track: Track, source: str, now_ms: int, *, only_if_none: bool = False
+    ) -> list[StoredShare] | None:
+        """Replace a track's shares (a `Track` checked them: 100 %, no holder twice); the
+        previous ones. With `only_if_none`, a track that has shares keeps them (None)."""
+        with self._write() as conn:
+            known = set(
+                conn.execute(
+                    select(payout_holders.c.holder_id).where(
+                        payout_holders.c.tenant == slug,
+                        payout_holders.c.holder_id.in_([s.holder_id for s in track.shares]),
+                    )
+                ).scalars()
+            )
+            for share in track.shares:
+                if share.holder_id not in known:
+                    raise PayoutInputError(
+                        f"track {track.id}: share of {share.holder_id}: no such rights holder "
+                        "(add it with `jukebox admin holders add`)"
+                    )
+            where = and_(payout_shares.c.tenant == slug, payout_shares.c.track_id == track.id)
+            before = [
+                StoredShare(row.track_id, row.holder_id, row.basis_points, row.source)
+                for row in conn.execute(select(payout_shares).where(where))
+            ]
+            if only_if_none and before:
+                return None
+            conn.execute(delete(payout_shares).where(where))
+            if track.shares:
+                conn.execute(
+                    insert(payout_shares),
+                    [
+                        {"tenant": slug, "track_id": track.id, "holder_id": s.holder_id,
+                         "basis_points": s.basis_points, "source": source, "updated_ms": now_ms}
+                        for s in track.shares
+                    ],
+                )  # fmt: skip
+        return before
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def payout_subscriptions(self, slug: str, period: str) -> list[Subscription]:
+        with self._read() as conn:
+            return _subscriptions(conn, slug, period)
+
+    def library_sites(self, slug: str, library: str, period: str) -> frozenset[str] | None:
+        """The library's sites in `period`, else in the latest earlier period it had any."""
+        query = (
+            select(payout_library_sites.c.period, payout_library_sites.c.site)
+            .where(
+                payout_library_sites.c.tenant == slug,
+                payout_library_sites.c.library == library,
+                payout_library_sites.c.period <= period,
+            )
+            .order_by(payout_library_sites.c.period.desc())
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return None
+        latest = rows[0].period
+        return frozenset(row.site for row in rows if row.period == latest)
+
+    def set_payout_subscription(
+        self, slug: str, sub: Subscription, now_ms: int
+    ) -> Subscription | None:
+        """Set a library's amount and sites for a period (the previous subscription, if any).
+        Refused when the period is closed or a site belongs to another library in it."""
+        with self._write() as conn:
+            _check_open(conn, slug, sub.period, f"subscription {sub.library}")
+            taken = conn.execute(
+                select(payout_library_sites.c.site, payout_library_sites.c.library).where(
+                    payout_library_sites.c.tenant == slug,
+                    payout_library_sites.c.period == sub.period,
+                    payout_library_sites.c.site.in_(sorted(sub.sites)),
+                    payout_library_sites.c.library != sub.library,
+                )
+            ).first()
+            if taken is not None:
+                raise PayoutInputError(
+                    f"subscription {sub.library} ({sub.period}): sites: {taken.site} already "
+                    f"belongs to library {taken.library} in {sub.period}"
+                )
+            previous = {s.library: s for s in _subscriptions(conn, slug, sub.period)}
+            conn.execute(
+                delete(payout_library_sites).where(
+                    payout_library_sites.c.tenant == slug,
+                    payout_library_sites.c.period == sub.period,
+                    payout_library_sites.c.library == sub.library,
+                )
+            )
+            conn.execute(
+                insert(payout_library_sites),
+                [
+                    {"tenant": slug, "period": sub.period, "site": site, "library": sub.library}
+                    for site in sorted(sub.sites)
+                ],
+            )
+            values = {"amount_minor": sub.amount_minor, "currency": sub.currency,
+                      "updated_ms": now_ms}  # fmt: skip
+            upsert(
+                conn, payout_subscriptions,
+                {"tenant": slug, "library": sub.library, "period": sub.period, **values}, values,
+            )  # fmt: skip
+        return previous.get(sub.library)
+
+    # ------------------------------------------------------------------ rules
+
+    def payout_rules(self, slug: str, period: str) -> PayoutRules | None:
+        """The rules set for `period`, or None (the defaults apply)."""
+        with self._read() as conn:
+            return _rules(conn, slug, period)
+
+    def set_payout_rules(self, slug: str, period: str, rules: PayoutRules, now_ms: int) -> None:
+        with self._write() as conn:
+            _check_open(conn, slug, period, "rules")
+            values = {
+                "counted_stream_ms": rules.counted_stream_ms,
+                "counted_started_by": ",".join(sorted(rules.counted_started_by)),
+                "count_error_ended": rules.count_error_ended,
+                "split": rules.split,
+                "updated_ms": now_ms,
+            }
+            upsert(conn, payout_rules, {"tenant": slug, "period": period, **values}, values)
+
+    # ------------------------------------------------------------------ the engine's inputs
+
+    def payout_tracks(self, slug: str) -> list[Track]:
+        """Every track with its ISRC, artist, title and shares (tracks known only by their
+        shares too, e.g. a kiosk's local track given a rights holder)."""
+        with self._read() as conn:
+            info = {
+                row.id: (row.isrc or "", row.artist, row.title)
+                for row in conn.execute(
+                    select(tracks.c.id, tracks.c.isrc, tracks.c.artist, tracks.c.title).where(
+                        tracks.c.tenant == slug
+                    )
+                )
+            }
+            shares: dict[str, list[Share]] = {}
+            for row in conn.execute(
+                select(payout_shares.c.track_id, payout_shares.c.holder_id,
+                       payout_shares.c.basis_points).where(payout_shares.c.tenant == slug)
+            ):  # fmt: skip
+                shares.setdefault(row.track_id, []).append(Share(row.holder_id, row.basis_points))
+        return [
+            Track(
+                track_id, *info.get(track_id, ("", "", "")), shares=tuple(shares.get(track_id, ()))
+            )
+            for track_id in sorted(set(info) | set(shares))
+        ]
+
+    def stream_payout_plays(
+        self, slug: str, period: Period, cutoff_ms: int | None, previous_cutoff_ms: int | None
+    ) -> Iterator[CountedPlay]:
+        """The plays of a statement's window (compute.py), in event id order, a few thousand
+        at a time: played in the period and received by the cutoff, or played earlier and
+        received after the previous period's cutoff (adjustments)."""
+        window = and_(plays.c.played_ms >= period.start_ms, plays.c.played_ms < period.end_ms)
+        if previous_cutoff_ms is not None:
+            late = and_(
+                plays.c.played_ms < period.start_ms, plays.c.received_ms > previous_cutoff_ms
+            )
+            window = or_(window, late)
+        query = select(
+            plays.c.event_id, plays.c.site, plays.c.track_id, plays.c.started_by,
+            plays.c.end_reason, plays.c.listened_ms, plays.c.played_ms, plays.c.received_ms,
+        ).where(plays.c.tenant == slug, window)  # fmt: skip
+        if cutoff_ms is not None:
+            query = query.where(plays.c.received_ms <= cutoff_ms)
+        with self._read() as conn:
+            # Python's order (code points); PostgreSQL's locale collation may differ.
+            event_id = plays.c.event_id
+            if conn.dialect.name == "postgresql":
+                event_id = event_id.collate("C")  # type: ignore[assignment]
+            query = query.order_by(event_id)
+            result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(
+                query
+            )
+            for rows in result.partitions():
+                for row in rows:
+                    yield CountedPlay(*row)
+
+    # ------------------------------------------------------------------ closed statements
+
+    def closed_payout_periods(self, slug: str) -> list[ClosedPeriod]:
+        """Every closed statement, oldest period first."""
+        with self._read() as conn:
+            return _closed(conn, slug)
+
+    def closed_payout_period(self, slug: str, period: str) -> ClosedPeriod | None:
+        query = select(payout_statements).where(
+            payout_statements.c.tenant == slug, payout_statements.c.period == period
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _closed_row(row)
+
+    def insert_closed_payout(self, slug: str, closed: ClosedPeriod, previous: str | None) -> None:
+        """Keep a closed statement, if the periods closed are still what it was computed after
+        (`previous`: the last closed period's name then) and it overlaps none of them."""
+        with self._write() as conn:
+            done = _closed(conn, slug)
+            last = done[-1].period.name if done else None
+            if last != previous:
+                raise PayoutInputError(
+                    f"period {closed.period.name}: period {last} was closed meanwhile: "
+                    "preview and close again"
+                )
+            check_next_period([d.period for d in done], closed.period)
+            conn.execute(
+                insert(payout_statements).values(
+                    tenant=slug, period=closed.period.name, start_ms=closed.period.start_ms,
+                    end_ms=closed.period.end_ms, cutoff_ms=closed.cutoff_ms,
+                    plays_sha256=closed.plays_sha256, body=closed.body,
+                    signature=closed.signature, closed_by=closed.closed_by,
+                    closed_ms=closed.closed_ms,
+                )
+            )  # fmt: skip
+
+
+def _holder(row: Row[Any]) -> RightsHolder:
+    return RightsHolder(row.holder_id, row.name, row.contact, row.payment_details)
+
+
+def _get_holder(conn: Connection, slug: str, holder_id: str) -> RightsHolder | None:
+    row = conn.execute(
+        select(payout_holders).where(
+            payout_holders.c.tenant == slug, payout_holders.c.holder_id == holder_id
+        )
+    ).first()
+    return None if row is None else _holder(row)
+
+
+def _subscriptions(conn: Connection, slug: str, period: str) -> list[Subscription]:
+    sites: dict[str, set[str]] = {}
+    for row in conn.execute(
+        select(payout_library_sites.c.library, payout_library_sites.c.site).where(
+            payout_library_sites.c.tenant == slug, payout_library_sites.c.period == period
+        )
+    ):
+        sites.setdefault(row.library, set()).add(row.site)
+    query = (
+        select(payout_subscriptions)
+        .where(payout_subscriptions.c.tenant == slug, payout_subscriptions.c.period == period)
+        .order_by(payout_subscriptions.c.library)
+    )
+    return [
+        Subscription(row.library, frozenset(sites.get(row.library, ())), period,
+                     row.amount_minor, row.currency)
+        for row in conn.execute(query)
+    ]  # fmt: skip
+
+
+def _rules(conn: Connection, slug: str, period: str) -> PayoutRules | None:
+    row = conn.execute(
+        select(payout_rules).where(payout_rules.c.tenant == slug, payout_rules.c.period == period)
+    ).first()
+    if row is None:
+        return None
+    return PayoutRules(
+        counted_stream_ms=row.counted_stream_ms,
+        counted_started_by=frozenset(s for s in row.counted_started_by.split(",") if s),
+        count_error_ended=bool(row.count_error_ended),
+        split=row.split,
+    )
+
+
+def _closed(conn: Connection, slug: str) -> list[ClosedPeriod]:
+    query = (
+        select(payout_statements)
+        .where(payout_statements.c.tenant == slug)
+        .order_by(payout_statements.c.start_ms)
+    )
+    return [_closed_row(row) for row in conn.execute(query)]
+
+
+def _closed_row(r: Row[Any]) -> ClosedPeriod:
+    return ClosedPeriod(
+        period=Period(r.period, r.start_ms, r.end_ms),
+        cutoff_ms=r.cutoff_ms,
+        plays_sha256=r.plays_sha256,
+        body=bytes(r.body),
+        signature=bytes(r.signature),
+        closed_by=r.closed_by,
+        closed_ms=r.closed_ms,
+    )
+
+
+def _check_open(conn: Connection, slug: str, period: str, what: str) -> None:
+    closed = conn.execute(
+        select(payout_statements.c.closed_ms).where(
+            payout_statements.c.tenant == slug, payout_statements.c.period == period
+        )
+    ).first()
+    if closed is not None:
+        raise PayoutInputError(f"{what} ({period}): period {period} is closed: it never changes")
