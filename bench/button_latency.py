@@ -5,7 +5,14 @@ callback, the core's queue and thread, the play journal (SQLite, synchronous=FUL
 and libmpv (ao=null). Beside it, in the same run, the time the `mpv` command needs to start
 the same file: the figure a kiosk that spawns mpv per track would pay.
 
-    .venv/bin/python bench/button_latency.py [--presses 50]
+With `--load`, the same kiosk is pressed again while it works as a busy kiosk does: a sync
+downloads at full speed from a local tenant (`jukebox tenant serve`, over and over into fresh
+caches, on a thread lowered as the daemon's sync thread is) and 10,000 plays queued in the
+kiosk's own journal flush through a real mosquitto to the tenant's ingester (the device's MQTT
+link and play publisher, as in bench/report_flush.py). Idle and loaded figures come from the
+same run; mpv's audio underrun warnings are counted over the whole run.
+
+    .venv/bin/python bench/button_latency.py [--presses 50] [--load] [--plays 10000]
 
 Prints figures; asserts nothing.
 """
@@ -13,8 +20,10 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import queue
+import shutil
 import statistics
 import sys
 import tempfile
@@ -27,8 +36,11 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 from gpiozero.pins.mock import MockFactory
 from mpv_baseline import mpv_cli_start_seconds
+from report_flush import IDENTITY, TENANT, _NoRemoteAdmin, fill
+from sync_throughput import claim, free_port, make_tracks, serve
 
 from contract.media import MediaCache
+from contract.protocol import DeviceTopics
 from demo.tracks import TrackSpec, synthesise_track
 from device.buttons.gpio_panel import GpioPanel
 from device.config import parse_config
@@ -37,9 +49,21 @@ from device.core.kiosk import Kiosk
 from device.display.luma_display import NullDisplay
 from device.events import Event, PlaybackStarted, Shutdown
 from device.journal.outbox import PlayJournal
-from device.journal.report import JournalIdentity
+from device.mqtt.health import HeartbeatSource
+from device.mqtt.link import MqttLink
+from device.mqtt.remote import RemoteOutbox
+from device.mqtt.transport import BrokerAccount
 from device.platform.clock import SystemClock
+from device.platform.priority import lower_this_thread
 from device.player.mpv_player import MpvPlayer
+from device.sync.syncer import Syncer
+from tenant.admin_client import AdminClient, Credentials
+from tenant.broker.process import MosquittoProcess
+from tenant.broker.settings import BrokerAccount as TenantBrokerAccount
+from tenant.broker.settings import BrokerSettings
+from tenant.ingest import Ingester
+from tenant.setup import init_tenant
+from tenant.store import TenantStore, default_database_url
 
 
 class TimedInbox(queue.Queue[Event]):
@@ -55,77 +79,236 @@ class TimedInbox(queue.Queue[Event]):
         super().put(item, block, timeout)
 
 
+class Underruns(logging.Handler):
+    """Counts mpv's "audio device underrun" warnings (they reach us through MpvPlayer's log)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "underrun" in record.getMessage().lower():
+            self.count += 1
+
+
+def percentiles(seconds: list[float]) -> tuple[float, float, float]:
+    """p50, p95, p99 in ms (nearest rank: values that were really measured)."""
+    ms = sorted(s * 1000 for s in seconds)
+
+    def rank(fraction: float) -> float:
+        return ms[max(0, int(-(-fraction * len(ms) // 1)) - 1)]
+
+    return rank(0.50), rank(0.95), rank(0.99)
+
+
 def describe(name: str, seconds: list[float]) -> str:
-    ms = [s * 1000 for s in seconds]
-    p95 = statistics.quantiles(ms, n=20)[18]
-    median = statistics.median(ms)
-    return f"{name:<44} median {median:6.1f} ms   p95 {p95:6.1f} ms   (n={len(ms)})"
+    if not seconds:
+        return f"{name:<44} (no presses)"
+    p50, p95, p99 = percentiles(seconds)
+    return f"{name:<44} p50 {p50:6.1f}   p95 {p95:6.1f}   p99 {p99:6.1f} ms   (n={len(seconds)})"
 
 
-def kiosk_presses(folder: Path, presses: int) -> list[float]:
-    content = folder / "content"
-    for i in range(3):
-        synthesise_track(content / f"t{i}.flac", TrackSpec(f"T{i}", "Bench", 30.0))
-    (content / "playlists.toml").write_text(
-        '[[playlist]]\nid = "bench"\ntitle = "Bench"\ntracks = ["t0.flac", "t1.flac", "t2.flac"]\n'
-    )
-    document = {
-        "device": {"state_dir": str(folder / "state")},
-        "audio": {"backend": "null"},
-        "display": {"driver": "none"},
-        "buttons": [{"name": "next", "pin": 27, "press": "next", "bounce_ms": 0}],
-    }
-    config = parse_config(document, "bench")
-    cache = MediaCache(config.device.cache_dir)
-    library = FolderContentSource(content, cache).load()
-    identity = JournalIdentity("bench", "bench", "bench", "0", "bench")
-    journal = PlayJournal(config.device.journal_path, identity)
-    inbox = TimedInbox()
-    player = MpvPlayer(inbox.put, cache.root, ao="null")
-    factory = MockFactory()
-    panel = GpioPanel(config.buttons, None, factory)
-    panel.start(inbox.put)
-    kiosk = Kiosk(config, player, NullDisplay(), journal, SystemClock(), library, events=inbox)
-    core = threading.Thread(target=kiosk.run, name="core")
-    core.start()
-    pin = factory.pin(27)
-    latencies = []
-    try:
-        for press in range(presses + 3):
+class BenchKiosk:
+    """The kiosk's real parts in this process, pressed through a MockFactory pin."""
+
+    def __init__(self, folder: Path) -> None:
+        content = folder / "content"
+        for i in range(3):
+            synthesise_track(content / f"t{i}.flac", TrackSpec(f"T{i}", "Bench", 30.0))
+        (content / "playlists.toml").write_text(
+            '[[playlist]]\nid = "bench"\ntitle = "Bench"\n'
+            'tracks = ["t0.flac", "t1.flac", "t2.flac"]\n'
+        )
+        document = {
+            "device": {"state_dir": str(folder / "state")},
+            "audio": {"backend": "null"},
+            "display": {"driver": "none"},
+            "buttons": [{"name": "next", "pin": 27, "press": "next", "bounce_ms": 0}],
+        }
+        self.config = parse_config(document, "bench")
+        self.cache = MediaCache(self.config.device.cache_dir)
+        library = FolderContentSource(content, self.cache).load()
+        self.journal = PlayJournal(self.config.device.journal_path, IDENTITY)
+        self.inbox = TimedInbox()
+        self.player = MpvPlayer(self.inbox.put, self.cache.root, ao="null")
+        factory = MockFactory()
+        self.panel = GpioPanel(self.config.buttons, None, factory)
+        self.panel.start(self.inbox.put)
+        kiosk = Kiosk(
+            self.config, self.player, NullDisplay(), self.journal, SystemClock(), library,
+            events=self.inbox,
+        )  # fmt: skip
+        self.core = threading.Thread(target=kiosk.run, name="core")
+        self.core.start()
+        self.pin = factory.pin(27)
+
+    def press(self, presses: int, warm_up: int = 3) -> list[tuple[float, float]]:
+        """(edge time, edge to playback-restart in s) per press after the warm-up."""
+        results = []
+        for press in range(presses + warm_up):
             time.sleep(0.15)  # let the previous track settle, as a visitor would
-            while not inbox.started.empty():
-                inbox.started.get_nowait()
+            while not self.inbox.started.empty():
+                self.inbox.started.get_nowait()
             edge = time.monotonic()
-            pin.drive_low()
-            _, started = inbox.started.get(timeout=10)
-            pin.drive_high()
-            if press >= 3:  # the first presses warm up mpv's decoders and caches
-                latencies.append(started - edge)
-    finally:
-        inbox.put(Shutdown("bench done"))
-        core.join(timeout=10)
-        panel.close()
-        player.close()
-        journal.close()
-    return latencies
+            self.pin.drive_low()
+            _, started = self.inbox.started.get(timeout=10)
+            self.pin.drive_high()
+            if press >= warm_up:  # the first presses warm up mpv's decoders and caches
+                results.append((edge, started - edge))
+        return results
+
+    def close(self) -> None:
+        self.inbox.put(Shutdown("bench done"))
+        self.core.join(timeout=10)
+        self.panel.close()
+        self.player.close()
+        self.journal.close()
+
+
+class Load:
+    """A sync at full speed and a flush of queued plays, both as the daemon runs them."""
+
+    def __init__(self, folder: Path, journal_path: Path, tracks: int, mb: float) -> None:
+        self.folder = folder
+        self.stop = threading.Event()
+        self.synced_mb = 0.0
+        self.flushed_at: float | None = None
+        data = folder / "tenant"
+        token = init_tenant(data, "bench", "Bench network")
+        port = free_port()
+        self.service = serve(data, port)
+        base_url = f"http://127.0.0.1:{port}/t/bench"
+        admin = AdminClient(Credentials(f"http://127.0.0.1:{port}", "bench", token))
+        print(f"preparing {tracks} tracks of ~{mb} MB at a local tenant ...", flush=True)
+        ids = make_tracks(admin, folder / "files", tracks, int(mb * 1e6), "load")
+        self.session = claim(admin, base_url, folder / "device")
+        admin.put_playlist("bench-load", "Load", ids)
+        admin.assign("bench-load", devices=[self.session.key.device_id])
+
+        self.broker = MosquittoProcess(folder / "mosquitto").start()
+        (folder / "tenant-plays").mkdir()
+        self.store = TenantStore(default_database_url(folder / "tenant-plays"))
+        settings = BrokerSettings(
+            host=self.broker.host,
+            port=self.broker.port,
+            service=TenantBrokerAccount("jk-service", "unused"),
+            ingester=TenantBrokerAccount("jk-ingester", "unused"),
+        )
+        self.ingester = Ingester(
+            self.store, settings, client_id="jk-bench", now_ms=lambda: int(time.time() * 1000)
+        ).start()
+        self.outbox = PlayJournal(journal_path, IDENTITY, exclusive=False)
+        self.link = MqttLink(
+            BrokerAccount(self.broker.host, self.broker.port, False, IDENTITY.device_id, "x"),
+            DeviceTopics(TENANT, IDENTITY.device_id),
+            self.outbox,
+            inbox=_NoRemoteAdmin(),
+            remote=RemoteOutbox(),
+            heartbeat=HeartbeatSource(firmware_version="0.1.0", state_dir=folder),
+        )
+        self.threads = [
+            threading.Thread(target=self._sync, name="sync", daemon=True),
+            threading.Thread(target=self._watch_flush, name="flush-watch", daemon=True),
+        ]
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+        self.link.start()
+        for thread in self.threads:
+            thread.start()
+
+    def _sync(self) -> None:
+        """Sync into a fresh cache again and again: downloading all the time."""
+        lower_this_thread()  # as Syncer.run does on the daemon's sync thread
+        run = 0
+        while not self.stop.is_set():
+            state = self.folder / f"sync-{run}"
+            syncer = Syncer(self.session, MediaCache(state / "cache"), state, lambda e: None,
+                            1 << 40, 300)  # fmt: skip
+            syncer._stop = self.stop
+            result = syncer.sync_once()
+            self.synced_mb += result.bytes_downloaded / 1e6
+            shutil.rmtree(state, ignore_errors=True)
+            run += 1
+
+    def _watch_flush(self) -> None:
+        with PlayJournal(self.outbox.path, IDENTITY, exclusive=False) as watch:
+            while not self.stop.is_set():
+                if not watch.plays(limit=1):
+                    self.flushed_at = time.monotonic()
+                    return
+                time.sleep(0.25)
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
+        self.link.close()
+        self.ingester.stop()
+        self.outbox.close()
+        self.store.close()
+        self.broker.stop()
+        self.service.terminate()
+        self.service.wait(10)
+
+
+def loadavg() -> str:
+    return Path("/proc/loadavg").read_text().split(" ", 1)[0]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=50)
+    parser.add_argument("--load", action="store_true", help="press again under sync and flush")
+    parser.add_argument("--plays", type=int, default=10_000, help="queued plays to flush")
+    parser.add_argument("--tracks", type=int, default=40, help="tracks the sync downloads")
+    parser.add_argument("--mb", type=float, default=5.0, help="MB per synced track")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    underruns = Underruns()
+    logging.getLogger("device.player.mpv_player").addHandler(underruns)
+    logging.getLogger("device.player.mpv_player").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        kiosk = kiosk_presses(folder, args.presses)
+        load = None
+        if args.load:
+            print(f"recording {args.plays} finished plays in the kiosk's journal ...", flush=True)
+            (folder / "state").mkdir()
+            queued = PlayJournal(folder / "state" / "journal.sqlite3", IDENTITY)
+            fill(queued, args.plays)
+            queued.close()
+            load = Load(folder, folder / "state" / "journal.sqlite3", args.tracks, args.mb)
+        kiosk = BenchKiosk(folder)
+        try:
+            idle_load = loadavg()
+            idle = [latency for _, latency in kiosk.press(args.presses)]
+            loaded: list[tuple[float, float]] = []
+            if load is not None:
+                load.start()
+                loaded = kiosk.press(args.presses, warm_up=0)
+                busy_load = loadavg()
+                load.close()
+        finally:
+            kiosk.close()
         track = next((folder / "state" / "cache" / "media").rglob("*"))
         while track.is_dir():
             track = next(track.iterdir())
         cli = mpv_cli_start_seconds(track, runs=min(args.presses, 20))
     print(f"button edge to playback-restart, {args.presses} presses, same cached 30 s FLAC:")
-    print(describe("kiosk (gpiozero edge -> core -> libmpv)", kiosk))
+    print(describe(f"kiosk idle (load average {idle_load})", idle))
+    if load is not None:
+        flushed = load.flushed_at
+        during = [lat for edge, lat in loaded if flushed is None or edge < flushed]
+        after = [lat for edge, lat in loaded if flushed is not None and edge >= flushed]
+        print(describe(f"kiosk under load (load average {busy_load})", [x for _, x in loaded]))
+        print(describe("  of which: sync + flush of queued plays", during))
+        print(describe("  of which: sync only (flush done)", after))
+        took = f"{flushed - load.started:.1f} s" if flushed is not None else "not finished"
+        print(f"  flush of {args.plays} plays: {took}; sync downloaded {load.synced_mb:.0f} MB")
     print(describe("`mpv` command spawn to playing (baseline)", cli))
-    ratio = statistics.median(cli) / statistics.median(kiosk)
-    print(f"the kiosk answers {ratio:.1f}x faster than starting mpv per track (median)")
+    ratio = statistics.median(cli) / statistics.median(idle)
+    print(f"the kiosk answers {ratio:.1f}x faster than starting mpv per track (median, idle)")
+    print(f"mpv audio underrun warnings during the run: {underruns.count}")
 
 
 if __name__ == "__main__":
