@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["BodyLimit", "declare_body_limit"]
 
-_MEDIA_UPLOAD = re.compile(r"/t/[^/]+/v1/admin/media/[^/]+")
+# Media streams (limited by max_media_size there): the API's PUT and the console's upload.
+_MEDIA_UPLOAD = re.compile(r"/t/[^/]+/(v1/admin/media/[^/]+|console/tracks/upload)")
 
 
 class BodyLimit:
@@ -31,7 +32,7 @@ class BodyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (
-            scope["method"] == "PUT" and _MEDIA_UPLOAD.fullmatch(scope["path"])
+            scope["method"] in ("PUT", "POST") and _MEDIA_UPLOAD.fullmatch(scope["path"])
         ):
             await self.app(scope, receive, send)
             return

@@ -79,16 +79,44 @@ ROUTES: dict[str, frozenset[Role]] = {
     "POST /admin/users": frozenset(),
     "PATCH /admin/users/{username}": frozenset(),
     "GET /admin/audit": frozenset(),
+    # the web console (tenant/web), under /t/{tenant}/console: the same roles as the API
+    "GET /console/": ANY_STAFF,
+    "POST /console/signout": ANY_STAFF,
+    "GET /console/kiosks": frozenset({C, T}),
+    "GET /console/kiosks/board": frozenset({C, T}),  # the board's live rows
+    "POST /console/kiosks/claim": frozenset({T}),
+    "POST /console/kiosks/{device_id}": frozenset({T}),  # rename, move
+    "POST /console/kiosks/{device_id}/revoke": frozenset({T}),
+    "POST /console/kiosks/{device_id}/commands": frozenset({T}),
+    "GET /console/kiosks/{device_id}/commands/{request_id}": frozenset({T}),
+    "GET /console/tracks": frozenset({C, T, R}),
+    "POST /console/tracks/upload": frozenset({C}),
+    "GET /console/playlists": frozenset({C, T}),
+    "GET /console/playlists/{playlist_id}": frozenset({C, T}),
+    "POST /console/playlists": frozenset({C}),
+    "GET /console/sites": frozenset({C}),
+    "GET /console/sites/{site}": frozenset({C}),
+    "POST /console/sites/{site}/push": frozenset({C}),  # the curator's sites
+    "GET /console/reports": frozenset({C, R}),
+    "GET /console/reports.csv": frozenset({C, R}),
+    "GET /console/audit": frozenset(),
 }
 
-PUBLIC = frozenset({"POST /enroll", "POST /token", "POST /login", "GET /healthz"})
+PUBLIC = frozenset(
+    {"POST /enroll", "POST /token", "POST /login", "GET /healthz"}
+    | {"GET /console/signin", "POST /console/signin"}
+)
 DEVICE = frozenset({"GET /device/playlists", "GET /media/{sha256}", "HEAD /media/{sha256}"})
 
 TENANT_PREFIX = "/t/{tenant}/v1"
+CONSOLE_PREFIX = "/t/{tenant}/console"
 
 
 def route_key(method: str, path: str) -> str:
-    """ "GET /admin/tracks" for GET /t/{tenant}/v1/admin/tracks."""
+    """ "GET /admin/tracks" for GET /t/{tenant}/v1/admin/tracks, "GET /console/kiosks" for
+    GET /t/{tenant}/console/kiosks."""
+    if path.startswith(CONSOLE_PREFIX):
+        return f"{method} {path.removeprefix('/t/{tenant}')}"
     return f"{method} {path.removeprefix(TENANT_PREFIX)}"
 
 

@@ -4,7 +4,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.venv"
-SYSTEM_PACKAGES=(mpv libmpv2 mosquitto mosquitto-clients postgresql python3-venv python3-pip mtools dosfstools fdisk e2fsprogs rauc squashfs-tools u-boot-tools u-boot-qemu qemu-system-arm poppler-utils)
+SYSTEM_PACKAGES=(mpv libmpv2 mosquitto mosquitto-clients postgresql python3-venv python3-pip mtools dosfstools fdisk e2fsprogs rauc squashfs-tools u-boot-tools u-boot-qemu qemu-system-arm poppler-utils chromium chromium-driver)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

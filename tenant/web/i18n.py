@@ -1,0 +1,183 @@
+"""The console's two languages: English messages as keys, their French, and Babel formats.
+
+A small catalogue module rather than .po files: the console has a few hundred words, and one
+file keeps each English text beside its French. A text without French shows in English.
+Dates, times and numbers follow the reader's locale through Babel (`fr_FR`, `en_GB`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+
+LANGUAGES = ("en", "fr")
+LOCALES = {"en": "en_GB", "fr": "fr_FR"}
+LANG_COOKIE = "jk_lang"
+
+FR: dict[str, str] = {
+    "Jukebox console": "Console Jukebox",
+    "Sign in": "Se connecter",
+    "Sign out": "Se déconnecter",
+    "Username": "Identifiant",
+    "Password": "Mot de passe",
+    "Language": "Langue",
+    "Kiosks": "Bornes",
+    "Tracks": "Morceaux",
+    "Playlists": "Playlists",
+    "Sites": "Sites",
+    "Reports": "Rapports",
+    "Audit": "Journal",
+    "Main menu": "Menu principal",
+    "Signed in as": "Connecté·e en tant que",
+    "Name": "Nom",
+    "Site": "Site",
+    "Online": "En ligne",
+    "Offline": "Hors ligne",
+    "since": "depuis",
+    "Now playing": "En lecture",
+    "Volume": "Volume",
+    "Content": "Contenu",
+    "Firmware": "Micrologiciel",
+    "Outbox": "En attente d'envoi",
+    "Last heartbeat": "Dernier signal",
+    "Problems": "Problèmes",
+    "Rollout": "Déploiement",
+    "never seen": "jamais vue",
+    "none": "aucun",
+    "Claim a kiosk": "Rattacher une borne",
+    "Claim code": "Code de rattachement",
+    "Claim": "Rattacher",
+    "Manage a kiosk": "Gérer une borne",
+    "Rename or move": "Renommer ou déplacer",
+    "Save": "Enregistrer",
+    "Revoke": "Révoquer",
+    "Identify": "Identifier",
+    "Resync": "Resynchroniser",
+    "Reboot": "Redémarrer",
+    "Diagnostics": "Diagnostic",
+    "Command": "Commande",
+    "Waiting for the kiosk…": "En attente de la borne…",
+    "Result": "Résultat",
+    "Error": "Erreur",
+    "Back": "Retour",
+    "Search": "Rechercher",
+    "Filter": "Filtrer",
+    "Title": "Titre",
+    "Artist": "Artiste",
+    "Album": "Album",
+    "Duration": "Durée",
+    "Add tracks": "Ajouter des morceaux",
+    "Drop audio files here, or choose them": "Déposez des fichiers audio ici, ou choisissez-les",
+    "Choose files": "Choisir des fichiers",
+    "Upload": "Envoyer",
+    "uploaded": "envoyé",
+    "New playlist": "Nouvelle playlist",
+    "Edit": "Modifier",
+    "Identifier": "Identifiant",
+    "Note": "Note",
+    "Valid from": "Valable du",
+    "Valid until": "Valable jusqu'au",
+    "Opening hours": "Horaires",
+    "e.g. mon-sat 10:00-19:00, one per line": "ex. mon-sat 10:00-19:00, un par ligne",
+    "Tracks, in order": "Morceaux, dans l'ordre",
+    "Available tracks": "Morceaux disponibles",
+    "Add": "Ajouter",
+    "Remove": "Retirer",
+    "Up": "Monter",
+    "Down": "Descendre",
+    "Sites getting it": "Sites qui la reçoivent",
+    "Featured": "À la une",
+    "Screen preview": "Aperçu de l'écran",
+    "Push to this site's kiosks": "Envoyer aux bornes de ce site",
+    "Featured playlist": "Playlist à la une",
+    "Minimum volume": "Volume minimum",
+    "Maximum volume": "Volume maximum",
+    "keep": "inchangé",
+    "Push": "Envoyer",
+    "Pushed": "Envoyé",
+    "applied": "appliqué",
+    "syncing": "synchronisation",
+    "pending": "en attente",
+    "offline": "hors ligne",
+    "rejected": "refusé",
+    "From": "Du",
+    "To": "Au",
+    "Group by": "Regrouper par",
+    "track": "morceau",
+    "artist": "artiste",
+    "playlist": "playlist",
+    "site": "site",
+    "device": "borne",
+    "day": "jour",
+    "Show": "Afficher",
+    "Plays": "Écoutes",
+    "Counted plays": "Écoutes comptées",
+    "Time listened": "Temps d'écoute",
+    "Total": "Total",
+    "Plays per day": "Écoutes par jour",
+    "Download CSV": "Télécharger en CSV",
+    "When": "Quand",
+    "Who": "Qui",
+    "Action": "Action",
+    "Object": "Objet",
+    "Before": "Avant",
+    "After": "Après",
+    "User": "Utilisateur",
+    "Since": "Depuis",
+    "No kiosk yet.": "Aucune borne pour l'instant.",
+    "Nothing here yet.": "Rien pour l'instant.",
+    "You may not open this page.": "Vous ne pouvez pas ouvrir cette page.",
+    "Page not found.": "Page introuvable.",
+    "Saved.": "Enregistré.",
+    "Claimed.": "Rattachée.",
+    "Revoked.": "Révoquée.",
+    "updated live": "mis à jour en direct",
+    "Skip to content": "Aller au contenu",
+}
+
+
+def pick_language(cookie: str | None, accept_language: str | None) -> str:
+    """The reader's choice (cookie), else the first language of the browser we speak."""
+    if cookie in LANGUAGES:
+        return cookie
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+class Translator:
+    """`t("Kiosks")` in the reader's language, and their dates and numbers."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else "en"
+        self.locale = LOCALES[self.language]
+
+    def __call__(self, text: str) -> str:
+        return FR.get(text, text) if self.language == "fr" else text
+
+    def datetime(self, ms: int | None) -> str:
+        if ms is None:
+            return "—"
+        moment = datetime.fromtimestamp(ms / 1000, UTC)
+        return format_datetime(moment, "short", tzinfo=UTC, locale=self.locale) + " UTC"
+
+    def date(self, ms: int) -> str:
+        return format_date(datetime.fromtimestamp(ms / 1000, UTC), "medium", locale=self.locale)
+
+    def number(self, value: float | int | None, digits: int = 0) -> str:
+        if value is None:
+            return "—"
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def duration(self, seconds: float | None) -> str:
+        if seconds is None:
+            return "—"
+        total = round(seconds)
+        hours, rest = divmod(total, 3600)
+        minutes, secs = divmod(rest, 60)
+        return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
