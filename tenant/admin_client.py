@@ -273,6 +273,10 @@ class AdminClient:
         """`/admin/payouts{path}`: the answer's JSON (an object or a list)."""
         return self._check(self._send(method, f"/payouts{path}", **kwargs))
 
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """`/admin{path}` (field readiness: tenant/field_cli.py): the answer's JSON."""
+        return self._check(self._send(method, path, **kwargs))
+
     # ------------------------------------------------------------------ accounts, audit
 
     def me(self) -> Json:

@@ -73,7 +73,11 @@ def playlist_content(slug: str, playlist: Playlist, tracks: Mapping[str, Track])
         "valid_from": rfc3339(playlist.valid_from_ms),
         "valid_until": rfc3339(playlist.valid_until_ms),
         "hours": json.loads(playlist.hours),
-        "tracks": [device_track_view(slug, tracks[t]) for t in playlist.track_ids if t in tracks],
+        "tracks": [
+            device_track_view(slug, tracks[t])
+            for t in playlist.track_ids
+            if t in tracks and tracks[t].retired_ms is None  # a retired track leaves kiosks
+        ],
     }
 
 

@@ -48,7 +48,16 @@ class Enrolled:
     body: Json
 
 
-def enroll(ctx: ServiceContext, tenant: Tenant, public_key: str, firmware_version: str) -> Enrolled:
+def enroll(
+    ctx: ServiceContext,
+    tenant: Tenant,
+    public_key: str,
+    firmware_version: str,
+    enrollment_token: str | None = None,
+) -> Enrolled:
+    """A claim code for the key, or "already active"; a valid `enrollment_token` claims the
+    device for its site at once (tenant/enrollment_tokens.py), an invalid one is named in
+    `enrollment_token_refused` beside the claim code."""
     raw = decode_public_key(public_key)
     if raw is None:
         raise ApiError(
@@ -99,17 +108,52 @@ def enroll(ctx: ServiceContext, tenant: Tenant, public_key: str, firmware_versio
         if not ctx.store.insert_device(device):  # enrolled concurrently: take over its row
             ctx.store.update_device(tenant.slug, device_id, **fresh)
         log.info("tenant %s: device %s enrolled, pending", tenant.slug, device_id)
-    return Enrolled(
-        True,
-        {
-            "device_id": device_id,
-            "claim_code": code,
-            "expires_in": int(ctx.settings.claim_code_ttl_s),
-            "interval": _seconds(int(ctx.settings.poll_interval_s * 1000)),
-            "tenant_name": tenant.name,
-            "status": PENDING,
-        },
+    body: Json = {
+        "device_id": device_id,
+        "claim_code": code,
+        "expires_in": int(ctx.settings.claim_code_ttl_s),
+        "interval": _seconds(int(ctx.settings.poll_interval_s * 1000)),
+        "tenant_name": tenant.name,
+        "status": PENDING,
+    }
+    if enrollment_token:
+        if existing is not None and existing.status == REVOKED:
+            refused = "this kiosk was revoked: an admin claims it again with the code"
+        else:
+            claimed, refused = _claim_with_token(
+                ctx, tenant, fresh["claim_code_hash"], enrollment_token
+            )
+            if claimed is not None:
+                return Enrolled(
+                    False, {"device_id": device_id, "status": ACTIVE, "tenant_name": tenant.name}
+                )
+        log.info("tenant %s: device %s: %s", tenant.slug, device_id, refused)
+        body["enrollment_token_refused"] = refused
+    return Enrolled(True, body)
+
+
+def _claim_with_token(
+    ctx: ServiceContext, tenant: Tenant, code_hash: str, raw_token: str
+) -> tuple[Device | None, str]:
+    """Claim the pending device showing `code_hash` for the token's site; or say why not."""
+    from tenant.enrollment_tokens import redeem
+
+    token, refused = redeem(ctx, tenant, raw_token)
+    if token is None:
+        return None, refused
+    now_ms = ctx.settings.now_ms()
+    device = ctx.store.claim(tenant.slug, code_hash, token.site, None, new_nonce(), now_ms)
+    if device is None:
+        return None, "the claim code changed meanwhile: enroll again"
+    log.info(
+        "tenant %s: device %s claimed for %r by a token", tenant.slug, device.device_id, token.site
     )
+    record_change(
+        ctx, tenant.slug, f"enrollment-token:{token.token_id}", "device.claim", "device",
+        device.device_id, after={"site": device.site, "enrollment_token": token.token_id},
+    )  # fmt: skip
+    ensure_account(ctx, device)
+    return device, ""
 
 
 def _unused_claim_code(ctx: ServiceContext, slug: str, now_ms: int) -> str:

@@ -21,6 +21,7 @@ from tenant.audit import record_change
 from tenant.context import ServiceContext
 from tenant.errors import ApiError
 from tenant.scope import check_devices, check_sites
+from tenant.site_settings import desired_settings
 from tenant.store import ACTIVE, DesiredState, Device, DeviceStatus, Tenant
 from tenant.timefmt import rfc3339
 
@@ -71,7 +72,10 @@ def push(ctx: ServiceContext, tenant: Tenant, request: PushRequest, staff: Staff
         )
         playlists = list(dict.fromkeys([p.id for p in assigned] + wanted))
         documents[device.device_id] = desired_document(
-            previous.get(device.device_id), playlists, settings
+            previous.get(device.device_id),
+            playlists,
+            settings,
+            desired_settings(ctx, tenant.slug, device.site),
         )
     ctx.store.add_device_assignments(tenant.slug, wanted, [d.device_id for d in targets])
     pushed = []
@@ -104,16 +108,22 @@ def push(ctx: ServiceContext, tenant: Tenant, request: PushRequest, staff: Staff
 
 
 def desired_document(
-    previous: DesiredState | None, playlists: Sequence[str], settings: Mapping[str, Any]
+    previous: DesiredState | None,
+    playlists: Sequence[str],
+    settings: Mapping[str, Any],
+    site: Mapping[str, Any] | None = None,
 ) -> Json:
-    """A device's desired state without its version: `playlists`, the settings given, and the
-    previous state's other settings."""
+    """A device's desired state without its version: `playlists`, the settings given, the
+    previous state's other settings, and its site's settings (tenant/site_settings.py)."""
     document: Json = {"v": 1, "playlists": list(playlists)}
     kept = json.loads(previous.document) if previous is not None else {}
     for key in SETTINGS:
         value = settings[key] if key in settings else kept.get(key)
         if value is not None:
             document[key] = value
+    if "firmware" in kept:  # a rollout's (tenant/firmware.py): a push keeps it
+        document["firmware"] = kept["firmware"]
+    document.update(site or {})
     try:
         validate("desired-state", {**document, "version": 1})
     except PayloadError as exc:

@@ -53,6 +53,18 @@ ROUTES: dict[str, frozenset[Role]] = {
     "GET /admin/devices/{device_id}/commands/{request_id}": frozenset({T}),
     # reports and rules
     "GET /admin/plays": frozenset({C, R}),
+    # field readiness (tenant/api/field.py)
+    "GET /admin/settings/sites": frozenset({C, T}),
+    "PUT /admin/settings/sites": frozenset(),
+    "POST /admin/enrollment-tokens": frozenset({T}),
+    "GET /admin/enrollment-tokens": frozenset({T}),
+    "DELETE /admin/enrollment-tokens/{token_id}": frozenset({T}),
+    "POST /admin/tracks/{track_id}/retire": frozenset({C}),
+    "POST /admin/playlists/{playlist_id}/retire": frozenset({C}),
+    "GET /admin/alerts": frozenset({C, T}),
+    "GET /admin/alerts/settings": frozenset({T}),
+    "PUT /admin/alerts/settings": frozenset(),
+    "POST /admin/alerts/check": frozenset({T}),
     "GET /admin/rules": frozenset({R}),
     "PUT /admin/rules": frozenset(),
     # payouts (tenant/api/payouts.py): the network administrator edits and closes

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from contract import __version__ as FIRMWARE_VERSION
 from tenant.accounts import LoginLimiter, migrate_shared_tokens
+from tenant.api import field
 from tenant.api import admin, device, enrollment, fleet, packs, payouts, staff
 from tenant.broker.settings import load_broker_settings
 from tenant.context import open_context
@@ -68,6 +69,7 @@ def create_app(
     app.include_router(device.router)
     app.include_router(admin.router)
     app.include_router(fleet.router)
+    app.include_router(field.router)
     app.include_router(packs.router)
     app.include_router(payouts.router)
     app.include_router(staff.public)

@@ -236,6 +236,9 @@ class Enrollment:
             if self._revoked_mode
             else "waiting for an admin to claim this kiosk"
         )
+        if answer.token_refused:  # the card's token did not claim it: say why, keep the code
+            detail = f"enrollment token refused ({answer.token_refused}): claim with the code"
+            log.warning("enrollment token refused by the tenant: %s", answer.token_refused)
         self._set_standing(EnrollmentChanged(state, answer.tenant_name, claim.code, detail))
         log.info(
             "claim code %s for tenant %r (valid %g s, polling every %g s)",

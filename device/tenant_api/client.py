@@ -52,6 +52,7 @@ class EnrollAnswer:
     claim_code: str | None = None
     expires_in: float | None = None  # seconds the claim code is valid
     interval: float | None = None  # seconds between polls of /v1/token
+    token_refused: str | None = None  # why the enrollment token sent did not claim the kiosk
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class TenantClient:
                     claim_code=_string(data, "claim_code"),
                     expires_in=_seconds(data, "expires_in"),
                     interval=_seconds(data, "interval"),
+                    token_refused=_refusal(data),
                 )
             except ValueError as exc:
                 raise _malformed(response, exc) from exc
@@ -340,3 +342,9 @@ def _root_os_error(exc: BaseException) -> OSError | None:
         pending.extend([*current.args, getattr(current, "reason", None)])
         pending.extend([current.__cause__, current.__context__])
     return found
+
+
+def _refusal(data: dict[str, Any]) -> str | None:
+    """The tenant's reason for not honouring the enrollment token, cut for the screen."""
+    reason = data.get("enrollment_token_refused")
+    return reason[:200] if isinstance(reason, str) and reason else None

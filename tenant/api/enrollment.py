@@ -29,7 +29,9 @@ router = APIRouter(
 )
 def enroll(body: EnrollRequest, ctx: Context, tenant: CurrentTenant) -> JSONResponse:
     """Register the device's public key; answers a claim code unless already claimed."""
-    result = enrollment.enroll(ctx, tenant, body.public_key, body.firmware_version)
+    result = enrollment.enroll(
+        ctx, tenant, body.public_key, body.firmware_version, body.enrollment_token
+    )
     return JSONResponse(result.body, status_code=201 if result.created else 200)
 
 

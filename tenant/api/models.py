@@ -22,7 +22,9 @@ class EnrollRequest(BaseModel):
     )
     firmware_version: str = Field(default="unknown", max_length=64)
     enrollment_token: str | None = Field(
-        default=None, max_length=512, description="one-time provisioning token (ignored for now)"
+        default=None,
+        max_length=512,
+        description="a provisioning token (site.toml): a valid one claims the device at once",
     )
 
 
@@ -33,6 +35,9 @@ class EnrollAnswer(BaseModel):
     claim_code: str | None = None
     expires_in: int | None = None
     interval: float | None = None
+    enrollment_token_refused: str | None = Field(
+        default=None, description="why the enrollment token sent did not claim the device"
+    )
 
 
 class TokenRequest(BaseModel):

@@ -74,7 +74,7 @@ class CatalogueQueries(Database):
         values = {
             f.name: getattr(playlist, f.name)
             for f in fields(playlist)
-            if f.name not in ("track_ids", "sites", "devices")
+            if f.name not in ("track_ids", "sites", "devices", "retired_ms")
         }
         with self._write() as conn:
             existing = conn.execute(select(playlists.c.featured).where(key)).first()
@@ -150,10 +150,12 @@ class CatalogueQueries(Database):
     def playlists_for_device(
         self, slug: str, device_id: str, site: str | None, now_ms: int
     ) -> list[Playlist]:
-        """Playlists assigned to the device or its site whose window has not closed."""
+        """Playlists assigned to the device or its site whose window has not closed (and not
+        retired)."""
         return self._playlists(
             slug,
             _assigned_to(slug, device_id, site),
+            playlists.c.retired_ms.is_(None),
             or_(playlists.c.valid_until_ms.is_(None), playlists.c.valid_until_ms > now_ms),
         )
 
@@ -180,6 +182,8 @@ class CatalogueQueries(Database):
             .where(
                 tracks.c.tenant == slug,
                 tracks.c.sha256 == sha256,
+                tracks.c.retired_ms.is_(None),
+                playlists.c.retired_ms.is_(None),
                 or_(playlists.c.valid_until_ms.is_(None), playlists.c.valid_until_ms > now_ms),
                 _assigned_to(slug, device_id, site),
             )

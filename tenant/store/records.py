@@ -55,6 +55,7 @@ class Track:
     duration_ms: int | None
     replaygain_track_gain_db: float | None
     created_ms: int
+    retired_ms: int | None = None  # retired: off every kiosk, still in reports
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Playlist:
     featured: bool
     created_ms: int
     updated_ms: int
+    retired_ms: int | None = None  # retired: off every kiosk, still in reports
     track_ids: tuple[str, ...] = ()
     sites: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
