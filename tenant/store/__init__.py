@@ -8,8 +8,8 @@ SQLAlchemy URL) without a code change. Methods take plain values and return froz
 from __future__ import annotations
 
 from tenant.store.catalogue import CatalogueQueries
-from tenant.store.fleet import FleetQueries
 from tenant.store.field import FieldQueries
+from tenant.store.fleet import FleetQueries
 from tenant.store.identity import IdentityQueries
 from tenant.store.payouts import PayoutQueries
 from tenant.store.plays import GROUPINGS, GroupBy, PlayQueries, StoredPlays
@@ -56,6 +56,12 @@ __all__ = [
 
 
 class TenantStore(
-    IdentityQueries, FieldQueries, CatalogueQueries, PlayQueries, FleetQueries, StaffQueries, PayoutQueries
+    IdentityQueries,
+    FieldQueries,
+    CatalogueQueries,
+    PlayQueries,
+    FleetQueries,
+    StaffQueries,
+    PayoutQueries,
 ):
     """All persistent state but the media bytes (those are in the MediaCache)."""
