@@ -12,8 +12,7 @@ from fastapi import FastAPI
 
 from contract import __version__ as FIRMWARE_VERSION
 from tenant.accounts import LoginLimiter, migrate_shared_tokens
-from tenant.api import field
-from tenant.api import admin, device, enrollment, fleet, packs, payouts, staff
+from tenant.api import admin, device, enrollment, field, fleet, packs, payouts, staff
 from tenant.broker.settings import load_broker_settings
 from tenant.context import open_context
 from tenant.errors import install_error_handlers
