@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tenant.console import err, out
+from tenant.firmware_cli import add_firmware_commands
 from tenant.tables import format_table
 
 if TYPE_CHECKING:
@@ -89,6 +90,8 @@ def add_fleet_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     command.add_argument("--lines", type=int, help="diagnostics: how many log lines")
     command.add_argument("--wait", type=float, default=30.0, metavar="SECONDS")
     command.set_defaults(action=cmd_command)
+
+    add_firmware_commands(sub)  # firmware keyring|upload|releases|rollout|status
 
 
 # ---------------------------------------------------------------------------------- push

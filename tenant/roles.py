@@ -91,6 +91,14 @@ ROUTES: dict[str, frozenset[Role]] = {
     "POST /admin/users": frozenset(),
     "PATCH /admin/users/{username}": frozenset(),
     "GET /admin/audit": frozenset(),
+    # firmware over the air (tenant/api/firmware.py): the network administrator uploads and
+    # rolls out; a technician may read
+    "GET /admin/firmware/settings": frozenset({T}),
+    "PUT /admin/firmware/settings": frozenset(),
+    "GET /admin/firmware/releases": frozenset({T}),
+    "POST /admin/firmware/releases": frozenset(),
+    "POST /admin/firmware/rollouts": frozenset(),
+    "GET /admin/firmware/status": frozenset({T}),
     # the web console (tenant/web), under /t/{tenant}/console: the same roles as the API
     "GET /console/": ANY_STAFF,
     "POST /console/signout": ANY_STAFF,
@@ -118,7 +126,10 @@ PUBLIC = frozenset(
     {"POST /enroll", "POST /token", "POST /login", "GET /healthz"}
     | {"GET /console/signin", "POST /console/signin"}
 )
-DEVICE = frozenset({"GET /device/playlists", "GET /media/{sha256}", "HEAD /media/{sha256}"})
+DEVICE = frozenset(
+    {"GET /device/playlists", "GET /media/{sha256}", "HEAD /media/{sha256}"}
+    | {"GET /firmware/{sha256}", "HEAD /firmware/{sha256}"}
+)
 
 TENANT_PREFIX = "/t/{tenant}/v1"
 CONSOLE_PREFIX = "/t/{tenant}/console"

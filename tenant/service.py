@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from contract import __version__ as FIRMWARE_VERSION
 from tenant.accounts import LoginLimiter, migrate_shared_tokens
-from tenant.api import admin, device, enrollment, field, fleet, packs, payouts, staff
+from tenant.api import admin, device, enrollment, field, firmware, fleet, packs, payouts, staff
 from tenant.broker.settings import load_broker_settings
 from tenant.context import open_context
 from tenant.errors import install_error_handlers
@@ -73,6 +73,8 @@ def create_app(
     app.include_router(payouts.router)
     app.include_router(staff.public)
     app.include_router(staff.router)
+    app.include_router(firmware.router)
+    app.include_router(firmware.device_router)
     mount_console(app)
 
     @app.get("/healthz", tags=["service"], include_in_schema=True)

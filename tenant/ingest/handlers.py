@@ -30,6 +30,7 @@ from contract.protocol import (
     encode,
     parse_topic,
 )
+from tenant.firmware_watch import UpdateWatch
 from tenant.ingest.batch import CheckedBatch, check_batch
 from tenant.store import StoredPlays, TenantStore
 from tenant.store.reports import (
@@ -40,6 +41,7 @@ from tenant.store.reports import (
     StateReport,
     StatusReport,
 )
+from tenant.store.firmware import UpdateReport
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ class IngestHandler:
         self.store = store
         self.now_ms = now_ms
         self.counters = IngestCounters()
+        self.firmware = UpdateWatch(store)  # `update` reports; the rollout pause rule
+        self._updates: list[UpdateReport] = []  # those of the group being handled
 
     def handle(self, topic: str, payload: bytes) -> list[Outgoing]:
         """One message on its own: a group of one."""
@@ -92,6 +96,7 @@ class IngestHandler:
         their play batches once it is committed. DatabaseUnavailable when it could not be."""
         reports: list[DeviceReport] = []
         batches: list[_Batch | None] = []  # beside `reports`: the batch of a PlaysReport
+        self._updates = []
         for topic, payload in messages:
             address = parse_topic(topic)
             if address is None:
@@ -113,6 +118,7 @@ class IngestHandler:
         if not reports:
             return []
         outcomes = self._store(reports)
+        self.firmware.note(self._updates, self.now_ms())  # once committed; never raises
         answers: list[Outgoing] = []
         for batch, outcome in zip(batches, outcomes, strict=True):
             if outcome is None:
@@ -171,9 +177,12 @@ class IngestHandler:
                 slug, device_id, status["online"], status.get("reason"), status.get("boot_id")
             )
         elif address.leaf == HEARTBEAT:
-            report = HeartbeatReport(slug, device_id, _json(decode("heartbeat", payload)))
+            heartbeat = decode("heartbeat", payload)
+            self._note_update(slug, device_id, heartbeat.get("update"))
+            report = HeartbeatReport(slug, device_id, _json(heartbeat))
         elif address.leaf == REPORTED:
             reported = decode("reported-state", payload)
+            self._note_update(slug, device_id, reported.get("update"))
             missing = reported.get("missing")
             report = StateReport(
                 slug,
@@ -206,6 +215,10 @@ class IngestHandler:
         else:
             return None, None  # a tenant -> device topic: not ours to store
         return report, None
+
+    def _note_update(self, slug: str, device_id: str, update: Any) -> None:
+        if isinstance(update, dict) and update:
+            self._updates.append(UpdateReport(slug, device_id, update, self.now_ms()))
 
     def _ack(self, batch: _Batch, outcome: StoredPlays) -> Outgoing:
         address, checked = batch.address, batch.checked
