@@ -123,8 +123,6 @@ def desired_document(
             document[key] = value
     if "firmware" in kept:  # a rollout's (tenant/firmware.py): a push keeps it
         document["firmware"] = kept["firmware"]
-    if "firmware" in kept:  # a rollout's (tenant/firmware.py): a push keeps it
-        document["firmware"] = kept["firmware"]
     document.update(site or {})
     try:
         validate("desired-state", {**document, "version": 1})
