@@ -13,12 +13,19 @@ of statement lines, one per library, track and holder). Two ways in:
   (`ORDER BY event_id`), so they are never held at once (`presorted=True`); the baseline is
   the same generator consumed by a bare loop.
 
+- `store`: the month closed through the real store (`--database sqlite`, a file in a temporary
+  folder, or `postgresql`, a throwaway server of tenant/store/postgres.py): the plays are
+  loaded first in a child process (so their loading does not count in this process's peak),
+  then `tenant.payouts.ledger.close` streams them from the database in event id order,
+  computes, signs and keeps the statement, as `jukebox admin payouts close` does.
+
 Figures: seconds (time.monotonic) and the process's peak resident memory (getrusage; a
 high-water mark, so the memory run builds the plays first and reports the peak after each
 step). One mode per run, since the peak never goes down.
 
     .venv/bin/python bench/payouts.py [--plays 1000000] [--kiosks 5000] [--libraries 200]
-                                      [--per-library 500] [--mode memory|stream]
+                                      [--per-library 500] [--mode memory|stream|store]
+                                      [--database sqlite|postgresql]
 
 Prints figures; asserts nothing. Aim (issue 14): a month of 10,000,000 plays under 60 s and
 500 MB.
@@ -27,11 +34,14 @@ Prints figures; asserts nothing. Aim (issue 14): a month of 10,000,000 plays und
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 import resource
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -121,22 +131,134 @@ def plays(
         )
 
 
+SLUG = "bench"
+LOAD_BATCH = 50_000
+
+
+def load(url: str, inputs: PayoutInputs, args: argparse.Namespace, sites: int) -> None:
+    """Fill the store: holders, shares, subscriptions with their sites, and the plays (run in
+    a child process; bulk inserts, since loading is not what is measured)."""
+    from sqlalchemy import insert
+
+    from tenant.store import TenantStore
+    from tenant.store.schema import (
+        payout_holders,
+        payout_library_sites,
+        payout_shares,
+        payout_subscriptions,
+    )
+    from tenant.store.schema import (
+        plays as plays_table,
+    )
+
+    store = TenantStore(url)
+    began = time.monotonic()
+    with store.engine.begin() as conn:
+        conn.execute(insert(payout_holders), [
+            {"tenant": SLUG, "holder_id": h.id, "name": h.name, "contact": "",
+             "payment_details": "", "created_ms": 0, "updated_ms": 0} for h in inputs.holders
+        ])  # fmt: skip
+        conn.execute(insert(payout_shares), [
+            {"tenant": SLUG, "track_id": t.id, "holder_id": share.holder_id,
+             "basis_points": share.basis_points, "source": "manual", "updated_ms": 0}
+            for t in inputs.tracks for share in t.shares
+        ])  # fmt: skip
+        conn.execute(insert(payout_subscriptions), [
+            {"tenant": SLUG, "library": sub.library, "period": sub.period,
+             "amount_minor": sub.amount_minor, "currency": sub.currency, "updated_ms": 0}
+            for sub in inputs.subscriptions
+        ])  # fmt: skip
+        conn.execute(insert(payout_library_sites), [
+            {"tenant": SLUG, "period": sub.period, "site": site, "library": sub.library}
+            for sub in inputs.subscriptions for site in sub.sites
+        ])  # fmt: skip
+    batch: list[dict[str, object]] = []
+    made = plays(args.plays, sites, args.libraries, args.per_library, ordered=False)
+    for n, play in enumerate(made):
+        row = asdict(play)
+        row.update(
+            tenant=SLUG, device_id=f"jk-{n % args.kiosks:020d}", seq=n, firmware_version="1",
+            boot_id="b", playlist_id="p", playlist_revision="r", started_wall_ms=play.played_ms,
+            clock_synced=True, started_uptime_ms=0,
+        )  # fmt: skip
+        batch.append(row)
+        if len(batch) >= LOAD_BATCH:
+            with store.engine.begin() as conn:
+                conn.execute(insert(plays_table), batch)
+            batch.clear()
+    if batch:
+        with store.engine.begin() as conn:
+            conn.execute(insert(plays_table), batch)
+    store.close()
+    print(f"  load the store:        {time.monotonic() - began:6.2f} s (child process)")
+
+
+def close_in_store(inputs: PayoutInputs, args: argparse.Namespace, sites: int) -> None:
+    from tenant.payouts import ledger
+    from tenant.store import TenantStore
+    from tenant.store.postgres import PostgresServer
+
+    with tempfile.TemporaryDirectory() as folder, PostgresServer() if (
+        args.database == "postgresql"
+    ) else _nothing() as server:  # fmt: skip
+        data_dir = Path(folder)
+        url = f"sqlite:///{data_dir / 'tenant.sqlite3'}" if server is None else (
+            server.create_database()
+        )  # fmt: skip
+        TenantStore(url).close()  # the schema, at head
+        child = multiprocessing.get_context("fork").Process(
+            target=load, args=(url, inputs, args, sites)
+        )
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise SystemExit(f"loading the store failed ({child.exitcode})")
+        store = TenantStore(url)
+        print(f"  open the store:        peak RSS {peak_mb():5.0f} MB")
+        key = ledger.statement_key(data_dir, SLUG)
+        began = time.monotonic()
+        closed, statement = ledger.close(
+            store, key, SLUG, MONTH.name, "bench", MONTH.end_ms + 2 * ledger.CLOSE_GRACE_MS
+            + 3_600_000,
+        )  # fmt: skip
+        took = time.monotonic() - began
+        size = f"{len(closed.body) / 1e6:.0f} MB statement, {len(statement.lines):,} lines"
+        print(f"  close the month:       {took:6.2f} s, peak RSS {peak_mb():5.0f} MB ({size})")
+        counts = statement.plays
+        print(f"  counted {counts.counted:,} of {counts.selected:,} plays "
+              f"({statement.given.given:,} streamed from {args.database})")  # fmt: skip
+        store.close()
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plays", type=int, default=1_000_000)
     parser.add_argument("--kiosks", type=int, default=5_000)
     parser.add_argument("--libraries", type=int, default=200)
     parser.add_argument("--per-library", type=int, default=500)
-    parser.add_argument("--mode", choices=["memory", "stream"], default="memory")
+    parser.add_argument("--mode", choices=["memory", "stream", "store"], default="memory")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
     sites = max(args.kiosks // 5, args.libraries)
     inputs = catalogue(args.libraries, sites)
     print(
         f"{args.plays:,} plays, {args.kiosks:,} kiosks at {sites:,} sites, "
         f"{args.libraries} libraries, {TRACKS:,} tracks ({args.per_library or 'all'} per library), "
-        f"{HOLDERS:,} rights holders ({args.mode})"
+        f"{HOLDERS:,} rights holders ({args.mode}"
+        + (f", {args.database})" if args.mode == "store" else ")")
     )
     print(f"  start:                 peak RSS {peak_mb():8.0f} MB")
+    if args.mode == "store":
+        close_in_store(inputs, args, sites)
+        return
     if args.mode == "memory":
         began = time.monotonic()
         held = list(plays(args.plays, sites, args.libraries, args.per_library, ordered=False))

@@ -37,6 +37,7 @@ _KEYS = {
     "artist": ("artist", "TPE1", "Author"),
     "album": ("album", "TALB", "WM/AlbumTitle"),
     "isrc": ("isrc", "TSRC", "WM/ISRC"),
+    "label": ("organization", "label", "TPUB", "WM/Publisher"),  # the rights holder, if named
     "gain": (
         "replaygain_track_gain",
         "TXXX:REPLAYGAIN_TRACK_GAIN",
@@ -60,6 +61,7 @@ class TrackTags:
     isrc: str | None = None
     duration_ms: DurationMs | None = None
     replaygain_track_gain_db: float | None = None
+    label: str | None = None  # label or publisher (organization, TPUB): the rights holder
     problem: str | None = None  # why nothing could be read, e.g. "not a recognised audio format"
 
 
@@ -90,6 +92,7 @@ def read_tags(path: Path) -> TrackTags:
             isrc=isrc,
             duration_ms=_duration(audio),
             replaygain_track_gain_db=_gain(_text(tags, "gain")),
+            label=_text(tags, "label"),
         )
     except Exception as exc:  # a tag mutagen parsed but cannot render
         log.debug("mutagen failed on the tags of %s: %r", path, exc)

@@ -71,6 +71,11 @@ def add_payout_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         cmd.add_argument("--payment-details", help="kept out of logs and of the audit")
         cmd.set_defaults(action=cmd_holder, holders_command=name)
     hsub.add_parser("list", help="every rights holder").set_defaults(action=cmd_holders)
+    tags = hsub.add_parser(
+        "import-tags", help="give each imported file's track the label its tags name (100 %%)"
+    )
+    tags.add_argument("folder", type=Path)
+    tags.set_defaults(action=cmd_import_tags)
 
     track = sub.add_parser("track", help="a track's payout settings")
     tsub = track.add_subparsers(dest="track_command", required=True, metavar="COMMAND")
@@ -306,6 +311,51 @@ def cmd_holder(client: AdminClient, args: argparse.Namespace) -> int:
 def cmd_holders(client: AdminClient, _args: argparse.Namespace) -> int:
     rows = [(h["id"], h["name"], h["contact"]) for h in client.payouts("GET", "/holders")]
     out(format_table(("ID", "NAME", "CONTACT"), rows))
+    return 0
+
+
+def holder_id_for(label: str) -> str:
+    """ "Soleil Records" -> "soleil-records": a rights holder id from a label tag."""
+    slug = re.sub(r"[^a-z0-9]+", "-", label.casefold()).strip("-")[:64].strip("-")
+    return slug or "label"
+
+
+def cmd_import_tags(client: AdminClient, args: argparse.Namespace) -> int:
+    """Files already imported (`jukebox admin import`) whose tags name a label: the label
+    becomes a rights holder (if new) holding 100 % of the track, unless the track already has
+    shares (an edit is never overwritten by a tag)."""
+    import hashlib
+
+    from contract.tags import read_tags
+    from tenant.admin_cli import AUDIO_SUFFIXES
+    from tenant.catalogue import track_id_for
+
+    folder: Path = args.folder
+    if not folder.is_dir():
+        err(f"jukebox admin holders import-tags: {folder} is not a folder")
+        return 1
+    known = {h["id"] for h in client.payouts("GET", "/holders")}
+    given = kept = untagged = 0
+    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
+        label = read_tags(path).label
+        if not label:
+            untagged += 1
+            continue
+        holder = holder_id_for(label)
+        if holder not in known:
+            client.payouts("POST", "/holders", json={"id": holder, "name": label[:300]})
+            known.add(holder)
+            out(f"rights holder {holder}: {label}")
+        with path.open("rb") as f:
+            track = track_id_for(hashlib.file_digest(f, "sha256").hexdigest())
+        body = {"shares": [{"holder": holder, "basis_points": 10_000}], "source": "tag",
+                "only_if_none": True}  # fmt: skip
+        if client.payouts("PUT", f"/shares/{track}", json=body)["changed"]:
+            given += 1
+            out(f"{path.relative_to(folder)}: track {track}: {holder} 100 %")
+        else:
+            kept += 1
+    out(f"{given} track(s) given their label, {kept} kept their shares, {untagged} without label")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,40 @@ def test_the_commands_set_up_close_and_write_verified_statements(
     assert again.returncode == 1
     assert "overlaps closed period 2024-10" in again.stderr
     assert "2024-10" in ok(service, "payouts", "periods")
+
+
+def test_labels_in_the_tags_become_rights_holders_without_overwriting_edits(
+    service: RunningTenant, flac_dir: Path, tmp_path: Path
+) -> None:
+    from mutagen.flac import FLAC
+
+    folder = tmp_path / "label"
+    folder.mkdir()
+    for name, label in (
+        ("a.flac", "Soleil Records"),
+        ("b.flac", None),
+        ("c.flac", "Soleil Records"),
+    ):
+        path = folder / name
+        shutil.copy(flac_dir / f"t{'abc'.index(name[0])}.flac", path)
+        audio = FLAC(path)  # type: ignore[no-untyped-call]
+        audio["title"] = f"Labelled {name}"  # a new file: its own sha256, its own track
+        if label:
+            audio["organization"] = label
+        audio.save()
+    ok(service, "import", str(folder))
+    tracks = {t["title"]: t["id"] for t in service.admin(SLUG).tracks()}
+    ok(service, "holders", "add", "duo", "--name", "Duo")
+    ok(service, "track", "shares", tracks["Labelled c.flac"], "duo=100")  # edited by hand
+
+    out = ok(service, "holders", "import-tags", str(folder))
+
+    assert "rights holder soleil-records: Soleil Records" in out
+    assert "1 track(s) given their label, 1 kept their shares, 1 without label" in out
+    shares = {s["track_id"]: (s["holder"], s["source"])
+              for s in service.admin(SLUG).payouts("GET", "/shares")}  # fmt: skip
+    assert shares[tracks["Labelled a.flac"]] == ("soleil-records", "tag")
+    assert shares[tracks["Labelled c.flac"]] == ("duo", "manual")
+    assert tracks["Labelled b.flac"] not in shares
+    again = ok(service, "holders", "import-tags", str(folder))
+    assert "0 track(s) given their label, 2 kept their shares" in again
