@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tenant.console import err, out
+from tenant.field_cli import add_field_commands
 from tenant.fleet_cli import add_fleet_commands
 from tenant.payouts_cli import add_payout_commands
 from tenant.staff_cli import add_account_commands
@@ -96,6 +97,7 @@ def add_admin_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     add_fleet_commands(sub)  # push, status, plays, command (tenant/fleet_cli.py)
     add_account_commands(sub)  # login, logout, whoami, token, audit (tenant/staff_cli.py)
     add_payout_commands(sub)  # payouts, holders, track shares, subscriptions (payouts_cli.py)
+    add_field_commands(sub, psub)  # tokens, site settings, retire, alerts (field_cli.py)
 
     pack = sub.add_parser(
         "pack", help="write a signed content pack of playlists for a technician's USB stick"

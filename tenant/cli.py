@@ -38,6 +38,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the first network administrator (default admin); its password is printed once, "
         f"or read from ${ENV_ADMIN_PASSWORD}",
     )
+    init.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="the network's IANA time zone of opening hours and schedules, e.g. Europe/Paris "
+        "(sites may set their own: jukebox admin site-settings)",
+    )
     init.set_defaults(handler=cmd_init)
 
     serve = sub.add_parser("serve", help="serve the tenant API")
@@ -148,6 +154,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             admin_user=args.admin_user,
             admin_password=os.environ.get(ENV_ADMIN_PASSWORD) or None,
             actor=server_actor(),
+            timezone=args.timezone,
         )
     except (ValueError, OSError, AccountError) as exc:
         err(f"jukebox tenant init: {exc}")

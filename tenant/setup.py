@@ -6,8 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tenant.store import Tenant
+
+if TYPE_CHECKING:
+    from tenant.context import ServiceContext
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 FIRST_ADMIN = "admin"
@@ -33,6 +37,7 @@ def setup_tenant(
     admin_user: str = FIRST_ADMIN,
     admin_password: str | None = None,
     actor: str = "server:init",
+    timezone: str | None = None,
 ) -> TenantInit:
     """Create (or update) a tenant. Its first network administrator `admin_user` is made
     when missing (with `admin_password`, or a generated one returned once), and gets a new
@@ -64,6 +69,8 @@ def setup_tenant(
             before=None if existing is None else {"name": existing.name},
             after={"name": tenant.name, "mqtt": f"{mqtt_host}:{mqtt_port}"},
         )  # fmt: skip
+        if timezone is not None:
+            _set_network_timezone(ctx, tenant, timezone, actor)
         accounts.migrate_shared_tokens(ctx, slug)
         password = None
         user = ctx.store.get_user(slug, admin_user)
@@ -82,6 +89,17 @@ def setup_tenant(
     finally:
         ctx.store.close()
     return TenantInit(token, admin_user, password if admin_password is None else None)
+
+
+def _set_network_timezone(ctx: ServiceContext, tenant: Tenant, timezone: str, actor: str) -> None:
+    """The network's time zone (tenant/site_settings.py), refused by name if unknown."""
+    from tenant import site_settings
+    from tenant.errors import ApiError
+
+    try:
+        site_settings.save(ctx, tenant, None, {"timezone": timezone}, actor=actor)
+    except ApiError as exc:
+        raise ValueError(exc.description) from None
 
 
 def init_tenant(
