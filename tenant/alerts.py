@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import urllib.request
 from typing import Any
 
@@ -27,6 +28,7 @@ OFFLINE_AFTER_S = 15 * 60  # the default threshold
 OUTBOX_FULL = 1000  # finished plays waiting: the kiosk has not reached the tenant for long
 WEBHOOK_TIMEOUT_S = 5.0
 CONDITIONS = ("offline", "outbox_full", "sync_error", "no_audio", "no_panel")
+CHECK_EVERY_S = 60.0  # how often the service compares conditions for the webhooks
 
 
 def offline_after_s(ctx: ServiceContext, tenant: Tenant) -> int:
@@ -137,3 +139,36 @@ def alert_settings_view(ctx: ServiceContext, tenant: Tenant) -> Json:
         "webhook_url": settings.webhook_url if settings else None,
         "offline_after_s": offline_after_s(ctx, tenant),
     }
+
+
+class AlertWatcher:
+    """The service's thread that runs `check` for every tenant with a webhook, every
+    `interval_s` (the conditions come from what the ingesters store meanwhile)."""
+
+    def __init__(self, ctx: ServiceContext, interval_s: float = CHECK_EVERY_S) -> None:
+        self.ctx = ctx
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
+
+    def start(self) -> AlertWatcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=WEBHOOK_TIMEOUT_S * 2)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.check_all()
+
+    def check_all(self) -> None:
+        for slug in self.ctx.store.tenants_with_webhooks():
+            tenant = self.ctx.store.get_tenant(slug)
+            if tenant is None:
+                continue
+            try:
+                check(self.ctx, tenant)
+            except Exception:  # a database hiccup: the next round tries again
+                log.exception("tenant %s: alert check failed", slug)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from contract import __version__ as FIRMWARE_VERSION
 from tenant.accounts import LoginLimiter, migrate_shared_tokens
+from tenant.alerts import AlertWatcher
 from tenant.api import admin, device, enrollment, field, firmware, fleet, packs, payouts, staff
 from tenant.broker.settings import load_broker_settings
 from tenant.context import open_context
@@ -41,9 +42,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        watcher = AlertWatcher(ctx).start()  # alert webhooks (tenant/alerts.py)
         try:
             yield
         finally:
+            watcher.stop()
             if ctx.broker is not None:
                 ctx.broker.close()
             ctx.store.close()

@@ -205,6 +205,11 @@ class FieldQueries(Database):
         with self._write() as conn:
             upsert(conn, alert_settings, values, {k: v for k, v in values.items() if k != "tenant"})
 
+    def tenants_with_webhooks(self) -> list[str]:
+        query = select(alert_settings.c.tenant).where(alert_settings.c.webhook_url.is_not(None))
+        with self._read() as conn:
+            return [row.tenant for row in conn.execute(query)]
+
     def alert_states(self, slug: str) -> list[AlertState]:
         query = select(alert_states).where(alert_states.c.tenant == slug)
         with self._read() as conn:

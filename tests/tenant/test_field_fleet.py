@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from device.remote.desired import desired_from_payload
+from tenant.alerts import AlertWatcher
+from tenant.context import open_context
 from tests.support.waiting import eventually
 from tests.tenant import test_admin_fleet
 from tests.tenant.test_admin_fleet import SLUG, Fleet, admin, heard
@@ -126,7 +128,11 @@ def test_alerts_list_kiosks_in_trouble_and_the_webhook_hears_each_start_and_end(
     rows = {line.split()[3]: line for line in out.splitlines() if line.startswith("jk-")}
     assert set(rows) == {"outbox_full", "sync_error", "no_audio", "no_panel"}
 
-    service.admin(SLUG).call("POST", "/alerts/check")
+    ctx = open_context(service.data_dir, service.database_url)
+    try:  # what the service's watcher does every minute: check every tenant with a webhook
+        AlertWatcher(ctx).check_all()
+    finally:
+        ctx.store.close()
     started = receiver.events()
     assert [(e["condition"], e["event"]) for e in started] == [
         ("no_audio", "started"), ("no_panel", "started"),
