@@ -3,7 +3,8 @@ statements, and the plays of a period streamed in event id order (tenant/payouts
 
 Every write is one transaction that checks what it needs first (the period is not closed, the
 holders exist, a site is in one library per period) and raises PayoutInputError, naming the
-item, before anything is written. Closed statements are only ever inserted.
+item, before anything is written. Closed statements are only ever inserted. (A little over
+400 lines: the queries of six tables that are only ever used together.)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tenant.store.schema import (
     payout_statements,
     payout_subscriptions,
     plays,
+    tenants,
     tracks,
 )
 from tenant.store.upsert import upsert
@@ -328,24 +330,36 @@ class PayoutQueries(Database):
     def insert_closed_payout(self, slug: str, closed: ClosedPeriod, previous: str | None) -> None:
         """Keep a closed statement, if the periods closed are still what it was computed after
         (`previous`: the last closed period's name then) and it overlaps none of them."""
-        with self._write() as conn:
-            done = _closed(conn, slug)
-            last = done[-1].period.name if done else None
-            if last != previous:
-                raise PayoutInputError(
-                    f"period {closed.period.name}: period {last} was closed meanwhile: "
-                    "preview and close again"
-                )
-            check_next_period([d.period for d in done], closed.period)
-            conn.execute(
-                insert(payout_statements).values(
-                    tenant=slug, period=closed.period.name, start_ms=closed.period.start_ms,
-                    end_ms=closed.period.end_ms, cutoff_ms=closed.cutoff_ms,
-                    plays_sha256=closed.plays_sha256, body=closed.body,
-                    signature=closed.signature, closed_by=closed.closed_by,
-                    closed_ms=closed.closed_ms,
-                )
-            )  # fmt: skip
+        try:
+            with self._write() as conn:
+                _insert_closed(conn, slug, closed, previous)
+        except IntegrityError:  # closed by someone else at the same moment
+            raise PayoutInputError(
+                f"period {closed.period.name}: was closed meanwhile: show it"
+            ) from None
+
+
+def _insert_closed(conn: Connection, slug: str, closed: ClosedPeriod, previous: str | None) -> None:
+    # One close at a time per tenant: the tenant's row is locked on PostgreSQL (SQLite
+    # serialises writers anyway), so two periods closed at once cannot both pass the check.
+    conn.execute(select(tenants.c.slug).where(tenants.c.slug == slug).with_for_update())
+    done = _closed(conn, slug)
+    last = done[-1].period.name if done else None
+    if last != previous:
+        raise PayoutInputError(
+            f"period {closed.period.name}: period {last} was closed meanwhile: "
+            "preview and close again"
+        )
+    check_next_period([d.period for d in done], closed.period)
+    conn.execute(
+        insert(payout_statements).values(
+            tenant=slug, period=closed.period.name, start_ms=closed.period.start_ms,
+            end_ms=closed.period.end_ms, cutoff_ms=closed.cutoff_ms,
+            plays_sha256=closed.plays_sha256, body=closed.body,
+            signature=closed.signature, closed_by=closed.closed_by,
+            closed_ms=closed.closed_ms,
+        )
+    )  # fmt: skip
 
 
 def _holder(row: Row[Any]) -> RightsHolder:
