@@ -288,6 +288,9 @@ def cmd_plays(client: AdminClient, args: argparse.Namespace) -> int:
     out(format_table((args.by.upper(), "PLAYS", "COUNTED", "LISTENED"), rows))
     window = f"from {report['from'] or 'the start'} to {report['to'] or 'now'}"
     out(f"\ncounted: listened to for {report['counted_stream_s']:g} s or more; {window}")
+    estimated = sum(g.get("time_estimated", 0) for g in groups)
+    if estimated:
+        out(f"{estimated} play(s) dated by estimate: their kiosk's clock was not synced")
     if args.csv:
         write_csv(args.csv, args.by, groups)
         out(f"wrote {args.csv}")
@@ -297,10 +300,11 @@ def cmd_plays(client: AdminClient, args: argparse.Namespace) -> int:
 def write_csv(path: Path, by: str, groups: Sequence[Json]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow([by, "label", "plays", "counted_streams", "listened_s"])
+        writer.writerow([by, "label", "plays", "counted_streams", "listened_s", "time_estimated"])
         for g in groups:
-            writer.writerow([g["key"], g["label"], g["plays"], g["counted"],
-                             round(g["listened_ms"] / 1000)])  # fmt: skip
+            listened_s = round(g["listened_ms"] / 1000)
+            writer.writerow([g["key"], g["label"], g["plays"], g["counted"], listened_s,
+                             g.get("time_estimated", 0)])  # fmt: skip
 
 
 def hours(ms: int) -> str:

@@ -118,6 +118,7 @@ def play_counts(
                 "plays": g.plays,
                 "counted": g.counted,
                 "listened_ms": g.listened_ms,
+                "time_estimated": g.time_estimated,
             }
             for g in groups
         ],

@@ -115,6 +115,11 @@ class PlayGroupAnswer(BaseModel):
     plays: int
     counted: int = Field(description="plays listened to for at least counted_stream_s")
     listened_ms: int
+    time_estimated: int = Field(
+        default=0,
+        description="plays whose time is an estimate: the kiosk's clock was not synced (re-based "
+        "on its boot's first synced moment, else the time the tenant received them)",
+    )
 
 
 class PlaysAnswer(BaseModel):

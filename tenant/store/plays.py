@@ -115,6 +115,7 @@ class PlayQueries(Database):
                 func.count().label("plays"),
                 counted.label("counted"),
                 func.sum(plays.c.listened_ms).label("listened_ms"),
+                func.sum(case((plays.c.time_estimated, 1), else_=0)).label("time_estimated"),
             )
             .select_from(source)
             .where(*conditions)
@@ -129,6 +130,7 @@ class PlayQueries(Database):
                 plays=int(row.plays),
                 counted=int(row.counted or 0),
                 listened_ms=int(row.listened_ms or 0),
+                time_estimated=int(row.time_estimated or 0),
             )
             for row in rows
         ]

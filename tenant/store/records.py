@@ -128,6 +128,7 @@ class PlayGroup:
     plays: int
     counted: int  # listened at least the tenant's counted-stream threshold
     listened_ms: int
+    time_estimated: int = 0  # plays dated by estimate: the kiosk's clock was not synced
 
 
 R = TypeVar("R")

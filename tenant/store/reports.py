@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
+from tenant.store.play_time import date_plays
 from tenant.store.schema import commands, device_status, plays
 from tenant.store.upsert import insert_ignore, upsert, upsert_many, upsert_many_with
 
@@ -147,6 +148,7 @@ def _write_plays(
     rows = [_row(b.tenant, play, received_ms) for b in batches for play in b.plays]
     if not rows:
         return [StoredPlays([], []) for _ in batches]
+    date_plays(conn, rows, received_ms)  # an unsynced clock: re-based on its boot (play_time.py)
     insert_ignore(conn, plays, rows)
     # One tenant per query, `event_id IN (…)`: PostgreSQL plans a list of (tenant, event id)
     # pairs as one OR branch per pair (~30 ms for 250), an IN list as one index scan.

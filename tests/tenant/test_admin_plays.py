@@ -40,9 +40,9 @@ def plays(service: RunningTenant, flac_tracks: list[dict[str, Any]]) -> Iterator
         play(SLUG, DEVICE, 5, track_id=t1, listened_ms=0, started_wall_ms=JULY_2, site="annexe",
              end_reason="skipped"),
         play(SLUG, DEVICE, 6, track_id="trk-gone", listened_ms=60_000, started_wall_ms=JULY_1),
-        # An unsynced clock: counted on the day the tenant received it.
+        # An unsynced clock all that boot: counted on the day the tenant received it.
         play(SLUG, DEVICE, 7, track_id=t1, listened_ms=40_000, started_wall_ms=0,
-             clock_synced=False),
+             clock_synced=False, boot_id="boot-never-synced"),
     ]  # fmt: skip
     store = TenantStore(service.database_url or default_database_url(service.data_dir))
     try:
@@ -139,11 +139,12 @@ def test_the_command_prints_a_table_with_totals_and_writes_csv(
     assert lines[2].split() == ["Artist", "0", "3", "2", "0:03:00"]
     assert lines[5].split() == ["TOTAL", "7", "5", "0:05:11"]
     assert "counted: listened to for 30 s or more; from 2026-07-01T00:00:00Z to now" in out
+    assert "1 play(s) dated by estimate: their kiosk's clock was not synced" in out
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
     assert rows == [
-        ["artist", "label", "plays", "counted_streams", "listened_s"],
-        ["Artist 0", "Artist 0", "3", "2", "180"],
-        ["Artist 1", "Artist 1", "3", "2", "71"],
-        ["Unknown artist", "Unknown artist", "1", "1", "60"],
+        ["artist", "label", "plays", "counted_streams", "listened_s", "time_estimated"],
+        ["Artist 0", "Artist 0", "3", "2", "180", "0"],
+        ["Artist 1", "Artist 1", "3", "2", "71", "1"],  # one dated by estimate
+        ["Unknown artist", "Unknown artist", "1", "1", "60", "0"],
     ]
