@@ -29,6 +29,7 @@ from tenant.context import ServiceContext
 from tenant.errors import ApiError
 from tenant.firmware_rollout import in_percent
 from tenant.fleet import desired_document
+from tenant.site_settings import desired_settings
 from tenant.store import ACTIVE, Device, Tenant
 from tenant.store.firmware import FirmwareSettings, FirmwareStore, Release, Rollout
 
@@ -266,7 +267,8 @@ def rollout(ctx: ServiceContext, tenant: Tenant, request: RolloutRequest, staff:
             assigned = ctx.store.playlists_for_device(
                 tenant.slug, device.device_id, device.site, now_ms
             )
-            kept = desired_document(None, [p.id for p in assigned], {})
+            site = desired_settings(ctx, tenant.slug, device.site)
+            kept = desired_document(None, [p.id for p in assigned], {}, site)
         document = {**kept, "firmware": entry}
         try:
             validate("desired-state", {**document, "version": 1})
