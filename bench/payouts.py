@@ -217,6 +217,11 @@ def close_in_store(inputs: PayoutInputs, args: argparse.Namespace, sites: int) -
         print(f"  open the store:        peak RSS {peak_mb():5.0f} MB")
         key = ledger.statement_key(data_dir, SLUG)
         began = time.monotonic()
+        listened = 0
+        for play in store.stream_payout_plays(SLUG, MONTH, None, None):
+            listened += play.listened_ms
+        step("baseline (stream):", began)
+        began = time.monotonic()
         closed, statement = ledger.close(
             store, key, SLUG, MONTH.name, "bench", MONTH.end_ms + 2 * ledger.CLOSE_GRACE_MS
             + 3_600_000,
