@@ -112,13 +112,20 @@ def featured_id(candidates: Sequence[Playlist], now_ms: int) -> str | None:
 
 
 def device_document(
-    slug: str, playlists: Sequence[Playlist], tracks: Mapping[str, Track], now_ms: int
+    slug: str,
+    playlists: Sequence[Playlist],
+    tracks: Mapping[str, Track],
+    now_ms: int,
+    retired: Sequence[str] = (),
 ) -> Json:
-    """`GET /v1/device/playlists`: the playlists given, with the document's revision."""
+    """`GET /v1/device/playlists`: the playlists given, with the document's revision, and the
+    media of retired tracks and playlists, which kiosks delete when nothing else needs them."""
     body: Json = {
         "featured": featured_id(playlists, now_ms),
         "playlists": [],
     }
+    if retired:
+        body["retired"] = list(retired)
     for playlist in playlists:
         content = playlist_content(slug, playlist, tracks)
         content["revision"] = playlist.revision

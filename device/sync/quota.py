@@ -132,3 +132,25 @@ class CacheQuota:
         return RoomReport(
             fits, self.quota_bytes, used, incoming_bytes, tuple(evicted), freed, kept_bytes=kept
         )
+
+    def evict_retired(self, retired: object, keep: Collection[Sha256]) -> list[Sha256]:
+        """Delete the cached media the tenant retired (the document's `retired`: sha256s)
+        that nothing in `keep` needs; what was deleted."""
+        if not isinstance(retired, list):
+            return []
+        cached = self.cached()
+        evicted: list[Sha256] = []
+        for sha in retired:
+            if not isinstance(sha, str) or not is_sha256(sha) or sha in keep or sha not in cached:
+                continue
+            try:
+                cached[Sha256(sha)].path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("cannot evict retired %s from the cache: %s", sha, exc)
+                continue
+            evicted.append(Sha256(sha))
+        if evicted:
+            log.info("evicted %d retired media file(s)", len(evicted))
+        return evicted

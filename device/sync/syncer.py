@@ -520,6 +520,7 @@ class Syncer:
             return False
         self._active = active
         log.info("activated playlists document %s", document.revision)
+        self.quota.evict_retired(document.raw.get("retired"), set(document.media()))
         self._publish(force=True)
         return True
 

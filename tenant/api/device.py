@@ -28,7 +28,8 @@ def device_playlists(request: Request, ctx: Context, caller: CurrentDevice) -> R
     playlists = ctx.store.playlists_for_device(slug, device.device_id, device.site, now_ms)
     track_ids = {t for p in playlists for t in p.track_ids}
     tracks = ctx.store.tracks_by_id(slug, track_ids)
-    document = device_document(slug, playlists, tracks, now_ms)
+    retired = ctx.store.retired_media(slug)
+    document = device_document(slug, playlists, tracks, now_ms, retired)
     etag = f'"{document["revision"]}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag_matches(request.headers.get("if-none-match"), etag):

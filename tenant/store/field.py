@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, union_all, update
 
 from tenant.store.database import Database
 from tenant.store.records import record
@@ -29,6 +29,7 @@ from tenant.store.schema import (
 from tenant.store.upsert import upsert
 
 NETWORK = ""  # the site_settings row of the network's defaults
+RETIRED_MEDIA_LIMIT = 1000  # playlists.json: `retired` holds at most this many
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,35 @@ class FieldQueries(Database):
                 )
             )
         return True
+
+    def retired_media(self, slug: str, limit: int = RETIRED_MEDIA_LIMIT) -> list[str]:
+        """The media of retired tracks and of retired playlists' tracks, newest first."""
+        of_tracks = select(tracks.c.sha256, tracks.c.retired_ms.label("at")).where(
+            tracks.c.tenant == slug, tracks.c.retired_ms.is_not(None)
+        )
+        of_playlists = (
+            select(tracks.c.sha256, playlists.c.retired_ms.label("at"))
+            .join(
+                playlist_tracks,
+                (playlist_tracks.c.tenant == tracks.c.tenant)
+                & (playlist_tracks.c.track_id == tracks.c.id),
+            )
+            .join(
+                playlists,
+                (playlists.c.tenant == playlist_tracks.c.tenant)
+                & (playlists.c.id == playlist_tracks.c.playlist_id),
+            )
+            .where(tracks.c.tenant == slug, playlists.c.retired_ms.is_not(None))
+        )
+        both = union_all(of_tracks, of_playlists).subquery()
+        query = (
+            select(both.c.sha256, func.max(both.c.at).label("at"))
+            .group_by(both.c.sha256)
+            .order_by(func.max(both.c.at).desc(), both.c.sha256)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [row.sha256 for row in conn.execute(query)]
 
     # ------------------------------------------------------------------ alerts
 
