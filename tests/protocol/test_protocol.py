@@ -199,3 +199,12 @@ def _batch(**play: Any) -> dict[str, Any]:
 
 def test_the_batch_helper_is_itself_valid() -> None:
     decode("play-batch", json.dumps(_batch()).encode())
+
+
+@pytest.mark.parametrize("field", ["seq", "started_wall_ms", "listened_ms", "track_duration_ms"])
+def test_an_integer_no_database_column_can_hold_is_refused(field: str) -> None:
+    """A value past 2**63 - 1 fits JSON but no BIGINT: refused here, not resent forever."""
+    too_big = _batch(**{field: 2**63})
+    with pytest.raises(PayloadError, match=f"{field}: .* must be smaller than or equal to"):
+        decode("play-batch", json.dumps(too_big).encode())
+    decode("play-batch", json.dumps(_batch(**{field: 2**63 - 1})).encode())
