@@ -43,7 +43,10 @@ def mount_console(app: FastAPI) -> None:
     async def refused(request: Request, exc: ConsoleError) -> Response:
         if wants_html(request):
             slug = request.path_params.get("tenant", "")
-            return page(request, "error.html", None, slug, status=exc.status, message=exc.message)
+            console = getattr(request.state, "console", None)  # signed in: keep the menu
+            return page(
+                request, "error.html", console, slug, status=exc.status, message=exc.message
+            )
         name = {403: "forbidden", 404: "not_found"}.get(exc.status, "invalid_request")
         return JSONResponse(
             {"error": name, "error_description": exc.message}, status_code=exc.status

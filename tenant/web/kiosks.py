@@ -132,7 +132,7 @@ def _board_row(view: dict[str, Any]) -> dict[str, Any]:
     if beat.get("undervoltage"):
         problems.append("undervoltage")
     content = beat.get("content") or {}
-    if content.get("sync") and content.get("sync") not in ("ok", "idle", "synced"):
+    if content.get("sync") and content.get("sync") not in ("ok", "idle", "synced", "complete"):
         problems.append("sync: " + str(content["sync"]))
     update = beat.get("update") or {}
     if update.get("phase") in ("failed", "rolled_back", "refused"):
@@ -182,7 +182,7 @@ def board_rows(
 ) -> HTMLResponse:
     """The board's rows alone, fetched every few seconds by console.js."""
     return page(
-        request, "board_rows.html", console, tenant.slug, rows=visible_kiosks(ctx, tenant, console)
+        request, "board.html", console, tenant.slug, rows=visible_kiosks(ctx, tenant, console)
     )
 
 

@@ -70,7 +70,7 @@ def report(
         group["artist"] = track.artist if track else (group["label"] if by == "artist" else "")
         group["title"] = track.title if track else ""
         if by == "day":
-            group["label"] = datetime.fromtimestamp(int(group["key"]) * 86400, UTC).date()
+            group["day_ms"] = _day_ms(str(group["key"]))
     days: list[dict[str, Any]] = list(daily["groups"])  # type: ignore[call-overload]
     return {
         "by": by,
@@ -80,15 +80,20 @@ def report(
     }
 
 
+def _day_ms(key: str) -> int:
+    """A day group's key ("2026-07-01", UTC) as milliseconds."""
+    return int(datetime.fromisoformat(key).replace(tzinfo=UTC).timestamp() * 1000)
+
+
 def chart(days: list[dict[str, Any]]) -> dict[str, Any]:
     """Bars of plays per day for an inline SVG (heights in percent of the busiest day)."""
-    bars = sorted(days, key=lambda d: int(d["key"]))
+    bars = sorted(days, key=lambda d: str(d["key"]))
     top = max((int(d["plays"]) for d in bars), default=0)
     return {
         "top": top,
         "bars": [
-            {"day": datetime.fromtimestamp(int(d["key"]) * 86400, UTC).date().isoformat(),
-             "plays": int(d["plays"]), "height": 0 if not top else 100 * int(d["plays"]) / top}
+            {"day": str(d["key"]), "plays": int(d["plays"]),
+             "height": 0 if not top else 100 * int(d["plays"]) / top}
             for d in bars
         ],
     }  # fmt: skip

@@ -94,10 +94,11 @@ async def console_caller(
     staff = accounts.staff_for_token(ctx, tenant.slug, token) if token else None
     if staff is None:
         raise SignInRequired(tenant.slug, request.url.path)
+    expected = csrf_token(ctx, staff.token_id)
+    request.state.console = Console(staff, expected, by_cookie)  # for the error page's menu
     key = route_of(request)
     if key not in ROUTES or not allowed(key, staff.role):
         raise ConsoleError(403, f"{staff.username} ({staff.role.value}) may not open this page")
-    expected = csrf_token(ctx, staff.token_id)
     if by_cookie and request.method in UNSAFE:
         given = request.headers.get(CSRF_HEADER)
         if given is None:

@@ -9,10 +9,11 @@ import pytest
 
 from demo.tracks import TrackSpec, synthesise_track
 from tenant.roles import Role
+from tests.e2e.conftest import short_tracks
 from tests.support.tenant import RunningTenant
 from tests.tenant.staff_support import PASSWORD, add_user
 
-__all__ = ["PASSWORD"]
+__all__ = ["PASSWORD", "short_tracks"]
 
 
 @pytest.fixture

@@ -162,6 +162,7 @@ def test_the_csv_opens_in_a_french_spreadsheet_and_runs_no_formula() -> None:
 
 def test_the_report_page_and_csv_answer_for_curators_and_readers(service: RunningTenant) -> None:
     rita = signed_in(service, "rita")
+    assert rita.get("reports?by=day").status_code == 200
     page = rita.get("reports?by=artist")
     assert page.status_code == 200 and 'id="total-plays">0<' in page.text
     answer = rita.get("reports.csv?by=track&from=2026-01-01&to=2026-12-31")
