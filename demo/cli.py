@@ -14,10 +14,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=Path("demo-output"),
         help="where the tracks, the screen GIF and the journal go",
     )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep the tenant and the kiosk running after the demo (the web console) until Ctrl-C",
+    )
     demo.set_defaults(handler=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from demo.scenario import run_demo
 
-    return run_demo(args.output)
+    return run_demo(args.output, args.serve)

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from demo.console_tour import browser_problem, screenshots
 from demo.tenant_side import CURATOR, TECHNICIAN, DemoTenant, broker_problem
 from demo.tracks import TrackSpec, synthesise_track
 from device.journal.outbox import JournalStats, PlayJournal
@@ -294,7 +295,29 @@ def terminated_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def demo(output: Path) -> DemoResult:
+def show_console(tenant: DemoTenant, output: Path, serve: bool) -> None:
+    """Screenshots of the web console as the curator sees it; with `serve`, keep everything
+    running until Ctrl-C so a person can click around."""
+    console = f"{tenant.url}/console/"
+    problem = browser_problem()
+    if problem is not None:
+        print(f"\nNo screenshots of the web console: {problem}")
+    else:
+        saved = screenshots(console, CURATOR, tenant.passwords[CURATOR], output)
+        print(f"\nThe web console, as the curator sees it: {', '.join(str(p) for p in saved)}")
+    print(f"The web console: {console}")
+    if serve:
+        for person, password in tenant.passwords.items():
+            print(f"  sign in as {person}, password {password}")
+        print("Serving the tenant and the kiosk until Ctrl-C.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("\nStopping.")
+
+
+def demo(output: Path, serve: bool = False) -> DemoResult:
     """The whole demo; raises when a part fails to start, after stopping every process."""
     output = output.resolve()
     print(f"Preparing tracks in {output}")
@@ -353,6 +376,7 @@ def demo(output: Path) -> DemoResult:
         print("\nVisitors press its buttons:")
         push_applied = scenario(Script(client, started), tenant, device_id)
         wait_delivered(journal_path, 10)
+        show_console(tenant, output, serve)
         exit_code = kiosk.quit()
         print(f"\nThe kiosk stops (exit code {exit_code}). What the tenant counted:")
         tenant.admin("plays", "--by", "track", "--csv", str(output / "plays.csv"))
@@ -379,7 +403,7 @@ def demo(output: Path) -> DemoResult:
     return DemoResult(exit_code, plays_stored, push_applied, stats)
 
 
-def run_demo(output: Path) -> int:
+def run_demo(output: Path, serve: bool = False) -> int:
     """`jukebox demo`: 0 when the kiosk ran, plays reached the tenant and the push applied."""
     problem = broker_problem()
     if problem is not None:
@@ -387,7 +411,7 @@ def run_demo(output: Path) -> int:
         return 1
     try:
         with terminated_as_interrupt():
-            result = demo(output)
+            result = demo(output, serve)
     except KeyboardInterrupt:
         print("\nInterrupted: the kiosk, tenant, ingester and broker are stopped.")
         return 130

@@ -88,6 +88,7 @@ class DemoTenant:
         self.process: subprocess.Popen[bytes] | None = None
         self.mosquitto: MosquittoProcess | None = None
         self.ingester: subprocess.Popen[bytes] | None = None
+        self.passwords: dict[str, str] = {}  # the staff's, for the web console
 
     @property
     def ca_file(self) -> Path | None:
@@ -141,6 +142,7 @@ class DemoTenant:
             found = re.search(r"password \(shown once\): (\S+)", output)
             if found is None:
                 raise RuntimeError(f"no password in the output of user add: {output}")
+            self.passwords[person] = found[1]
             self._run(
                 ("admin", "login", self.url, "--user", person, "--token-name", "demo laptop"),
                 True, True, person, {ENV_LOGIN_PASSWORD: found[1]},

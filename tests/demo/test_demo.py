@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from demo.console_tour import browser_problem
 from demo.scenario import demo
 
 
@@ -54,4 +55,8 @@ def test_plays_reach_the_tenant_and_the_push_applies(
     assert "vol 50" in next(line for line in lines if "volume limits apply" in line)
     assert "(scene-locale)" in next(line for line in lines if "idle timeout" in line)
     assert "1 of 1 kiosk(s) applied" in shown
+    assert "The web console: http://127.0.0.1:" in shown  # its address
+    if browser_problem() is None:  # the web console as the curator sees it
+        for name in ("console-board.png", "console-playlist.png", "console-report.png"):
+            assert (tmp_path / "demo" / name).read_bytes().startswith(b"\x89PNG"), name
     assert set(children()) <= before  # kiosk, tenant, ingester and mosquitto all stopped
