@@ -13,6 +13,7 @@ import requests
 
 from tenant.roles import ROUTES, Role, allowed
 from tenant.store import AuditEntry, TenantStore, default_database_url
+from tenant.web.i18n import Translator
 from tenant.web.reports import csv_for_spreadsheet, neutralise
 from tests.console.conftest import PASSWORD
 from tests.console.support import ConsoleSession
@@ -177,3 +178,20 @@ def test_a_bearer_token_is_not_a_session_and_needs_no_csrf(service: RunningTenan
     answer = requests.get(base + "audit", headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert answer.status_code == 200 and "tenant.init" in answer.text
     assert requests.get(base + "audit", timeout=30).status_code == 401
+
+
+def test_french_or_english_per_person_with_their_dates_and_numbers(service: RunningTenant) -> None:
+    theo = signed_in(service, "theo")
+    assert '<html lang="en">' in theo.get("kiosks").text
+    theo.http.headers["Accept-Language"] = "fr-FR,fr;q=0.9"
+    page = theo.get("kiosks").text
+    assert '<html lang="fr">' in page and "Rattacher une borne" in page and ">Bornes<" in page
+    theo.get("kiosks?lang=en")  # the person's choice wins over the browser's
+    assert "Claim a kiosk" in theo.get("kiosks").text
+
+    fr, en = Translator("fr"), Translator("en")
+    assert fr.number(1234567) == "1\u202f234\u202f567" and en.number(1234567) == "1,234,567"
+    moment = 1_783_000_000_000  # 2026-07-02 13:46:40 UTC
+    assert fr.datetime(moment) == "02/07/2026 13:46 UTC"
+    assert en.datetime(moment) == "02/07/2026, 13:46 UTC"
+    assert fr("Kiosks") == "Bornes" and fr("not in the catalogue") == "not in the catalogue"
