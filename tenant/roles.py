@@ -113,6 +113,7 @@ ROUTES: dict[str, frozenset[Role]] = {
     "POST /console/tracks/upload": frozenset({C}),
     "GET /console/playlists": frozenset({C, T}),
     "GET /console/playlists/{playlist_id}": frozenset({C, T}),
+    "GET /console/playlists/{playlist_id}/preview.png": frozenset({C, T}),  # the note on screen
     "POST /console/playlists": frozenset({C}),
     "GET /console/sites": frozenset({C}),
     "GET /console/sites/{site}": frozenset({C}),

@@ -4,9 +4,9 @@ Pure functions of (screen, size, elapsed_s): no luma, no clock, no I/O besides l
 bundled bitmap fonts once. That is what lets the OLED, the emulator, the control socket and the
 golden-image tests share one drawing, identical on every machine.
 
-Text is made safe first (`clean`): the bitmap fonts only cover Latin-1 (plus "œ", "Œ" and the
-icons drawn in glyphs.py), so other letters are folded to a near one ("ő" -> "o", "’" -> "'")
-or to "?", and control characters to spaces. Text
+Text is made safe first (`clean`: Latin-1 plus a few drawn glyphs, other letters folded) and
+wrapped by contract/screen_text.py, which also lays out the attract screen: the tenant's
+console previews a playlist note with that very code. Text
 that does not fit is word-wrapped and ended with an ellipsis, scrolled (the now-playing title)
 or paged (attract note, technician rows); `is_animated` and `next_change_s` tell the adapter
 when a screen changes with time, so it redraws only then.
@@ -15,13 +15,21 @@ when a screen changes with time, so it redraws only then.
 from __future__ import annotations
 
 import functools
-import unicodedata
 
 from PIL import Image, ImageDraw
 
+from contract.screen_text import (
+    ATTRACT_PAGE_S,
+    attract_pages,
+    clean,
+    draw_attract,
+    ellipsize,
+    wrap,
+)
+from contract.screen_text import centered as _centered
+from contract.screen_text import draw_text as _text
+from contract.screen_text import page_index as _page
 from device.display.glyphs import (
-    ELLIPSIS,
-    ICONS,
     OFF,
     ON,
     PAUSE,
@@ -30,7 +38,6 @@ from device.display.glyphs import (
     WARNING,
     Face,
     bitmap,
-    draw_icon,
     fonts,
 )
 from device.display.model import (
@@ -56,136 +63,11 @@ SIZE = (128, 64)
 MARQUEE_PAUSE_S = 2.0  # the title rests at its start, so it can be read before it moves
 MARQUEE_SPEED_PX_S = 16.0  # 2 px per frame at 8 fps: smooth on a slow I2C panel
 MARQUEE_GAP_CELLS = 4
-ATTRACT_PAGE_S = 6.0  # slow: a visitor reads three lines in well under that
-ATTRACT_MAX_PAGES = 5
 TECHNICIAN_PAGE_S = 4.0
 IDENTIFY_FLASH_S = 0.5  # light and dark halves: visible across a room, slow enough to read
-ATTRACT_MARGIN = 2  # room for the burn-in shift without clipping text
-
-_FOLD = {
-    "‘": "'",
-    "’": "'",
-    "‚": ",",
-    "‛": "'",
-    "“": '"',
-    "”": '"',
-    "„": '"',
-    "‐": "-",
-    "‑": "-",
-    "‒": "-",
-    "–": "-",
-    "—": "-",
-    "−": "-",
-    "•": "·",
-    "€": "EUR",
-    "™": "TM",
-    "ł": "l",
-    "Ł": "L",
-    "đ": "d",
-    "Đ": "D",
-    "ı": "i",
-    "♪": PLAY,  # no note glyph; the play sign reads as "music" too
-    "►": PLAY,
-    "⏵": PLAY,
-    "❚": "|",
-}
 
 
 # ---------------------------------------------------------------------------- text helpers
-
-
-def clean(text: str, *, multiline: bool = False) -> str:
-    """Make `text` drawable: Latin-1 plus our icons, no control characters, never raises.
-
-    Single-line text has its whitespace collapsed; multi-line text keeps its line breaks.
-    """
-    out: list[str] = []
-    for ch in unicodedata.normalize("NFC", text.replace("\r\n", "\n")):
-        if ch in ICONS:
-            out.append(ch)
-        elif ch in _FOLD:
-            out.append(_FOLD[ch])
-        elif ch == "\n" or ch == "\r" or ch in "\u2028\u2029":
-            out.append("\n" if multiline else " ")
-        elif ch.isspace():
-            out.append(" ")
-        else:
-            category = unicodedata.category(ch)
-            if category in ("Mn", "Me", "Cf"):
-                continue  # stray combining marks, joiners, variation selectors, soft hyphens
-            if category.startswith("C"):
-                out.append(" " if category == "Cc" else "?")
-            elif ord(ch) < 256:
-                out.append(ch)
-            else:
-                base = unicodedata.normalize("NFKD", ch)[:1]
-                out.append(base if base and " " < base < "\x7f" else "?")
-    joined = "".join(out)
-    if not multiline:
-        return " ".join(joined.split())
-    lines = [" ".join(line.split()) for line in joined.split("\n")]
-    return "\n".join(lines).strip("\n")
-
-
-def ellipsize(text: str, face: Face, width: int) -> str:
-    """`text` if it fits in `width` pixels, else its start and an ellipsis."""
-    cols = face.cols(width)
-    if len(text) <= cols:
-        return text
-    return text[: cols - 1].rstrip() + ELLIPSIS
-
-
-def wrap(text: str, face: Face, width: int, max_lines: int | None = None) -> list[str]:
-    """Greedy word wrap; words wider than a line are cut; the last kept line gets an ellipsis."""
-    cols = face.cols(width)
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line = ""
-        for word in paragraph.split(" "):
-            if not word:
-                continue
-            while len(word) > cols:
-                if line:
-                    lines.append(line)
-                    line = ""
-                lines.append(word[:cols])
-                word = word[cols:]
-            if not line:
-                line = word
-            elif len(line) + 1 + len(word) <= cols:
-                line = f"{line} {word}"
-            else:
-                lines.append(line)
-                line = word
-        lines.append(line)
-    while lines and not lines[-1]:
-        lines.pop()
-    if max_lines is not None and len(lines) > max_lines:
-        lines = lines[: max(0, max_lines)]
-        if lines:
-            last = lines[-1]
-            lines[-1] = last + ELLIPSIS if len(last) < cols else last[: cols - 1] + ELLIPSIS
-    return lines
-
-
-def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, face: Face) -> None:
-    """Draw one line, drawing the icon characters by hand (the fonts lack them)."""
-    x, y = xy
-    run_start = x
-    run = ""
-    for ch in text:
-        if ch in ICONS:
-            if run:
-                draw.text((run_start, y), run, font=face.font, fill=ON)
-                run = ""
-            draw_icon(draw, ch, x, y, face)
-            x += face.cw
-            run_start = x
-        else:
-            run += ch
-            x += face.cw
-    if run:
-        draw.text((run_start, y), run, font=face.font, fill=ON)
 
 
 def _big_text(image: Image.Image, xy: tuple[int, int], text: str, face: Face, scale: int) -> None:
@@ -196,10 +78,6 @@ def _big_text(image: Image.Image, xy: tuple[int, int], text: str, face: Face, sc
     _text(ImageDraw.Draw(small), (0, 0), text, face)
     big = small.resize((small.width * scale, small.height * scale), Image.Resampling.NEAREST)
     image.paste(ON, xy, big)
-
-
-def _centered(width: int, text: str, face: Face) -> int:
-    return max(0, (width - face.width(text)) // 2)
 
 
 def _clock(ms: int) -> str:
@@ -218,10 +96,6 @@ def _marquee_offset(period_px: int, elapsed_s: float) -> int:
     if t < MARQUEE_PAUSE_S:
         return 0
     return min(period_px, int((t - MARQUEE_PAUSE_S) * MARQUEE_SPEED_PX_S))
-
-
-def _page(count: int, period_s: float, elapsed_s: float) -> int:
-    return int(max(0.0, elapsed_s) // period_s) % count if count > 1 else 0
 
 
 # --------------------------------------------------------------------------------- screens
@@ -320,39 +194,12 @@ def _volume(image: Image.Image, s: VolumeScreen) -> None:
             _text(draw, (x + 1, row), label, small)
 
 
-@functools.lru_cache(maxsize=8)  # an animated screen is laid out once, not at every frame
 def _attract_pages(s: AttractScreen, size: tuple[int, int]) -> tuple[list[str], list[list[str]]]:
-    bold, body, _small = fonts()
-    w, h = size
-    inner = w - 2 * ATTRACT_MARGIN
-    title = wrap(clean(s.playlist), bold, inner, max_lines=2)
-    area = h - 2 * ATTRACT_MARGIN - len(title) * bold.lh - 4 - bold.lh - 2
-    per_page = max(1, area // body.lh)
-    note = wrap(clean(s.note, multiline=True), body, inner, max_lines=per_page * ATTRACT_MAX_PAGES)
-    pages = [note[i : i + per_page] for i in range(0, len(note), per_page)] or [[]]
-    return title, pages
+    return attract_pages(s.playlist, s.note, size)
 
 
 def _attract(image: Image.Image, s: AttractScreen, elapsed_s: float) -> None:
-    bold, body, _small = fonts()
-    w, h = image.size
-    content = Image.new("1", image.size, OFF)
-    draw = ImageDraw.Draw(content)
-    m = ATTRACT_MARGIN
-
-    title, pages = _attract_pages(s, image.size)
-    y = m
-    for line in title:
-        _text(draw, (m, y), line, bold)
-        y += bold.lh
-    y += 4
-    for line in pages[_page(len(pages), ATTRACT_PAGE_S, elapsed_s)]:
-        _text(draw, (m, y), line, body)
-        y += body.lh
-
-    invite = ellipsize(clean(texts_for(s.language).invite), bold, w)
-    _text(draw, (_centered(w, invite, bold), h - m - bold.lh), invite, bold)
-    image.paste(content, s.offset)
+    draw_attract(image, s.playlist, s.note, texts_for(s.language).invite, s.offset, elapsed_s)
 
 
 def _error(image: Image.Image, s: ErrorScreen) -> None:

@@ -4,6 +4,7 @@ and `contract.tags.read_tags`, so roles, checks and audit rows are the API's."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -16,8 +17,10 @@ from urllib.parse import unquote
 import anyio.to_thread
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from PIL import Image
 from pydantic import ValidationError
 
+from contract import screen_text
 from contract.media import CacheError
 from contract.tags import read_tags
 from tenant.api import admin
@@ -31,7 +34,7 @@ from tenant.scope import check_sites
 from tenant.store import Playlist, Tenant, Track
 from tenant.web.forms import form_of, problem_of
 from tenant.web.kiosks import _done
-from tenant.web.render import page
+from tenant.web.render import page, translator
 from tenant.web.session import Caller, Console, ConsoleError
 
 router = APIRouter(
@@ -292,6 +295,29 @@ async def save_playlist(
     except ApiError as exc:
         return again(exc.status, exc.description)
     return _done(tenant, f"playlists/{body.id}", "Saved.")
+
+
+@router.get("/playlists/{playlist_id}/preview.png", response_class=Response)
+def note_preview(
+    playlist_id: PlaylistId, request: Request, ctx: Context, tenant: CurrentTenant,
+    console: Caller,
+) -> Response:  # fmt: skip
+    """The playlist's attract screen, page by page, drawn by the kiosk's own code
+    (contract/screen_text.py), three times larger, one page under the other."""
+    playlist = ctx.store.get_playlist(tenant.slug, playlist_id)
+    if playlist is None or not may_see(console, playlist):
+        raise ConsoleError(404, f"no playlist {playlist_id!r}")
+    t = translator(request)
+    pages = screen_text.note_preview(playlist.title, playlist.note, t("Press ▶ to listen"))
+    w, h = screen_text.SIZE
+    scale, gap = 3, 4
+    sheet = Image.new("L", (w * scale, len(pages) * (h * scale + gap) - gap), 128)
+    for number, page_image in enumerate(pages):
+        big = page_image.convert("L").resize((w * scale, h * scale), Image.Resampling.NEAREST)
+        sheet.paste(big, (0, number * (h * scale + gap)))
+    out = io.BytesIO()
+    sheet.save(out, "PNG")
+    return Response(out.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 def reorder(tracks: Sequence[str], track_id: str, how: str) -> list[str]:

@@ -135,6 +135,11 @@ FR: dict[str, str] = {
     "Revoked.": "Révoquée.",
     "updated live": "mis à jour en direct",
     "Skip to content": "Aller au contenu",
+    # the kiosk's call to action, as device/display/texts.py words it, for the note's preview
+    "Press ▶ to listen": "Appuyez sur ▶",
+    "How the note looks on the kiosk's screen, page by page": (
+        "La note sur l'écran de la borne, page par page"
+    ),
 }
 
 

@@ -7,10 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from io import BytesIO
 from pathlib import Path
 
 import requests
+from PIL import Image, ImageChops
 
+from device.display.model import AttractScreen
+from device.display.render import render
 from tenant.roles import ROUTES, Role, allowed
 from tenant.store import AuditEntry, TenantStore, default_database_url
 from tenant.web.i18n import Translator
@@ -195,3 +199,27 @@ def test_french_or_english_per_person_with_their_dates_and_numbers(service: Runn
     assert fr.datetime(moment) == "02/07/2026 13:46 UTC"
     assert en.datetime(moment) == "02/07/2026, 13:46 UTC"
     assert fr("Kiosks") == "Bornes" and fr("not in the catalogue") == "not in the catalogue"
+
+
+def test_the_note_preview_is_the_kiosk_s_own_drawing(
+    service: RunningTenant, flac_files: list[Path]
+) -> None:
+    carla = signed_in(service, "carla")
+    track = carla.upload("quiet.flac", flac_files[1].read_bytes()).json()["id"]
+    title, note = "Jazz à l'œuvre", "Un long texte de présentation " * 6
+    carla.post("playlists", {"id": "jazz", "title": title, "note": note, "add": [track],
+                             "sites": ["centre"]})  # fmt: skip
+    assert 'src="/t/lib-a/console/playlists/jazz/preview.png' in carla.get("playlists/jazz").text
+    answer = carla.get("playlists/jazz/preview.png")
+    assert answer.headers["content-type"] == "image/png"
+    sheet = Image.open(BytesIO(answer.content)).convert("L")
+    w, h = 128 * 3, 64 * 3
+    assert sheet.width == w and (sheet.height + 4) % (h + 4) == 0
+    pages = (sheet.height + 4) // (h + 4)
+    assert pages >= 2  # a long note pages, as on the kiosk
+    for number in range(pages):
+        kiosk = render(AttractScreen(title, note, language="en"), elapsed_s=number * 6.0)
+        expected = kiosk.convert("L").resize((w, h), Image.Resampling.NEAREST)
+        shown = sheet.crop((0, number * (h + 4), w, number * (h + 4) + h))
+        assert ImageChops.difference(shown, expected).getbbox() is None, f"page {number + 1}"
+    assert signed_in(service, "anna").get("playlists/jazz/preview.png").status_code == 404
