@@ -51,6 +51,14 @@ def setup_tenant(
         raise ValueError(f"tenant slug {slug!r}: use lowercase letters, digits and dashes")
     if not name.strip():
         raise ValueError("a tenant needs a name")
+    if timezone is not None:
+        from tenant.errors import ApiError
+        from tenant.site_settings import check_timezone
+
+        try:
+            check_timezone(timezone)  # before anything is written
+        except ApiError as exc:
+            raise ValueError(exc.description) from None
     ctx = open_context(data_dir, database_url)
     try:
         existing = ctx.store.get_tenant(slug)

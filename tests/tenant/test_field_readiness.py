@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
+from jukebox.cli import build_parser
+from tenant.store import TenantStore, default_database_url
 from tests.support.tenant import RunningTenant
 from tests.tenant.conftest import MovableClock
 from tests.tenant.kiosk import Kiosk
@@ -113,3 +117,24 @@ def test_a_retired_playlist_and_track_leave_the_kiosks_documents(
     assert sorted(after["retired"]) == sorted([sha, kept])
     actions = [a["action"] for a in admin.audit()]
     assert "track.retire" in actions and "playlist.retire" in actions
+
+
+def test_tenant_init_sets_the_networks_time_zone_and_names_an_unknown_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "tenant"
+    init = ["tenant", "init", "--data", str(data), "--slug", "lib-z", "--name", "Z"]
+    assert jukebox(*init, "--timezone", "Europe/Paris") == 0
+    store = TenantStore(default_database_url(data))
+    try:
+        assert store.site_settings("lib-z")[""].timezone == "Europe/Paris"
+    finally:
+        store.close()
+    assert jukebox(*init, "--timezone", "Europe/Atlantis") == 1
+    assert "timezone: 'Europe/Atlantis' is not an IANA time zone" in capsys.readouterr().err
+
+
+def jukebox(*argv: str) -> int:
+    args = build_parser().parse_args(list(argv))
+    code: int = args.handler(args)
+    return code
