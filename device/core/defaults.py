@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 CALENDAR_CHECK_S = 5.0  # opening hours and schedule are minute-grained: a cheap re-check
 DEFAULT_STARTS = (StartedBy.AUTOPLAY, StartedBy.SCHEDULE)  # plays nobody asked for
 
-DefaultsKey = tuple[PlaylistId | None, StartedBy, bool]
+DefaultsKey = tuple[PlaylistId | None, StartedBy, bool, bool]
 
 
 class DefaultsController:
@@ -51,6 +51,7 @@ class DefaultsController:
         self.desired: DesiredState | None = None  # the tenant's, through device/remote
         self.calendar: Calendar = ALWAYS_OPEN
         self._calendar_due = float("-inf")
+        self._checked: DefaultsKey | None = None  # the key at the last calendar check
 
     # ------------------------------------------------------------------ queries
 
@@ -90,8 +91,11 @@ class DefaultsController:
         )
 
     def key(self) -> DefaultsKey:
+        """What decides the kiosk's own starts: the default, how it is reported, whether
+        autoplay may run, and whether the default playlist is within its own hours."""
         featured, started_by = self.default()
-        return (featured.id if featured else None, started_by, self.may_autoplay())
+        offered = featured is None or self.offered(featured)
+        return (featured.id if featured else None, started_by, self.may_autoplay(), offered)
 
     # ------------------------------------------------------------------ changes
 
@@ -142,11 +146,16 @@ class DefaultsController:
         self.changed(before)
 
     def deadline(self) -> float | None:
+        """The next calendar check, while hours (the site's or a playlist's) matter."""
         if self.desired is not None and self.desired.uses_clock:
+            return self._calendar_due
+        if any(p.hours for p in self.core.library.playlists):
             return self._calendar_due
         return None
 
     def tick(self, now: float) -> None:
+        if self._checked is None:  # the first turn of the loop: what later checks compare with
+            self._checked = self.key()
         if now >= self._calendar_due:
             self._check_calendar()
 
@@ -197,11 +206,13 @@ class DefaultsController:
     def _check_calendar(self) -> None:
         self._calendar_due = self.clock.monotonic() + CALENDAR_CHECK_S
         calendar = self._calendar_now()
+        before = self._checked if self._checked is not None else self.key()
         if calendar != self.calendar:
-            before = self.key()
             self.calendar = calendar
             log.info("calendar: %s", describe_calendar(calendar))
+        if self.key() != before:  # opening hours, or the default playlist's own, turned
             self.changed(before)
+        self._checked = self.key()
 
     def changed(self, before: DefaultsKey) -> None:
         """Follow new public defaults when nobody is listening; a visitor's choice stands.
@@ -210,6 +221,7 @@ class DefaultsController:
         autoplay may no longer run (closing time), else switch at the end of the track.
         """
         core = self.core
+        self._checked = self.key()
         if not core.running:
             return  # applied before start (the saved state at boot): start() autoplays right
         if self.key() == before or core.visitor.visitor_present or core.revoked:

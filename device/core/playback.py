@@ -117,7 +117,8 @@ class PlaybackController:
         refused = self.core.defaults.refusal(playlist)
         if refused is not None:
             log.info("%s of %s refused: %s", started_by, playlist.id, " ".join(refused))
-            notices.toast(*refused)
+            if started_by is StartedBy.VISITOR:  # autoplay and schedule just wait, silently
+                notices.toast(*refused)
             return
         self.selected = playlist.id
         index = self._playable(playlist, 0, +1, wrap=False)

@@ -14,10 +14,10 @@ from device.core.defaults import CALENDAR_CHECK_S
 from device.core.opening import next_opening
 from device.core.schedule import parse_window
 from device.display.model import ErrorScreen
-from device.domain import Library, PlaylistId
+from device.domain import Library, PlaylistId, StartedBy
 from device.journal.outbox import PlayJournal
 from tests.conftest import make_library
-from tests.core.test_kiosk_remote import RemoteRig, desired
+from tests.core.test_kiosk_remote import AUTOPLAY, RemoteRig, desired
 
 PARIS = ZoneInfo("Europe/Paris")
 DAILY = (parse_window("mon-sun", "10:00", "19:00"),)
@@ -150,3 +150,18 @@ def test_a_playlist_whose_hours_all_passed_shows_when_it_comes_back(
     rig.tap("play")
     assert rig.player.playing is None
     assert rig.display.last() == ErrorScreen("Not available now", "'Night' from tue 22:00.")
+
+
+def test_autoplay_of_a_playlist_outside_its_hours_waits_silently_then_starts_it(
+    tmp_path: Path, journal: PlayJournal, library: Library
+) -> None:
+    library = with_hours(library, "festival", ("mon", "14:00", "15:00"))
+    rig = RemoteRig(tmp_path, journal, library, **AUTOPLAY)  # Monday 08:00 UTC
+    assert rig.player.playing is None
+    assert not isinstance(rig.display.last(), ErrorScreen)
+    rig.advance(CALENDAR_CHECK_S)  # the kiosk runs on, idle
+    assert rig.player.playing is None
+    at(rig, datetime(2026, 6, 1, 14, 0, tzinfo=UTC))  # its hours begin: autoplay starts it
+    current = rig.kiosk.playback.current
+    assert current is not None and current.playlist.id == "festival"
+    assert current.started_by is StartedBy.AUTOPLAY
