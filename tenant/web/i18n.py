@@ -7,6 +7,7 @@ Dates, times and numbers follow the reader's locale through Babel (`fr_FR`, `en_
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from babel.dates import format_date, format_datetime
@@ -143,6 +144,18 @@ FR: dict[str, str] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a board repeats the same minutes and small numbers
+def _short_time(minute: int, locale: str) -> str:
+    moment = datetime.fromtimestamp(minute * 60, UTC)
+    return format_datetime(moment, "short", tzinfo=UTC, locale=locale) + " UTC"
+
+
+@functools.lru_cache(maxsize=4096)
+def _decimal(value: float | int, digits: int, locale: str) -> str:
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=locale)
+
+
 def pick_language(cookie: str | None, accept_language: str | None) -> str:
     """The reader's choice (cookie), else the first language of the browser we speak."""
     if cookie in LANGUAGES:
@@ -167,8 +180,7 @@ class Translator:
     def datetime(self, ms: int | None) -> str:
         if ms is None:
             return "—"
-        moment = datetime.fromtimestamp(ms / 1000, UTC)
-        return format_datetime(moment, "short", tzinfo=UTC, locale=self.locale) + " UTC"
+        return _short_time(ms // 60_000, self.locale)  # "short" shows minutes: one per minute
 
     def date(self, ms: int) -> str:
         return format_date(datetime.fromtimestamp(ms / 1000, UTC), "medium", locale=self.locale)
@@ -176,8 +188,7 @@ class Translator:
     def number(self, value: float | int | None, digits: int = 0) -> str:
         if value is None:
             return "—"
-        pattern = "#,##0" + ("." + "0" * digits if digits else "")
-        return format_decimal(value, format=pattern, locale=self.locale)
+        return _decimal(value, digits, self.locale)
 
     def duration(self, seconds: float | None) -> str:
         if seconds is None:

@@ -1,0 +1,163 @@
+"""The web console under load: the kiosk board with 2,000 kiosks and the report page over
+1,000,000 plays (tenant/web), time to first byte and full load, on SQLite.
+
+A tenant in a temporary folder gets `--kiosks` claimed kiosks (20 per site, each with a
+heartbeat, a reported state and a status, as the ingester stores them), 500 tracks and
+`--plays` plays spread over the last 30 days (bulk inserts: loading is not measured). The
+service runs in this process with uvicorn, as `jukebox tenant serve` does; each page is asked
+`--runs` times with the administrator's bearer token (the console accepts it as it accepts
+a session; the rendering is the same). "First byte" is until the status line and headers
+arrived (http.client's getresponse), "full load" until the body and the page's CSS and JS
+were read. Medians and the slowest run, in ms (time.monotonic).
+
+    .venv/bin/python bench/console.py [--kiosks 2000] [--plays 1000000] [--runs 5]
+
+Prints figures; asserts nothing. Aim (issue 12): board under 300 ms, report under 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import random
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import uvicorn
+from sqlalchemy import insert
+
+from tenant.service import create_app
+from tenant.setup import init_tenant
+from tenant.store import TenantStore, default_database_url
+from tenant.store.schema import device_status, devices, plays, tracks
+
+SLUG = "bench"
+DAY_MS = 86_400_000
+BATCH = 20_000
+
+
+def load(data: Path, kiosks: int, play_count: int, now_ms: int) -> None:
+    store = TenantStore(default_database_url(data))
+    rng = random.Random(12)
+    track_ids = [f"trk-{i:016x}" for i in range(500)]
+    with store.engine.begin() as conn:
+        conn.execute(insert(tracks), [
+            {"tenant": SLUG, "id": t, "sha256": f"{i:064x}", "size": 1, "title": f"Title {i}",
+             "artist": f"Artist {i % 80}", "isrc": f"FRZ03{i:07d}", "duration_ms": 200_000,
+             "created_ms": now_ms} for i, t in enumerate(track_ids)
+        ])  # fmt: skip
+        conn.execute(insert(devices), [
+            {"tenant": SLUG, "device_id": f"jk-{i:020d}", "public_key": "k",
+             "firmware_version": "1.0.0", "status": "active", "site": f"site-{i // 20:03d}",
+             "name": f"Kiosk {i}", "poll_interval_ms": 5000, "enrolled_ms": now_ms,
+             "claimed_ms": now_ms} for i in range(kiosks)
+        ])  # fmt: skip
+        beat = {"v": 1, "firmware_version": "1.0.0", "volume": 40, "outbox": 0,
+                "content": {"playlists": 2, "tracks": 30, "sync": "complete"},
+                "playing": {"playlist_id": "p", "track_id": track_ids[0], "title": "Title 0",
+                            "artist": "Artist 0", "position_ms": 1000}}  # fmt: skip
+        conn.execute(insert(device_status), [
+            {"tenant": SLUG, "device_id": f"jk-{i:020d}", "online": i % 10 != 0,
+             "since_ms": now_ms - 3_600_000, "heartbeat": json.dumps(beat),
+             "heartbeat_ms": now_ms - 5000, "reported_version": 3, "reported_status": "applied",
+             "reported_ms": now_ms - 60_000} for i in range(kiosks)
+        ])  # fmt: skip
+    batch = []
+    for n in range(play_count):
+        played = now_ms - rng.randrange(30 * DAY_MS)
+        device = n % kiosks
+        batch.append({
+            "tenant": SLUG, "event_id": f"ev-{n:012d}", "device_id": f"jk-{device:020d}",
+            "site": f"site-{device // 20:03d}", "seq": n, "firmware_version": "1.0.0",
+            "boot_id": "b", "playlist_id": "p", "playlist_revision": "r",
+            "track_id": track_ids[int(rng.paretovariate(1.2)) % 500], "started_by": "visitor",
+            "started_wall_ms": played, "clock_synced": True, "started_uptime_ms": 0,
+            "listened_ms": rng.randrange(200_000), "end_reason": "finished",
+            "received_ms": played, "played_ms": played, "time_estimated": False,
+        })  # fmt: skip
+        if len(batch) >= BATCH:
+            with store.engine.begin() as conn:
+                conn.execute(insert(plays), batch)
+            batch.clear()
+    if batch:
+        with store.engine.begin() as conn:
+            conn.execute(insert(plays), batch)
+    store.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def fetch(port: int, path: str, token: str) -> tuple[float, float, int]:
+    """(ms to the first byte, ms to the whole page and its CSS and JS, status)."""
+    began = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}", "Accept": "text/html"})
+    answer = conn.getresponse()
+    first = time.monotonic()
+    answer.read()
+    for asset in ("/console-static/console.css", "/console-static/console.js"):
+        conn.request("GET", asset)
+        conn.getresponse().read()
+    conn.close()
+    return (first - began) * 1000, (time.monotonic() - began) * 1000, answer.status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kiosks", type=int, default=2000)
+    parser.add_argument("--plays", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        token = init_tenant(data, SLUG, "Bench network")
+        now_ms = int(time.time() * 1000)
+        began = time.monotonic()
+        load(data, args.kiosks, args.plays, now_ms)
+        print(f"loaded {args.kiosks} kiosks and {args.plays} plays in "
+              f"{time.monotonic() - began:.1f} s (not measured)")  # fmt: skip
+        port = free_port()
+        config = uvicorn.Config(create_app(data), port=port, log_config=None, access_log=False)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        base = f"/t/{SLUG}/console/"
+        pages = [
+            ("board page", base + "kiosks"),
+            ("board rows (live)", base + "kiosks/board"),
+            ("report by track", base + "reports?by=track"),
+            ("report by day", base + "reports?by=day"),
+            ("report CSV", base + "reports.csv?by=track"),
+        ]
+        print(f"{'page':<20} {'first byte ms':>22} {'full load ms':>22}")
+        for label, path in pages:
+            fetch(port, path, token)  # warm: templates compiled, SQLite pages cached
+            runs = [fetch(port, path, token) for _ in range(args.runs)]
+            if any(r[2] != 200 for r in runs):
+                raise SystemExit(f"{label}: HTTP {runs[0][2]}")
+            ttfb, full = [r[0] for r in runs], [r[1] for r in runs]
+            print(f"{label:<20} {statistics.median(ttfb):>9.1f} (max {max(ttfb):>7.1f}) "
+                  f"{statistics.median(full):>9.1f} (max {max(full):>7.1f})")  # fmt: skip
+        server.should_exit = True
+        thread.join(10)
+
+
+if __name__ == "__main__":
+    main()
