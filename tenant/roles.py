@@ -111,6 +111,7 @@ ROUTES: dict[str, frozenset[Role]] = {
     "GET /console/kiosks/{device_id}/commands/{request_id}": frozenset({T}),
     "GET /console/tracks": frozenset({C, T, R}),
     "POST /console/tracks/upload": frozenset({C}),
+    "POST /console/tracks/{track_id}/retire": frozenset({C}),
     "GET /console/playlists": frozenset({C, T}),
     "GET /console/playlists/{playlist_id}": frozenset({C, T}),
     "GET /console/playlists/{playlist_id}/preview.png": frozenset({C, T}),  # the note on screen

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from contract import screen_text
 from contract.media import CacheError
 from contract.tags import read_tags
+from tenant import retire
 from tenant.api import admin
 from tenant.api.models import AssignBody, PlaylistBody, TrackBody
 from tenant.audit import record_change
@@ -131,6 +132,20 @@ def _register(
         raise ConsoleError(exc.status, f"{name}: {exc.description}") from exc
     view: dict[str, Any] = json.loads(bytes(answer.body))
     return view
+
+
+@router.post("/tracks/{track_id}/retire")
+def retire_track(
+    track_id: Annotated[str, Path(max_length=100)], request: Request, ctx: Context,
+    tenant: CurrentTenant, console: Caller,
+) -> Response:  # fmt: skip
+    """Take a track off every playlist and kiosk at their next sync (tenant/retire.py, as the
+    API); its counted plays stay in the reports."""
+    try:
+        retire.retire_track(ctx, tenant, track_id, actor=console.staff.username)
+    except ApiError as exc:
+        raise ConsoleError(exc.status, exc.description) from exc
+    return _done(tenant, "tracks", "Retired.")
 
 
 # ---------------------------------------------------------------------------------- playlists

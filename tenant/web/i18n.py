@@ -134,6 +134,9 @@ FR: dict[str, str] = {
     "Saved.": "Enregistré.",
     "Claimed.": "Rattachée.",
     "Revoked.": "Révoquée.",
+    "Retired.": "Retiré.",
+    "Retire": "Retirer du catalogue",
+    "retired": "retiré",
     "updated live": "mis à jour en direct",
     "Skip to content": "Aller au contenu",
     # the kiosk's call to action, as device/display/texts.py words it, for the note's preview

@@ -23,7 +23,7 @@ MENU = (
     ("audit", "GET /console/audit", "Audit"),
 )
 
-NOTICES = frozenset({"Saved.", "Claimed.", "Revoked.", "Pushed"})
+NOTICES = frozenset({"Saved.", "Claimed.", "Revoked.", "Pushed", "Retired."})
 
 
 @functools.cache

@@ -223,3 +223,17 @@ def test_the_note_preview_is_the_kiosk_s_own_drawing(
         shown = sheet.crop((0, number * (h + 4), w, number * (h + 4) + h))
         assert ImageChops.difference(shown, expected).getbbox() is None, f"page {number + 1}"
     assert signed_in(service, "anna").get("playlists/jazz/preview.png").status_code == 404
+
+
+def test_a_curator_retires_a_track_through_the_api_s_function(
+    service: RunningTenant, flac_files: list[Path]
+) -> None:
+    carla = signed_in(service, "carla")
+    track = carla.upload("quiet.flac", flac_files[1].read_bytes()).json()["id"]
+    assert f'id="retire-{track}"' in carla.get("tracks").text
+    answer = carla.post(f"tracks/{track}/retire", allow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].endswith("?done=Retired.")
+    page = carla.get("tracks").text
+    assert f'id="retire-{track}"' not in page and ">retired<" in page
+    assert ("carla", "track.retire") in [(e.actor, e.action) for e in audit(service)]
+    assert carla.post("tracks/trk-0000000000000000/retire").status_code == 404
