@@ -33,6 +33,7 @@ from contract.protocol import (
 from tenant.firmware_watch import UpdateWatch
 from tenant.ingest.batch import CheckedBatch, check_batch
 from tenant.store import StoredPlays, TenantStore
+from tenant.store.firmware import UpdateReport
 from tenant.store.reports import (
     DeviceReport,
     HeartbeatReport,
@@ -41,7 +42,6 @@ from tenant.store.reports import (
     StateReport,
     StatusReport,
 )
-from tenant.store.firmware import UpdateReport
 
 log = logging.getLogger(__name__)
 

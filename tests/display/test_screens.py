@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from luma.core.device import dummy
 from PIL import Image, ImageChops
 
+from contract.screen_text import clean
 from device.display.model import (
     AttractScreen,
     BootScreen,
@@ -43,7 +44,6 @@ from device.display.render import (
     MARQUEE_SPEED_PX_S,
     TECHNICIAN_PAGE_S,
     animation_key,
-    clean,
     is_animated,
     next_change_s,
     render,

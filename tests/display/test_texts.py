@@ -9,9 +9,10 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw
 
 from contract.languages import LANGUAGES
+from contract.screen_text import draw_text
 from device.display.glyphs import fonts
 from device.display.model import AttractScreen, ErrorScreen, RevokedScreen, TechnicianScreen
-from device.display.render import _text, render
+from device.display.render import render
 from device.display.texts import CATALOGUES, EN, texts_for
 
 
@@ -34,7 +35,7 @@ def test_each_phrase_takes_the_same_placeholders_as_in_english(language: str) ->
 def draw_word(word: str, face_index: int) -> Image.Image:
     face = fonts()[face_index]
     image = Image.new("1", (face.width(word), face.lh), 0)
-    _text(ImageDraw.Draw(image), (0, 0), word, face)
+    draw_text(ImageDraw.Draw(image), (0, 0), word, face)
     return image
 
 
