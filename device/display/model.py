@@ -7,7 +7,7 @@ they are drawn in (device/display/texts.py), so the drawing stays a pure functio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from contract.languages import DEFAULT_LANGUAGE, Language
 
@@ -109,6 +109,8 @@ class IdentifyScreen:
 class TestPatternScreen:
     """The self-test's first step: every pixel's neighbour differs, and a frame at the edge,
     so a dead line, a stuck column or a cropped panel shows at a glance."""
+
+    __test__: ClassVar[bool] = False  # a screen, not a pytest test class (its name says "Test")
 
 
 SelfTestStep = Literal["tone", "buttons", "done"]
