@@ -130,7 +130,9 @@ def run(config: KioskConfig, options: RunOptions) -> int:
         panel.start(events.put)
         if pin_factory is not None:
             _start_simulation(parts, config, options, pin_factory, kiosk, display, stop)
-        link = _start_tenant(parts, config, key, cache, identity, kiosk, journal, events, gate)
+        link = _start_tenant(
+            parts, config, key, cache, identity, kiosk, journal, events, gate, display, player
+        )
         if link is None:
             _start_content_loader(config, cache, events)
         _start_usb(parts, config, cache, events, usb, link)
@@ -239,6 +241,8 @@ def _start_tenant(
     journal: PlayJournal,
     events: queue.Queue[Event],
     gate: RebootGate,
+    display: Health,
+    player: Health,
 ) -> TenantLink | None:
     """The tenant link with remote administration over MQTT, when there is a tenant and a key.
 
@@ -286,12 +290,21 @@ def _start_tenant(
         desired_version=lambda: admin.desired_version,
         heartbeat_s=config.tenant.heartbeat_s,
         update=updates.report,
+        panel=_panel_state(config, display),
+        audio_ok=lambda: player.problem is None,
     )
     events.put(LibraryUpdated(link.boot_library()))
     link.start(mqtt)
     link.start_updates(updates)
     parts.callback(link.close)
     return link
+
+
+def _panel_state(config: KioskConfig, display: Health) -> Callable[[], str | None]:
+    """The heartbeat's `panel`: None for a kiosk built without one, else whether it answers."""
+    if config.display.driver == "none":
+        return lambda: None
+    return lambda: "missing" if display.problem else "ok"
 
 
 def _start_content_loader(

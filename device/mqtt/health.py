@@ -106,6 +106,9 @@ class HeartbeatSource:
     outbox: Callable[[], int | None] = lambda: None
     desired_version: Callable[[], int | None] = lambda: None
     update: Callable[[], dict[str, Any]] = dict
+    # "ok" or "missing" for the display panel, None where the kiosk has none by design
+    panel: Callable[[], str | None] = lambda: None
+    audio_ok: Callable[[], bool] = lambda: True  # False: no output plays (the tenant alerts)
     thermal_root: Path = THERMAL_ROOT
     hwmon_root: Path = HWMON_ROOT
     monotonic: Callable[[], float] = time.monotonic
@@ -121,8 +124,11 @@ class HeartbeatSource:
         if status is not None:
             data["playing"] = _playing(status)
             data["volume"] = max(0, min(100, status.volume))
-            if status.output:
-                data["output"] = status.output[:200]
+            if status.output and self._safely(self.audio_ok) is not False:
+                data["output"] = status.output[:200]  # absent: no audio (an alert at the tenant)
+        panel = self._safely(self.panel)
+        if panel in ("ok", "missing"):
+            data["panel"] = panel
         content = _content(status, self._safely(self.desired_version))
         if content:
             data["content"] = content

@@ -49,6 +49,8 @@ class MqttSetup:
     remote: RemoteOutbox = field(default_factory=RemoteOutbox)
     desired_version: Callable[[], int | None] = lambda: None
     update: Callable[[], dict[str, Any]] = dict  # firmware updates (device/update), or nothing
+    panel: Callable[[], str | None] = lambda: None  # "ok", "missing", None: no panel by design
+    audio_ok: Callable[[], bool] = lambda: True
     heartbeat_s: float = HEARTBEAT_S
 
 
@@ -144,6 +146,8 @@ class MqttSupervisor:
             outbox=lambda: journal.stats().finished,
             desired_version=self.setup.desired_version,
             update=self.setup.update,
+            panel=self.setup.panel,
+            audio_ok=self.setup.audio_ok,
         )
         self.link = MqttLink(
             account,

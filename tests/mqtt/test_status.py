@@ -192,3 +192,23 @@ def test_idle_kiosk_reports_nothing_playing_and_a_failing_reader_is_omitted(
     assert beat["volume"] == 100
     assert "outbox" not in beat
     assert DEVICE not in json.dumps(beat)  # the topic names the device, the payload need not
+
+
+def test_a_missing_panel_and_a_silent_output_are_what_the_tenant_alerts_on(
+    tmp_path: Path,
+) -> None:
+    problems: dict[str, str | None] = {"display": None, "player": None}
+    source = HeartbeatSource(
+        "0.1.0", tmp_path, status=lambda: KioskStatus(output="USB Audio"),
+        panel=lambda: "missing" if problems["display"] else "ok",
+        audio_ok=lambda: problems["player"] is None,
+        thermal_root=tmp_path / "none", hwmon_root=tmp_path / "none",
+    )  # fmt: skip
+    healthy = source.payload()
+    validate("heartbeat", healthy)
+    assert (healthy["panel"], healthy["output"]) == ("ok", "USB Audio")
+    problems.update(display="no ssd1306 display on i2c", player="no audio output")
+    broken = source.payload()
+    validate("heartbeat", broken)
+    assert broken["panel"] == "missing"
+    assert "output" not in broken  # the tenant's no_audio alert reads an absent output
