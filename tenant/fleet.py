@@ -28,7 +28,10 @@ from tenant.timefmt import rfc3339
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
-SETTINGS = ("featured", "volume", "opening_hours", "schedule")
+# What a push may set in a desired state; each stays until a later push changes or clears it.
+SETTINGS = (
+    "featured", "volume", "opening_hours", "schedule", "language", "autoplay", "idle_timeout_s"
+)  # fmt: skip
 
 # How far a kiosk got with its latest desired state.
 APPLIED, SYNCING, REJECTED = "applied", "syncing", "rejected"

@@ -54,6 +54,18 @@ def add_fleet_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )  # fmt: skip
     schedule.add_argument("--no-schedule", action="store_true", help="clear the schedule")
     push.add_argument(
+        "--language", choices=("en", "fr", "default"),
+        help="the screens' language (default: back to the kiosk's own configuration)",
+    )  # fmt: skip
+    push.add_argument(
+        "--autoplay", choices=("on", "off", "default"),
+        help="start the default playlist unasked within opening hours (default: the kiosk's)",
+    )  # fmt: skip
+    push.add_argument(
+        "--idle-timeout", metavar="SECONDS|default",
+        help="seconds without a visitor before volume and playlist go back to the defaults",
+    )  # fmt: skip
+    push.add_argument(
         "--wait",
         type=float,
         default=30.0,
@@ -117,7 +129,25 @@ def push_body(args: argparse.Namespace) -> Json:
         body["opening_hours"] = [_window(spec, "--hours") for spec in args.hours or ()]
     if args.schedule or args.no_schedule:
         body["schedule"] = [_scheduled(spec) for spec in args.schedule or ()]
+    if args.language is not None:
+        body["language"] = None if args.language == "default" else args.language
+    if args.autoplay is not None:
+        body["autoplay"] = None if args.autoplay == "default" else args.autoplay == "on"
+    if args.idle_timeout is not None:
+        body["idle_timeout_s"] = _idle_timeout(args.idle_timeout)
     return body
+
+
+def _idle_timeout(text: str) -> float | None:
+    if text == "default":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 1 <= seconds <= 86400:
+        raise ValueError(f"--idle-timeout: {text!r} is not a number of seconds from 1 to 86400")
+    return seconds
 
 
 def _window(spec: str, option: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenant.api.models import Hours
+from tenant.fleet import SETTINGS as PUSH_SETTINGS
 
 PLAYLIST_ID = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
@@ -40,15 +41,20 @@ class PushBody(BaseModel):
     volume: VolumeLimits | None = None
     opening_hours: list[Hours] | None = Field(default=None, max_length=50)
     schedule: list[ScheduleEntry] | None = Field(default=None, max_length=50)
+    language: Literal["en", "fr"] | None = Field(
+        default=None, description="the screens' language; null: the kiosk's own configuration"
+    )
+    autoplay: bool | None = Field(
+        default=None, description="start the default playlist unasked (within opening hours)"
+    )
+    idle_timeout_s: float | None = Field(
+        default=None, ge=1, le=86400, description="seconds without a visitor before defaults"
+    )
 
     def settings(self) -> dict[str, Any]:
         """The settings given in the request (a null one clears it)."""
         dumped = self.model_dump(by_alias=True)
-        return {
-            k: dumped[k]
-            for k in ("featured", "volume", "opening_hours", "schedule")
-            if k in self.model_fields_set
-        }
+        return {k: dumped[k] for k in PUSH_SETTINGS if k in self.model_fields_set}
 
 
 class PushedDevice(BaseModel):

@@ -151,6 +151,35 @@ def test_push_sends_each_kiosk_its_whole_desired_state_and_waits_for_it(
     assert fleet.store.desired_states(SLUG)[left.device_id].version == 1
 
 
+def test_push_sets_the_screen_language_autoplay_and_idle_timeout_and_default_clears_them(
+    fleet: Fleet, flac_tracks: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = fleet.service
+    service.create_playlist(SLUG, "morning", "Morning", [str(flac_tracks[0]["id"])])
+    side = fleet.connect(fleet.kiosk("centre"))
+    side.answer_desired = applies
+
+    code, out, _ = admin(
+        service, capsys, "push", "--site", "centre", "--playlist", "morning",
+        "--language", "fr", "--autoplay", "on", "--idle-timeout", "120", "--wait", "5",
+    )  # fmt: skip
+
+    assert code == 0, out
+    first = side.desired.get(timeout=5)
+    assert (first["language"], first["autoplay"], first["idle_timeout_s"]) == ("fr", True, 120)
+    code, out, _ = admin(
+        service, capsys, "push", "--site", "centre", "--language", "default", "--wait", "5"
+    )
+    assert code == 0, out
+    second = side.desired.get(timeout=5)
+    assert "language" not in second  # back to the kiosk's own [display] language
+    assert (second["autoplay"], second["idle_timeout_s"]) == (True, 120)  # not named: kept
+
+    code, _, err = admin(service, capsys, "push", "--site", "centre", "--idle-timeout", "0")
+    assert code != 0
+    assert "--idle-timeout: '0' is not a number of seconds from 1 to 86400" in err
+
+
 def test_push_tells_which_kiosks_are_offline_and_they_apply_when_they_come_back(
     fleet: Fleet, flac_tracks: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
