@@ -9,6 +9,9 @@ trees, config.txt, cmdline.txt).
 
 Speed: linux-image-arm64's own initramfs is skipped during installation (INITRD=No) and built
 once at the end, with only the modules the Pi's SD card needs (files/etc/initramfs-tools).
+
+Size: the customize hook's steps run in one chroot session and read best in order (over 400
+lines on purpose).
 """
 
 from __future__ import annotations

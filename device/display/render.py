@@ -10,6 +10,9 @@ console previews a playlist note with that very code. Text
 that does not fit is word-wrapped and ended with an ellipsis, scrolled (the now-playing title)
 or paged (attract note, technician rows); `is_animated` and `next_change_s` tell the adapter
 when a screen changes with time, so it redraws only then.
+
+Size: one drawing function per screen kind, each short; kept in one module so every screen
+shares the same fonts, margins and text helpers at a glance (over 400 lines on purpose).
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ tenant is unreachable, and between passes re-checks validity windows so a playli
 closes) on time without any network. The wall clock (injectable as `wall_clock`) is used only
 for validity windows (and to stamp ``library.json`` for the technician); every duration,
 timeout and throttle uses `time.monotonic()`.
+
+Size: one pass is one transaction of the cache (plan, make room, download, activate); split
+across modules its ordering rules would be harder to check, so it stays whole (over 400 lines).
 """
 
 from __future__ import annotations
