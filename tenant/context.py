@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contract.media import MediaCache
+from tenant.claim_wait import ClaimWaits
 from tenant.credentials import load_service_secret
 from tenant.settings import TenantSettings
 from tenant.store import TenantStore, default_database_url
@@ -23,6 +24,7 @@ class ServiceContext:
     settings: TenantSettings
     secret: bytes  # HMAC key for derived credentials (tenant.credentials)
     broker: BrokerControl | None = None  # None: no broker.json, devices get no MQTT accounts
+    claim_waits: ClaimWaits = field(default_factory=ClaimWaits, compare=False)  # held polls
 
 
 def open_context(

@@ -199,7 +199,7 @@ def token(ctx: ServiceContext, tenant: Tenant, assertion: str, audiences: set[st
     if device.status == REVOKED:
         raise ApiError(403, "access_denied", "this device was revoked by the tenant")
     if device.status == PENDING:
-        raise _pending_answer(ctx, device, now_ms)
+        device = _held_poll(ctx, device, now_ms)
 
     access = new_access_token()
     ttl_ms = int(settings.access_token_ttl_s * 1000)
@@ -230,6 +230,48 @@ def token(ctx: ServiceContext, tenant: Tenant, assertion: str, audiences: set[st
             "password": device_password(ctx, device),
         },
     }
+
+
+def _held_poll(ctx: ServiceContext, device: Device, now_ms: int) -> Device:
+    """The device once claimed, or raise the pending answer. An `authorization_pending` poll
+    is first held open (RFC 8628 allows holding it up to the interval) until a claim in this
+    process wakes it (tenant/claim_wait.py); the kiosk's interval then runs from the answer."""
+    answer = _pending_answer(ctx, device, now_ms)
+    hold_s = _hold_s(ctx, device, now_ms)
+    if answer.error != "authorization_pending" or hold_s <= 0:
+        raise answer
+    slug, device_id = device.tenant, device.device_id
+    event = ctx.claim_waits.enter(slug, device_id, ctx.settings.claim_poll_waiters)
+    if event is None:
+        raise answer
+    try:
+        now = ctx.store.get_device(slug, device_id)  # claimed before `enter`: seen here
+        if now is not None and now.status == PENDING:
+            event.wait(hold_s)
+            now = ctx.store.get_device(slug, device_id)
+    finally:
+        ctx.claim_waits.leave(slug, device_id, event)
+    if now is None:
+        raise _invalid_client(f"unknown device {device_id!r}: enroll first")
+    if now.status == REVOKED:
+        raise ApiError(403, "access_denied", "this device was revoked by the tenant")
+    if now.status == PENDING:  # the interval runs from this answer, as the kiosk counts it
+        ctx.store.update_device(slug, device_id, last_poll_ms=ctx.settings.now_ms())
+        raise answer
+    return now
+
+
+def _hold_s(ctx: ServiceContext, device: Device, now_ms: int) -> float:
+    """How long to hold a pending poll: the setting, below the interval, before the expiry."""
+    expires_ms = device.claim_expires_ms or now_ms
+    return max(
+        0.0,
+        min(
+            ctx.settings.claim_poll_hold_s,
+            0.9 * device.poll_interval_ms / 1000,
+            (expires_ms - now_ms) / 1000,
+        ),
+    )
 
 
 def _pending_answer(ctx: ServiceContext, device: Device, now_ms: int) -> ApiError:
@@ -275,6 +317,7 @@ def claim(
         after={"site": device.site, "name": device.name},
     )  # fmt: skip
     ensure_account(ctx, device)
+    ctx.claim_waits.notify(tenant.slug, device.device_id)  # answer its held poll now
     return {
         "device_id": device.device_id,
         "site": device.site,
@@ -292,4 +335,5 @@ def revoke(ctx: ServiceContext, tenant: Tenant, device_id: str, *, actor: str) -
         before={"status": before.status, "site": before.site}, after={"status": REVOKED},
     )  # fmt: skip
     remove_account(ctx, tenant.slug, device_id)
+    ctx.claim_waits.notify(tenant.slug, device_id)
     return {"device_id": device_id, "status": REVOKED}

@@ -14,6 +14,10 @@ class TenantSettings:
     claim_code_ttl_s: float = 900.0
     poll_interval_s: float = 5.0
     slow_down_step_s: float = 5.0
+    # Long polling (tenant/claim_wait.py): a pending device's token poll is held open up to this
+    # long (never past 90% of its interval) and answered as soon as it is claimed; 0 turns it off.
+    claim_poll_hold_s: float = 4.5
+    claim_poll_waiters: int = 16  # polls held at once, each on a worker thread; more: at once
     access_token_ttl_s: float = 600.0
     assertion_max_lifetime_s: float = 300.0
     clock_leeway_s: float = 30.0

@@ -2,8 +2,11 @@
 
 The flow is RFC 8628's device authorization grant with Mender's pending/accept: the kiosk
 enrolls its public key and shows the claim code it gets; an admin claims it for a site; the
-kiosk, polling /v1/token at the tenant's `interval` (+5 s on `slow_down`), then receives its
-credentials and stores them. A code that expires is replaced by a new one. A revoked kiosk
+kiosk polls /v1/token, the first time at once, then at the tenant's `interval` (+5 s on
+`slow_down`) counted from the end of one answer to the next request, and on the claim receives
+its credentials and stores them. The tenant may hold a poll open (long polling, never past the
+interval) and answer it the moment the code is claimed; stopping during a held poll waits for
+its answer (at most the hold). A code that expires is replaced by a new one. A revoked kiosk
 says so and keeps enrolling slowly, so an admin can claim it again with a new code, without a
 reinstall and under the same device id.
 
@@ -247,7 +250,9 @@ class Enrollment:
             answer.expires_in,
             claim.interval,
         )
-        return self._poll, self._poll_delay(claim)
+        # The first poll goes at once: a tenant that long-polls holds it open (up to the
+        # interval) and answers it the moment the code is claimed; the interval separates polls.
+        return self._poll, 0.0
 
     def _poll(self) -> tuple[_Step, float]:
         claim = self._claim
