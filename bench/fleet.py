@@ -1,4 +1,4 @@
-"""A simulated fleet against one mosquitto and one ingester: how many kiosks until acks slow down.
+r"""A simulated fleet against one mosquitto and its ingesters: how many kiosks until acks slow down.
 
 Each simulated kiosk is a real MQTT 5 client (paho) following the protocol: retained online
 status with a last will, a heartbeat every `--heartbeat` seconds, and one finished play every
@@ -6,18 +6,28 @@ status with a last will, a heartbeat every `--heartbeat` seconds, and one finish
 run), each sent as a batch and timed until the ingester's `plays/ack` comes back. The kiosks
 are spread over `--processes` worker processes, each driving its share from one selector loop
 (paho's external-loop API), so that the simulation does not measure itself; the broker and the
-ingester (`jukebox tenant ingest`, its own process, with the tenant's SQLite file) are the real
-ones.
+ingesters (`jukebox tenant ingest`, each its own process, on the shared subscription) are the
+real ones (bench/fleet_backend.py starts them).
 
     .venv/bin/python bench/fleet.py [--fleet 500,1000,2000] [--duration 60] [--processes 2]
                                     [--play-every 120] [--heartbeat 60] [--acker ingester|echo]
+                                    [--tls] [--ingesters 1] [--database sqlite|postgresql]
+
+`--tls`: the broker as `jukebox tenant broker-setup` writes it (TLS, dynamic security), every
+kiosk with its own account and role, as in production. `--ingesters N`: N ingesters share the
+plays. `--database postgresql`: the tenant's database on a throwaway PostgreSQL server (fsync on)
+instead of SQLite in the data directory. The national figure (issue 16):
+
+    .venv/bin/python bench/fleet.py --fleet 10000 --duration 120 --tls --ingesters 2 \
+                                    --database postgresql
 
 With `--acker echo` the ingester is replaced by an echo acker in the bench's own process
 (parses the batch, acknowledges, stores nothing): the ceiling of the simulation and the broker.
 
 For each fleet size it prints plays acked, ack latency p50/p99/max, messages per second, and
-the CPU the broker, the acker and the simulated kiosks used (in % of one core); the largest
-fleet with p99 under 1 s is the figure (aim: 2,000). Asserts nothing.
+the CPU the broker, the ackers and the simulated kiosks used (in % of one core), then for the
+broker and each acker its CPU seconds over the run and its peak memory (VmHWM); the largest
+fleet with p99 under 1 s is the figure (aim: 2,000; 10,000 with `--tls`). Asserts nothing.
 """
 
 from __future__ import annotations
@@ -25,17 +35,14 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import random
 import resource
 import selectors
-import subprocess
+import ssl
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
@@ -44,24 +51,21 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
-from contract.protocol import (
-    INGEST_GROUP,
-    PLAYS,
-    DeviceTopics,
-    encode,
-    parse_topic,
-    shared,
-    wildcard,
+from fleet_backend import (
+    TENANT,
+    Databases,
+    Target,
+    cpu_seconds,
+    device_id,
+    peak_memory_mib,
+    start_backend,
 )
-from tenant.broker.process import MosquittoProcess
-from tenant.broker.settings import BrokerAccount, BrokerSettings, save_broker_settings
+from paho.mqtt.enums import CallbackAPIVersion
 
-TENANT = "bench-fleet"
-CONNECT_TIMEOUT_S = 60.0
+from contract.protocol import DeviceTopics, encode
+
+CONNECT_TIMEOUT_S = 60.0  # after the last connect call of a kiosk process
+CONNECT_EACH_S = 0.02  # the parent waits this much more per kiosk of a process (TLS handshakes)
 DRAIN_S = 5.0  # after the run, acks still on their way are waited for (late ones count too)
 
 
@@ -95,7 +99,8 @@ class FleetResult:
     latencies_s: list[float]
     messages: int
     elapsed_s: float
-    cpu_percent: dict[str, float]  # broker, acker, kiosks
+    cpu_s: dict[str, float]  # broker, ingest-1… or acker, kiosks: CPU seconds over the run
+    peak_mib: dict[str, float]  # broker, ingest-1… or acker: VmHWM at the end of the run
 
 
 def play_batch(kiosk: SimulatedKiosk) -> tuple[str, bytes]:
@@ -127,10 +132,16 @@ def play_batch(kiosk: SimulatedKiosk) -> tuple[str, bytes]:
     return batch_id, encode("play-batch", {"v": 1, "batch_id": batch_id, "plays": [play]})
 
 
-def make_kiosk(i: int, host: str, port: int, latencies: list[float]) -> SimulatedKiosk:
-    device_id = f"jk-fleet{i:012d}"
-    topics = DeviceTopics(TENANT, device_id)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv5)
+def make_kiosk(
+    i: int, target: Target, tls: ssl.SSLContext | None, latencies: list[float]
+) -> SimulatedKiosk:
+    name = device_id(i)
+    topics = DeviceTopics(TENANT, name)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name, protocol=mqtt.MQTTv5)
+    if target.password is not None:
+        client.username_pw_set(name, target.password)
+    if tls is not None:
+        client.tls_set_context(tls)
     client.will_set(
         topics.status, encode("status", {"v": 1, "online": False, "reason": "lost"}), 1, True
     )
@@ -151,14 +162,13 @@ def make_kiosk(i: int, host: str, port: int, latencies: list[float]) -> Simulate
 
     client.on_connect = on_connect
     client.on_message = on_message
-    client.connect(host, port, keepalive=120, clean_start=True)
+    client.connect(target.host, target.port, keepalive=120, clean_start=True)
     return kiosk
 
 
 def run_share(
     indices: list[int],
-    host: str,
-    port: int,
+    target: Target,
     args: argparse.Namespace,
     ready: multiprocessing.Queue[int],
     go: EventType,
@@ -170,8 +180,9 @@ def run_share(
     latencies: list[float] = []
     selector = selectors.DefaultSelector()
     kiosks: list[SimulatedKiosk] = []
+    tls = target.tls_context()
     for n, i in enumerate(indices):
-        kiosk = make_kiosk(i, host, port, latencies)
+        kiosk = make_kiosk(i, target, tls, latencies)
         kiosks.append(kiosk)
         sock = kiosk.client.socket()
         assert sock is not None
@@ -225,36 +236,43 @@ def _pump(selector: selectors.BaseSelector, kiosks: list[SimulatedKiosk], timeou
     for key, _ in selector.select(timeout):
         kiosk = key.data
         kiosk.client.loop_read()
+        sock = kiosk.client.socket()  # TLS: records already decrypted wake no select()
+        for _ in range(100):
+            if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                break
+            kiosk.client.loop_read()
+            sock = kiosk.client.socket()
     for kiosk in kiosks[:: max(1, len(kiosks) // 50)]:
         kiosk.client.loop_misc()
 
 
 def run_fleet(
-    size: int, host: str, port: int, args: argparse.Namespace, pids: dict[str, int]
+    size: int, target: Target, args: argparse.Namespace, pids: dict[str, int]
 ) -> FleetResult:
     context = multiprocessing.get_context("spawn")
     ready: multiprocessing.Queue[int] = context.Queue()
     results: multiprocessing.Queue[ShareResult] = context.Queue()
     go = context.Event()
+    processes = min(args.processes, size)
     workers = [
         context.Process(
             target=run_share,
-            args=(list(range(w, size, args.processes)), host, port, args, ready, go, results),
+            args=(list(range(w, size, processes)), target, args, ready, go, results),
         )
-        for w in range(min(args.processes, size))
+        for w in range(processes)
     ]
     for worker in workers:
         worker.start()
-    connected = sum(ready.get(timeout=CONNECT_TIMEOUT_S + 60) for _ in workers)
+    connect_s = CONNECT_TIMEOUT_S + 60 + CONNECT_EACH_S * size / processes
+    connected = sum(ready.get(timeout=connect_s) for _ in workers)
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     began = time.monotonic()
     go.set()
     shares = [results.get(timeout=args.duration + DRAIN_S + 120) for _ in workers]
     elapsed = time.monotonic() - began
-    cpu = {
-        name: (cpu_seconds(pid) - cpu_before[name]) / elapsed * 100 for name, pid in pids.items()
-    }
-    cpu["kiosks"] = sum(s.cpu_s for s in shares) / elapsed * 100
+    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    peak = {name: peak_memory_mib(pid) for name, pid in pids.items()}
+    cpu["kiosks"] = sum(s.cpu_s for s in shares)
     for worker in workers:
         worker.join(timeout=30)
     return FleetResult(
@@ -265,13 +283,8 @@ def run_fleet(
         sum(s.messages for s in shares),
         elapsed,
         cpu,
+        peak,
     )
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -287,10 +300,6 @@ def raise_open_files() -> int:
     return hard
 
 
-# A backend: started in a work directory, gives (host, port, {name: pid to watch}, stop).
-Backend = Callable[[Path], tuple[str, int, dict[str, int], Callable[[], None]]]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--fleet", default="500,1000,2000")
@@ -299,124 +308,75 @@ def main() -> None:
     parser.add_argument("--heartbeat", type=float, default=60.0)
     parser.add_argument("--processes", type=int, default=2, help="simulating the kiosks")
     parser.add_argument("--acker", choices=("ingester", "echo"), default="ingester")
+    parser.add_argument("--ingesters", type=int, default=1, help="ingester processes")
+    parser.add_argument("--tls", action="store_true", help="TLS, an account per kiosk")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
-    limit = raise_open_files()
-    backend = start_broker_and_ingester if args.acker == "ingester" else start_broker_and_echo
+    if args.ingesters < 1 or args.processes < 1:
+        parser.error("--ingesters and --processes must be 1 or more")
+    sizes = [int(s) for s in args.fleet.split(",")]
+    limit = raise_open_files()  # the broker, started from here, inherits it
+    if limit < max(sizes) + 1000:
+        print(f"warning: open files limit {limit} is low for {max(sizes)} kiosks (ulimit -Hn)")
+    ackers = f"{args.ingesters} ingester(s)" if args.acker == "ingester" else "echo"
     print(
         f"open files limit {limit}; each size runs {args.duration:.0f} s; a play every "
         f"{args.play_every:g} s and a heartbeat every {args.heartbeat:g} s per kiosk; "
-        f"{args.processes} kiosk processes; acker: {args.acker}"
+        f"{args.processes} kiosk processes; acker: {ackers}; database: {args.database}; "
+        f"broker: {'TLS, an account per kiosk' if args.tls else 'plain MQTT, anonymous'}"
     )
     print(
         f"{'kiosks':>7} {'online':>7} {'plays':>6} {'acked':>6} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'max ms':>8} {'msg/s':>7} {'cpu% broker':>11} {'acker':>6} {'kiosks':>6}",
+        f"{'max ms':>8} {'msg/s':>7} {'cpu% broker':>11} {'ackers':>6} {'kiosks':>6}",
         flush=True,
     )
     best = 0
-    for size in (int(s) for s in args.fleet.split(",")):
-        with tempfile.TemporaryDirectory(prefix="fleet-") as tmp:
-            host, port, pids, stop = backend(Path(tmp))
-            try:
-                result = run_fleet(size, host, port, args, pids)
-            finally:
-                stop()
-        acked = [x for x in result.latencies_s if x != float("inf")]
-        p99 = percentile(result.latencies_s, 0.99)
-        cpu = result.cpu_percent
-        print(
-            f"{result.size:>7} {result.connected:>7} {result.plays_sent:>6} {len(acked):>6} "
-            f"{percentile(acked, 0.5) * 1000:>8.1f} {p99 * 1000:>8.1f} "
-            f"{(max(acked) if acked else float('nan')) * 1000:>8.1f} "
-            f"{result.messages / result.elapsed_s:>7.1f} {cpu['broker']:>11.0f} "
-            f"{cpu['acker']:>6.0f} {cpu['kiosks']:>6.0f}",
-            flush=True,
-        )
-        if p99 < 1.0 and result.connected == size:
-            best = max(best, size)
-    print(f"largest fleet with ack p99 under 1 s: {best} (aim: 2000)")
-
-
-def start_broker_and_ingester(work: Path) -> tuple[str, int, dict[str, int], Callable[[], None]]:
-    """An anonymous mosquitto (accounts are not what is measured) and `jukebox tenant ingest`
-    as its own process over a fresh tenant data directory."""
-    broker = MosquittoProcess(work / "broker").start()
-    data = work / "tenant"
-    data.mkdir()
-    account = BrokerAccount("jk-ingester", "unused")
-    save_broker_settings(
-        data, BrokerSettings(broker.host, broker.port, service=account, ingester=account)
-    )
-    log = (work / "ingest.log").open("wb")
-    ingest = subprocess.Popen(
-        [sys.executable, "-m", "jukebox", "tenant", "ingest", "--data", str(data)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30  # connected and subscribed: its log says so
-    while b"connected" not in (work / "ingest.log").read_bytes():
-        if time.monotonic() > deadline or ingest.poll() is not None:
-            raise RuntimeError((work / "ingest.log").read_text())
-        time.sleep(0.1)
-    time.sleep(0.5)
-
-    def stop() -> None:
-        ingest.terminate()
-        ingest.wait(timeout=20)
-        log.close()
-        broker.stop()
-
-    return broker.host, broker.port, {"broker": broker_pid(), "acker": ingest.pid}, stop
-
-
-def start_broker_and_echo(work: Path) -> tuple[str, int, dict[str, int], Callable[[], None]]:
-    """mosquitto and, in this process, a client that acknowledges every batch unread: what
-    the simulation and the broker can do with an acker that costs nothing."""
-    broker = MosquittoProcess(work / "broker").start()
-    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    properties.ReceiveMaximum = 2000
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="echo", protocol=mqtt.MQTTv5)
-    client.max_inflight_messages_set(1000)
-    subscribed = threading.Event()
-
-    def on_message(c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        address = parse_topic(message.topic)
-        batch = json.loads(message.payload)
-        if address is not None:
-            ack = {"v": 1, "batch_id": batch["batch_id"], "event_ids": []}
-            c.publish(DeviceTopics(address.tenant, address.device_id).ack, json.dumps(ack), 1)
-
-    client.on_message = on_message
-    client.on_subscribe = lambda *_a: subscribed.set()
-    client.on_connect = lambda c, *_a: c.subscribe(shared(INGEST_GROUP, wildcard(PLAYS)), 1)
-    client.connect(broker.host, broker.port, properties=properties)
-    client.loop_start()
-    subscribed.wait(10)
-
-    def stop() -> None:
-        client.disconnect()
-        client.loop_stop()
-        broker.stop()
-
-    return broker.host, broker.port, {"broker": broker_pid(), "acker": os.getpid()}, stop
-
-
-def broker_pid() -> int:
-    """The mosquitto this process started last (a child of ours)."""
-    children = [
-        int(p.name)
-        for p in Path("/proc").iterdir()
-        if p.name.isdigit() and _parent_and_name(p) == (os.getpid(), "mosquitto")
-    ]
-    return max(children)
-
-
-def _parent_and_name(proc: Path) -> tuple[int, str] | None:
+    databases = Databases(args.database)
     try:
-        stat = (proc / "stat").read_text()
-    except OSError:
-        return None
-    name = stat[stat.index("(") + 1 : stat.rindex(")")]
-    return int(stat[stat.rindex(")") + 2 :].split()[1]), name
+        for size in sizes:
+            with tempfile.TemporaryDirectory(prefix="fleet-") as tmp:
+                backend = start_backend(
+                    Path(tmp),
+                    size,
+                    tls=args.tls,
+                    ingesters=args.ingesters,
+                    database_url=databases.new() if args.acker == "ingester" else None,
+                    echo=args.acker == "echo",
+                )
+                try:
+                    result = run_fleet(size, backend.target, args, backend.pids)
+                finally:
+                    backend.stop()
+                stored, by_ingester = backend.stored()
+            print_result(result, stored, by_ingester)
+            p99 = percentile(result.latencies_s, 0.99)
+            if p99 < 1.0 and result.connected == size:
+                best = max(best, size)
+    finally:
+        databases.close()
+    print(f"largest fleet with ack p99 under 1 s: {best} (aim: {10000 if args.tls else 2000})")
+
+
+def print_result(result: FleetResult, stored: int | None, by_ingester: dict[str, int]) -> None:
+    acked = [x for x in result.latencies_s if x != float("inf")]
+    p99 = percentile(result.latencies_s, 0.99)
+    cpu = {name: seconds / result.elapsed_s * 100 for name, seconds in result.cpu_s.items()}
+    ackers = sum(v for name, v in cpu.items() if name not in ("broker", "kiosks"))
+    print(
+        f"{result.size:>7} {result.connected:>7} {result.plays_sent:>6} {len(acked):>6} "
+        f"{percentile(acked, 0.5) * 1000:>8.1f} {p99 * 1000:>8.1f} "
+        f"{(max(acked) if acked else float('nan')) * 1000:>8.1f} "
+        f"{result.messages / result.elapsed_s:>7.1f} {cpu['broker']:>11.0f} "
+        f"{ackers:>6.0f} {cpu['kiosks']:>6.0f}",
+        flush=True,
+    )
+    processes = "; ".join(
+        f"{name} {result.cpu_s[name]:.1f} s CPU, peak {mib:.1f} MiB"
+        + (f", stored {by_ingester[name]}" if name in by_ingester else "")
+        for name, mib in result.peak_mib.items()
+    )
+    in_database = "" if stored is None else f"; {stored} plays in the database"
+    print(f"{'':>7} over {result.elapsed_s:.0f} s: {processes}{in_database}", flush=True)
 
 
 if __name__ == "__main__":
