@@ -78,14 +78,82 @@ def compute_statement(
     must come in ascending event id order, as a store streams them, and are never held in
     memory at once). Raises PayoutInputError, naming the item, on any bad input."""
     site_library, tracks = _check_inputs(inputs)
+    _check_cutoffs(inputs, cutoff_ms, previous_cutoff_ms)
+    ordered = plays if presorted else sorted(plays, key=_event_id)
+    tally = _tally(inputs, ordered, site_library, cutoff_ms, previous_cutoff_ms)
+    return _split(inputs, tracks, tally, cutoff_ms, previous_cutoff_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class PlayGroup:
+    """The plays of a statement's window at one site, of one track, of one kind, counted by the
+    rules or not: what a database computes with GROUP BY instead of handing over every play."""
+
+    site: str
+    track_id: str
+    kind: LineKind
+    counted: bool
+    plays: int
+    listened_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaySummary:
+    """A statement's window summed up by a store (tenant/store/payouts.py): its groups, the
+    sha256 of its plays (the same as `_tally`'s, computed by the store over the same canonical
+    text) and the first play in event id order that is not valid, if any. A store's plays have
+    unique event ids (the primary key), so there are no duplicates to drop."""
+
+    groups: tuple[PlayGroup, ...]
+    plays_sha256: str
+    first_bad: CountedPlay | None = None
+
+
+def compute_from_summary(
+    inputs: PayoutInputs,
+    summary: PlaySummary,
+    *,
+    cutoff_ms: int | None,
+    previous_cutoff_ms: int | None = None,
+) -> Statement:
+    """The statement `compute_statement` gives for the plays `summary` sums up (same bytes):
+    the store's way for months of millions of plays, which never travel to Python one by one."""
+    site_library, tracks = _check_inputs(inputs)
+    _check_cutoffs(inputs, cutoff_ms, previous_cutoff_ms)
+    if summary.first_bad is not None:
+        raise PayoutInputError(f"play {summary.first_bad.event_id}: {summary.first_bad.problem()}")
+    counted: dict[tuple[str, str, LineKind], list[int]] = {}
+    unsubscribed: dict[str, int] = {}
+    regular = adjustments = n_counted = 0
+    for group in summary.groups:
+        if group.kind == REGULAR:
+            regular += group.plays
+        else:
+            adjustments += group.plays
+        if not group.counted:
+            continue
+        n_counted += group.plays
+        library = site_library.get(group.site)
+        if library is None:
+            unsubscribed[group.site] = unsubscribed.get(group.site, 0) + group.plays
+            continue
+        entry = counted.setdefault((library, group.track_id, group.kind), [0, 0])
+        entry[0] += group.plays
+        entry[1] += group.listened_ms
+    selected = regular + adjustments
+    counts = PlayCounts(selected, regular, adjustments, n_counted, selected - n_counted)
+    tally = _Tally(counted, unsubscribed, summary.plays_sha256, counts, InputCounts(selected, 0, 0))
+    return _split(inputs, tracks, tally, cutoff_ms, previous_cutoff_ms)
+
+
+def _check_cutoffs(
+    inputs: PayoutInputs, cutoff_ms: int | None, previous_cutoff_ms: int | None
+) -> None:
     if cutoff_ms is not None and previous_cutoff_ms is not None and cutoff_ms <= previous_cutoff_ms:
         raise PayoutInputError(
             f"period {inputs.period.name}: cutoff {cutoff_ms} is not after the previous "
             f"period's cutoff {previous_cutoff_ms}"
         )
-    ordered = plays if presorted else sorted(plays, key=_event_id)
-    tally = _tally(inputs, ordered, site_library, cutoff_ms, previous_cutoff_ms)
-    return _split(inputs, tracks, tally, cutoff_ms, previous_cutoff_ms)
 
 
 def _event_id(play: CountedPlay) -> str:

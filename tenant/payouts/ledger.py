@@ -1,5 +1,7 @@
 """Periods previewed and closed through the tenant's store: the engine (compute.py) fed with a
-period's subscriptions, rules, holders, shares and plays streamed in event id order.
+period's subscriptions, rules, holders, shares and its plays summed up by the database
+(per site, track and kind, with their hash: `compute_from_summary`, the same statement as
+`compute_statement` over every play, tested in tests/payouts/test_summary.py).
 
 The rest of tenant/payouts is pure; this module is where it meets the store and the tenant's
 key. Statements are signed with an Ed25519 key derived, like the pack key (tenant/packs.py),
@@ -25,7 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tenant.assertions import encode_public_key
 from tenant.credentials import load_secret_file
-from tenant.payouts.compute import PayoutInputs, compute_statement
+from tenant.payouts.compute import PayoutInputs, compute_from_summary
 from tenant.payouts.model import PayoutInputError, PayoutRules, Period
 from tenant.payouts.periods import check_next_period
 from tenant.payouts.statement import Statement, sign_statement
@@ -94,11 +96,9 @@ def preview(store: TenantStore, slug: str, name: str) -> Statement:
             raise PayoutInputError(f"period {name}: is closed: show it instead")
     previous = _last_before(closed, period)
     previous_cutoff = None if previous is None else previous.cutoff_ms
-    plays = store.stream_payout_plays(slug, period, None, previous_cutoff)
-    return compute_statement(
-        period_inputs(store, slug, period), plays, cutoff_ms=None,
-        previous_cutoff_ms=previous_cutoff, presorted=True,
-    )  # fmt: skip
+    inputs = period_inputs(store, slug, period)
+    summary = store.payout_play_summary(slug, period, inputs.rules, None, previous_cutoff)
+    return compute_from_summary(inputs, summary, cutoff_ms=None, previous_cutoff_ms=previous_cutoff)
 
 
 def close(
@@ -116,11 +116,11 @@ def close(
     check_next_period([c.period for c in closed], period)
     previous = closed[-1] if closed else None
     previous_cutoff = None if previous is None else previous.cutoff_ms
-    plays = store.stream_payout_plays(slug, period, cutoff, previous_cutoff)
-    statement = compute_statement(
-        period_inputs(store, slug, period), plays, cutoff_ms=cutoff,
-        previous_cutoff_ms=previous_cutoff, presorted=True,
-    )  # fmt: skip
+    inputs = period_inputs(store, slug, period)
+    summary = store.payout_play_summary(slug, period, inputs.rules, cutoff, previous_cutoff)
+    statement = compute_from_summary(
+        inputs, summary, cutoff_ms=cutoff, previous_cutoff_ms=previous_cutoff
+    )
     signed = sign_statement(statement, key)
     kept = ClosedPeriod(
         period=period, cutoff_ms=cutoff, plays_sha256=statement.plays_sha256, body=signed.body,
