@@ -1,4 +1,5 @@
-"""Play reports: stored once per (tenant, event id), and counted per track, artist, site, day."""
+"""Play reports: stored once per (tenant, event id), and counted per track, artist, playlist,
+site, kiosk or day."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from tenant.store.database import Database
 from tenant.store.records import PlayGroup
 from tenant.store.reports import PlaysReport, write_reports
 from tenant.store.reports import StoredPlays as StoredPlays  # re-exported by tenant.store
-from tenant.store.schema import devices, plays, tenant_rules, tracks
+from tenant.store.schema import devices, playlists, plays, tenant_rules, tracks
 from tenant.store.upsert import upsert
 
-GroupBy = Literal["track", "artist", "site", "device", "day"]
-GROUPINGS: tuple[GroupBy, ...] = ("track", "artist", "site", "device", "day")
+GroupBy = Literal["track", "artist", "playlist", "site", "device", "day"]
+GROUPINGS: tuple[GroupBy, ...] = ("track", "artist", "playlist", "site", "device", "day")
 DAY_MS = 86_400_000
 UNKNOWN_ARTIST = "Unknown artist"
 
@@ -75,52 +76,35 @@ class PlayQueries(Database):
         to_ms: int | None = None,
     ) -> list[PlayGroup]:
         """Plays per group between `from_ms` (included) and `to_ms` (excluded), with how many
-        were listened to for at least `counted_ms` and the total time listened."""
-        key: Any
-        label: Any
-        source: Any = plays
-        if by == "track":
-            source = plays.outerjoin(
-                tracks, and_(tracks.c.tenant == plays.c.tenant, tracks.c.id == plays.c.track_id)
-            )
-            key = plays.c.track_id
-            label = func.max(tracks.c.artist + literal(" — ") + tracks.c.title)
-        elif by == "artist":
-            source = plays.outerjoin(
-                tracks, and_(tracks.c.tenant == plays.c.tenant, tracks.c.id == plays.c.track_id)
-            )
-            key = func.coalesce(tracks.c.artist, UNKNOWN_ARTIST)
-            label = key
-        elif by == "site":
-            key = label = plays.c.site
-        elif by == "device":
-            source = plays.outerjoin(
-                devices,
-                and_(devices.c.tenant == plays.c.tenant, devices.c.device_id == plays.c.device_id),
-            )
-            key = plays.c.device_id
-            label = func.max(devices.c.name)
-        else:
-            key = label = plays.c.played_ms // DAY_MS
-        conditions = [plays.c.tenant == slug]
+        were listened to for at least `counted_ms` and the total time listened.
+
+        The plays are summed first, from the covering index `plays_report` alone; only the
+        few hundred sums are then joined to tracks, devices or playlists for their labels
+        (joining every play to its track first took 5 s over 1,000,000 plays on SQLite).
+        """
+        p = plays.c
+        raw: Any = {
+            "track": p.track_id, "artist": p.track_id, "site": p.site, "device": p.device_id,
+            "playlist": p.playlist_id, "day": p.played_ms // DAY_MS,
+        }[by]  # fmt: skip
+        conditions = [p.tenant == slug]
         if from_ms is not None:
-            conditions.append(plays.c.played_ms >= from_ms)
+            conditions.append(p.played_ms >= from_ms)
         if to_ms is not None:
-            conditions.append(plays.c.played_ms < to_ms)
-        counted = func.sum(case((plays.c.listened_ms >= counted_ms, 1), else_=0))
-        query = (
+            conditions.append(p.played_ms < to_ms)
+        sums = (
             select(
-                key.label("key"),
-                label.label("label"),
+                raw.label("key"),
                 func.count().label("plays"),
-                counted.label("counted"),
-                func.sum(plays.c.listened_ms).label("listened_ms"),
-                func.sum(case((plays.c.time_estimated, 1), else_=0)).label("time_estimated"),
+                func.sum(case((p.listened_ms >= counted_ms, 1), else_=0)).label("counted"),
+                func.sum(p.listened_ms).label("listened_ms"),
+                func.sum(case((p.time_estimated, 1), else_=0)).label("time_estimated"),
             )
-            .select_from(source)
             .where(*conditions)
-            .group_by(key)
+            .group_by(raw)
+            .subquery("sums")
         )
+        query = _labelled(sums, by, slug)
         with self._read() as conn:
             rows = conn.execute(query).all()
         groups = [
@@ -137,6 +121,39 @@ class PlayQueries(Database):
         if by == "day":
             return sorted(groups, key=lambda g: g.key)
         return sorted(groups, key=lambda g: (-g.counted, -g.plays, g.key))
+
+
+def _labelled(sums: Any, by: GroupBy, slug: str) -> Any:
+    """The sums with each group's label (an artist's sums are its tracks' sums added up)."""
+    s = sums.c
+    totals = (s.plays, s.counted, s.listened_ms, s.time_estimated)
+    if by == "artist":
+        artist = func.coalesce(tracks.c.artist, UNKNOWN_ARTIST)
+        joined = sums.outerjoin(tracks, and_(tracks.c.tenant == slug, tracks.c.id == s.key))
+        return (
+            select(
+                artist.label("key"), artist.label("label"),
+                *(func.sum(c).label(c.name) for c in totals),
+            )
+            .select_from(joined)
+            .group_by(artist)
+        )  # fmt: skip
+    if by == "track":
+        label: Any = tracks.c.artist + literal(" — ") + tracks.c.title
+        joined = sums.outerjoin(tracks, and_(tracks.c.tenant == slug, tracks.c.id == s.key))
+    elif by == "device":
+        label = devices.c.name
+        joined = sums.outerjoin(
+            devices, and_(devices.c.tenant == slug, devices.c.device_id == s.key)
+        )
+    elif by == "playlist":
+        label = playlists.c.title
+        joined = sums.outerjoin(
+            playlists, and_(playlists.c.tenant == slug, playlists.c.id == s.key)
+        )
+    else:
+        return select(s.key, s.key.label("label"), *totals)
+    return select(s.key, label.label("label"), *totals).select_from(joined)
 
 
 def _day(days_since_epoch: Any) -> str:

@@ -194,6 +194,18 @@ plays = Table(
     Column("time_estimated", Boolean, nullable=False, server_default=false()),
     Index("plays_played", "tenant", "played_ms"),
     Index("plays_device_seq", "tenant", "device_id", "seq"),
+    # Reports scan this alone over a period (covering: no table lookup per play).
+    Index(
+        "plays_report",
+        "tenant",
+        "played_ms",
+        "track_id",
+        "listened_ms",
+        "time_estimated",
+        "playlist_id",
+        "site",
+        "device_id",
+    ),
 )
 
 device_status = Table(
