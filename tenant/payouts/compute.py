@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tenant.payouts.allocate import largest_remainder
 from tenant.payouts.model import (
@@ -84,27 +85,29 @@ def compute_statement(
     return _split(inputs, tracks, tally, cutoff_ms, previous_cutoff_ms)
 
 
-@dataclass(frozen=True, slots=True)
-class PlayGroup:
-    """The plays of a statement's window at one site, of one track, of one kind, counted by the
-    rules or not: what a database computes with GROUP BY instead of handing over every play."""
+class PlayGroup(NamedTuple):
+    """The counted plays of a statement's window at one site, of one track, of one kind: what
+    a database computes with GROUP BY instead of handing over every play (a named tuple: a
+    month has hundreds of thousands, built straight from the database's rows)."""
 
     site: str
     track_id: str
     kind: LineKind
-    counted: bool
     plays: int
     listened_ms: int
 
 
 @dataclass(frozen=True, slots=True)
 class PlaySummary:
-    """A statement's window summed up by a store (tenant/store/payouts.py): its groups, the
-    sha256 of its plays (the same as `_tally`'s, computed by the store over the same canonical
-    text) and the first play in event id order that is not valid, if any. A store's plays have
-    unique event ids (the primary key), so there are no duplicates to drop."""
+    """A statement's window summed up by a store (tenant/store/payouts.py): the groups of its
+    counted plays, how many plays it holds of each kind, the sha256 of its plays (the same as
+    `_tally`'s, computed by the store over the same canonical text) and the first play in
+    event id order that is not valid, if any. A store's plays have unique event ids (the
+    primary key), so there are no duplicates to drop."""
 
     groups: tuple[PlayGroup, ...]
+    regular: int
+    adjustments: int
     plays_sha256: str
     first_bad: CountedPlay | None = None
 
@@ -124,24 +127,20 @@ def compute_from_summary(
         raise PayoutInputError(f"play {summary.first_bad.event_id}: {summary.first_bad.problem()}")
     counted: dict[tuple[str, str, LineKind], list[int]] = {}
     unsubscribed: dict[str, int] = {}
-    regular = adjustments = n_counted = 0
-    for group in summary.groups:
-        if group.kind == REGULAR:
-            regular += group.plays
-        else:
-            adjustments += group.plays
-        if not group.counted:
-            continue
-        n_counted += group.plays
-        library = site_library.get(group.site)
+    n_counted = 0
+    for site, track_id, kind, n, listened in summary.groups:
+        n_counted += n
+        library = site_library.get(site)
         if library is None:
-            unsubscribed[group.site] = unsubscribed.get(group.site, 0) + group.plays
+            unsubscribed[site] = unsubscribed.get(site, 0) + n
             continue
-        entry = counted.setdefault((library, group.track_id, group.kind), [0, 0])
-        entry[0] += group.plays
-        entry[1] += group.listened_ms
-    selected = regular + adjustments
-    counts = PlayCounts(selected, regular, adjustments, n_counted, selected - n_counted)
+        entry = counted.setdefault((library, track_id, kind), [0, 0])
+        entry[0] += n
+        entry[1] += listened
+    selected = summary.regular + summary.adjustments
+    counts = PlayCounts(
+        selected, summary.regular, summary.adjustments, n_counted, selected - n_counted
+    )
     tally = _Tally(counted, unsubscribed, summary.plays_sha256, counts, InputCounts(selected, 0, 0))
     return _split(inputs, tracks, tally, cutoff_ms, previous_cutoff_ms)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any
@@ -64,7 +64,7 @@ from tenant.store.upsert import upsert
 
 NO_INFO = ("", "", "")  # ISRC, artist, title of a track the catalogue does not know
 STREAM_ROWS = 20_000  # plays fetched at a time while streaming a period
-SORT_MEMORY_MB = 128  # for the sorts of a period's summary (GROUP BY, ORDER BY event_id)
+SORT_MEMORY_MB = 64  # for the sorts of a period's summary (GROUP BY, ORDER BY event_id)
 SQLITE_CACHE = -2000  # SQLite's default page cache (2 MB), restored after a summary
 
 
@@ -349,17 +349,19 @@ class PayoutQueries(Database):
         with self._read() as conn:
             postgresql = conn.dialect.name == "postgresql"
             event_id = plays.c.event_id.collate("C") if postgresql else plays.c.event_id
-            adjusted = case((plays.c.played_ms >= period.start_ms, 0), else_=1)
-            adjustment = adjusted.label("adjustment")
-            is_counted = case((counted, 1), else_=0).label("counted")
+            kind = case((plays.c.played_ms >= period.start_ms, "regular"), else_="adjustment")
             groups_query = (
-                select(
-                    plays.c.site, plays.c.track_id, adjustment, is_counted, func.count(),
-                    func.sum(plays.c.listened_ms), func.min(case((bad, event_id), else_=None)),
-                )
-                .where(window)
-                .group_by(plays.c.site, plays.c.track_id, adjustment, is_counted)
+                select(plays.c.site, plays.c.track_id, kind, func.count(),
+                       func.sum(plays.c.listened_ms))
+                .where(window, counted)
+                .group_by(plays.c.site, plays.c.track_id, kind)
             )  # fmt: skip
+            # every play of the window, by kind, and the first bad one: one scan, no sort
+            totals_query = select(
+                func.sum(case((plays.c.played_ms >= period.start_ms, 1), else_=0)),
+                func.count(),
+                func.min(case((bad, event_id), else_=None)),
+            ).where(window)
             text_query = select(_canonical_text()).where(window).order_by(event_id)
             raw = conn.connection.dbapi_connection
             assert raw is not None
@@ -372,8 +374,12 @@ class PayoutQueries(Database):
                 cursor.execute("BEGIN")  # WAL: a read transaction sees one snapshot
                 cursor.execute(f"PRAGMA cache_size = -{SORT_MEMORY_MB * 1024}")
             try:
+                cursor.execute(_scan(_literal(totals_query, conn), postgresql))
+                regular, selected, first_bad_id = cursor.fetchone() or (0, 0, None)
+                regular, selected = int(regular or 0), int(selected or 0)
                 cursor.execute(_scan(_literal(groups_query, conn), postgresql))
-                groups, first_bad_id = _groups(cursor.fetchall())
+                rows = cursor.fetchall()
+                groups = tuple(PlayGroup(s, t, k, int(n), int(ms)) for s, t, k, n, ms in rows)
                 texts = raw.cursor("payout_plays") if postgresql else raw.cursor()
                 texts.execute(_scan(_literal(text_query, conn), postgresql))
                 hasher = hashlib.sha256()
@@ -396,7 +402,7 @@ class PayoutQueries(Database):
                 if not postgresql:
                     cursor.execute(f"PRAGMA cache_size = {SQLITE_CACHE}")
                 cursor.close()
-        return PlaySummary(groups, hasher.hexdigest(), first_bad)
+        return PlaySummary(groups, regular, selected - regular, hasher.hexdigest(), first_bad)
 
     # ------------------------------------------------------------------ closed statements
 
@@ -471,16 +477,6 @@ def _literal(query: Any, conn: Connection) -> str:
     """The query's SQL with its values inlined (ints and checked slugs and ids), for a raw
     DB-API cursor whatever its parameter style."""
     return str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-
-
-def _groups(rows: Sequence[Any]) -> tuple[tuple[PlayGroup, ...], str | None]:
-    groups = tuple(
-        PlayGroup(site, track_id, "adjustment" if adjustment else "regular", bool(counted),
-                  int(n), int(ms))
-        for site, track_id, adjustment, counted, n, ms, _ in rows
-    )  # fmt: skip
-    bad = [row[6] for row in rows if row[6] is not None]
-    return groups, min(bad) if bad else None
 
 
 def _insert_closed(conn: Connection, slug: str, closed: ClosedPeriod, previous: str | None) -> None:
