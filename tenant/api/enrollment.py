@@ -43,7 +43,10 @@ def enroll(body: EnrollRequest, ctx: Context, tenant: CurrentTenant) -> JSONResp
 def token(
     body: TokenRequest, request: Request, ctx: Context, tenant: CurrentTenant
 ) -> JSONResponse:
-    """Exchange a signed device assertion for an access token and the MQTT credentials."""
+    """Exchange a signed device assertion for an access token and the MQTT credentials.
+
+    A sync route on purpose: a pending device's poll is held open until its claim (long
+    polling, tenant/claim_wait.py) on a worker thread of FastAPI's pool, not the event loop."""
     here = str(request.url.replace(query=None, fragment=None))
     audiences = {normalise_url(here)}
     audiences |= {
