@@ -13,7 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from contract.hours import window_problems
-from tenant.store import Playlist, Track
+from tenant.audit import record_change
+from tenant.context import ServiceContext
+from tenant.errors import ApiError
+from tenant.store import Playlist, Tenant, Track
 from tenant.timefmt import rfc3339
 
 ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
@@ -132,3 +135,40 @@ def device_document(
         body["playlists"].append(content)
     revision = hashlib.sha256(canonical_json(body)).hexdigest()
     return {"revision": revision, **body}
+
+
+TRACK_FIELDS = ("title", "artist", "album", "isrc")  # what staff may correct; the file stays
+
+
+def edit_track(
+    ctx: ServiceContext, tenant: Tenant, track_id: str, changes: Mapping[str, str | None], *,
+    actor: str,
+) -> Json:  # fmt: skip
+    """Correct a track's title, artist, album or ISRC (the API, CLI and console call this).
+
+    The playlists holding it get a new revision, so kiosks fetch the new text at their next
+    sync; plays already counted keep their track id and show the new text in reports.
+    """
+    values = {k: v for k, v in changes.items() if k in TRACK_FIELDS}
+    found = ctx.store.update_track(tenant.slug, track_id, values)
+    if found is None:
+        raise ApiError(404, "not_found", f"no track {track_id!r}")
+    before, holders = found
+    after = ctx.store.tracks_by_id(tenant.slug, [track_id])[track_id]
+    if after == before:
+        return track_view(after)
+    now_ms = ctx.settings.now_ms()
+    for playlist_id in holders:  # what kiosks see of these changed: a new revision
+        playlist = ctx.store.get_playlist(tenant.slug, playlist_id)
+        if playlist is None:
+            continue
+        tracks = ctx.store.tracks_by_id(tenant.slug, playlist.track_ids)
+        revision = playlist_revision(playlist_content(tenant.slug, playlist, tracks))
+        ctx.store.set_playlist_revision(tenant.slug, playlist_id, revision, now_ms)
+    changed = [k for k in TRACK_FIELDS if getattr(before, k) != getattr(after, k)]
+    record_change(
+        ctx, tenant.slug, actor, "track.edit", "track", track_id,
+        before={k: getattr(before, k) for k in changed},
+        after={k: getattr(after, k) for k in changed},
+    )  # fmt: skip
+    return track_view(after)

@@ -37,6 +37,7 @@ ROUTES: dict[str, frozenset[Role]] = {
     "GET /admin/media/{sha256}": frozenset({C, T}),
     "POST /admin/tracks": frozenset({C}),
     "GET /admin/tracks": frozenset({C, T, R}),
+    "PATCH /admin/tracks/{track_id}": frozenset({C}),  # title, artist, album, ISRC
     "POST /admin/playlists": frozenset({C}),
     "GET /admin/playlists": frozenset({C, T}),
     "GET /admin/playlists/{playlist_id}": frozenset({C, T}),
@@ -112,6 +113,7 @@ ROUTES: dict[str, frozenset[Role]] = {
     "GET /console/tracks": frozenset({C, T, R}),
     "POST /console/tracks/upload": frozenset({C}),
     "POST /console/tracks/{track_id}/retire": frozenset({C}),
+    "POST /console/tracks/{track_id}": frozenset({C}),  # edit; rights holder: admin only
     "GET /console/playlists": frozenset({C, T}),
     "GET /console/playlists/{playlist_id}": frozenset({C, T}),
     "GET /console/playlists/{playlist_id}/preview.png": frozenset({C, T}),  # the note on screen

@@ -33,12 +33,14 @@ from tenant.api.models import (
     RevokeAnswer,
     TrackAnswer,
     TrackBody,
+    TrackEditBody,
 )
 from tenant.audit import record_change
 from tenant.auth import STAFF, Context, CurrentTenant, StaffCaller
 from tenant.catalogue import (
     Json,
     admin_playlist_view,
+    edit_track,
     hours_problems,
     playlist_content,
     playlist_revision,
@@ -208,6 +210,20 @@ def create_track(
 @router.get("/tracks", response_model=list[TrackAnswer])
 def list_tracks(ctx: Context, tenant: CurrentTenant) -> list[Json]:
     return [track_view(t) for t in ctx.store.list_tracks(tenant.slug)]
+
+
+@router.patch("/tracks/{track_id}", response_model=TrackAnswer)
+def update_track(
+    track_id: Annotated[str, Path(max_length=200)], body: TrackEditBody, ctx: Context,
+    tenant: CurrentTenant, caller: StaffCaller,
+) -> Json:  # fmt: skip
+    """Correct a track's title, artist, album or ISRC (those not given stay; an empty album or
+    ISRC clears it); its playlists get a new revision for the kiosks."""
+    changes = {k: v for k, v in body.model_dump().items() if v is not None}
+    for name in ("album", "isrc"):
+        if changes.get(name) == "":
+            changes[name] = None
+    return edit_track(ctx, tenant, track_id, changes, actor=caller.username)
 
 
 # ---------------------------------------------------------------------------------- playlists

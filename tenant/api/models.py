@@ -88,6 +88,19 @@ class TrackBody(BaseModel):
     replaygain_track_gain_db: float | None = Field(default=None, ge=-60, le=60)
 
 
+class TrackEditBody(BaseModel):
+    """A correction of a track's text (PATCH /admin/tracks/{id}); the file stays."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    artist: str | None = Field(default=None, min_length=1, max_length=300)
+    album: str | None = Field(default=None, max_length=300, description='"": none')
+    isrc: str | None = Field(
+        default=None, pattern=r"^([A-Z]{2}[A-Z0-9]{3}[0-9]{7})?$", description='"": none'
+    )
+
+
 class TrackAnswer(BaseModel):
     id: str
     sha256: str

@@ -44,6 +44,24 @@ class CatalogueQueries(Database):
             return False
         return True
 
+    def update_track(
+        self, slug: str, track_id: str, values: dict[str, Any]
+    ) -> tuple[Track, list[str]] | None:
+        """Change a track's descriptive fields (title, artist, album, ISRC): the track as it
+        was and the ids of the playlists holding it (their revision changes). None: no track."""
+        key = (tracks.c.tenant == slug, tracks.c.id == track_id)
+        with self._write() as conn:
+            row = conn.execute(select(tracks).where(*key)).first()
+            if row is None:
+                return None
+            if values:
+                conn.execute(update(tracks).where(*key).values(values))
+            query = select(playlist_tracks.c.playlist_id).where(
+                playlist_tracks.c.tenant == slug, playlist_tracks.c.track_id == track_id
+            )
+            holders = list(dict.fromkeys(r.playlist_id for r in conn.execute(query)))
+        return record(Track, row), holders
+
     def track_by_sha256(self, slug: str, sha256: str) -> Track | None:
         query = select(tracks).where(tracks.c.tenant == slug, tracks.c.sha256 == sha256)
         with self._read() as conn:

@@ -25,7 +25,9 @@ from contract.media import CacheError
 from contract.tags import read_tags
 from tenant import retire
 from tenant.api import admin
-from tenant.api.models import AssignBody, PlaylistBody, TrackBody
+from tenant.api import payouts as payouts_api
+from tenant.api.models import AssignBody, PlaylistBody, TrackBody, TrackEditBody
+from tenant.api.payouts import ShareItem, SharesBody
 from tenant.audit import record_change
 from tenant.auth import Context, CurrentTenant
 from tenant.context import ServiceContext
@@ -65,9 +67,14 @@ def tracks_page(
 ) -> HTMLResponse:
     """The tenant's tracks, searched; curators get the drop zone."""
     found = [t for t in ctx.store.list_tracks(tenant.slug) if matches(t, q[:200])]
+    admin_view = console.staff.role is Role.NETWORK_ADMIN  # rights holders: theirs alone
+    shares: dict[str, list[tuple[str, int]]] = {}
+    for share in ctx.store.payout_shares(tenant.slug) if admin_view else []:
+        shares.setdefault(share.track_id, []).append((share.holder_id, share.basis_points))
     return page(
         request, "tracks.html", console, tenant.slug, tracks=found, q=q[:200],
-        upload=console.staff.role in (Role.CURATOR, Role.NETWORK_ADMIN),
+        upload=console.staff.role in (Role.CURATOR, Role.NETWORK_ADMIN), shares=shares,
+        holders=ctx.store.payout_holders(tenant.slug) if admin_view else [],
     )  # fmt: skip
 
 
@@ -146,6 +153,29 @@ def retire_track(
     except ApiError as exc:
         raise ConsoleError(exc.status, exc.description) from exc
     return _done(tenant, "tracks", "Retired.")
+
+
+@router.post("/tracks/{track_id}")
+async def edit_track(
+    track_id: Annotated[str, Path(max_length=200)], request: Request, ctx: Context,
+    tenant: CurrentTenant, console: Caller,
+) -> Response:  # fmt: skip
+    """Correct title, artist, album and ISRC (the API's PATCH handler); the network
+    administrator also names the rights holder, at 100 % (the payouts API's handler)."""
+    form = await form_of(request)
+    fields = {k: form.get(k, "") for k in ("title", "artist", "album", "isrc")}
+    holder = form.get("holder", "")
+    try:
+        body = TrackEditBody(**fields)
+        admin.update_track(track_id, body, ctx, tenant, console.staff)
+        if holder and console.staff.role is Role.NETWORK_ADMIN:
+            shares = SharesBody(shares=[ShareItem(holder=holder, basis_points=10_000)])
+            payouts_api.set_payout_shares(track_id, shares, ctx, tenant, console.staff)
+    except ValidationError as exc:
+        raise ConsoleError(422, f"{track_id}: {problem_of(exc)}") from exc
+    except ApiError as exc:
+        raise ConsoleError(exc.status, f"{track_id}: {exc.description}") from exc
+    return _done(tenant, "tracks", "Saved.")
 
 
 # ---------------------------------------------------------------------------------- playlists

@@ -76,6 +76,7 @@ FR: dict[str, str] = {
     "uploaded": "envoyé",
     "New playlist": "Nouvelle playlist",
     "Edit": "Modifier",
+    "Rights holder": "Ayant droit",
     "Identifier": "Identifiant",
     "Note": "Note",
     "Valid from": "Valable du",
