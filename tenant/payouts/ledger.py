@@ -1,7 +1,8 @@
 """Periods previewed and closed through the tenant's store: the engine (compute.py) fed with a
 period's subscriptions, rules, holders, shares and its plays summed up by the database
 (per site, track and kind, with their hash: `compute_from_summary`, the same statement as
-`compute_statement` over every play, tested in tests/payouts/test_summary.py).
+`compute_statement` over every play, tested in
+tests/tenant/test_payouts_summary.py).
 
 The rest of tenant/payouts is pure; this module is where it meets the store and the tenant's
 key. Statements are signed with an Ed25519 key derived, like the pack key (tenant/packs.py),

@@ -370,6 +370,8 @@ class PayoutQueries(Database):
             if postgresql:  # psycopg has begun a transaction: this is its first statement
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute(f"SET LOCAL work_mem = '{SORT_MEMORY_MB}MB'")
+                # the hash's named cursor is read to its end: plan for all rows, not the first
+                cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
             else:
                 cursor.execute("BEGIN")  # WAL: a read transaction sees one snapshot
                 cursor.execute(f"PRAGMA cache_size = -{SORT_MEMORY_MB * 1024}")
