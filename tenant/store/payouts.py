@@ -1,17 +1,17 @@
 """Payouts in the store: rights holders, track shares, subscriptions, rules per period, closed
-statements, and the plays of a period streamed in event id order (tenant/payouts/ledger.py).
+statements, and the plays of a period summed up by the database (tenant/payouts/ledger.py).
 
 Every write is one transaction that checks what it needs first (the period is not closed, the
 holders exist, a site is in one library per period) and raises PayoutInputError, naming the
-item, before anything is written. Closed statements are only ever inserted. (A little over
-400 lines: the queries of six tables that are only ever used together.)
+item, before anything is written. Closed statements are only ever inserted. (About 550
+lines: the queries of six tables that are only ever used together, and a period's summary,
+whose three queries share one raw connection and one snapshot.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import operator
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any
@@ -304,33 +304,11 @@ class PayoutQueries(Database):
             for track_id in sorted(set(info) | set(shares))
         ]
 
-    def stream_payout_plays(
-        self, slug: str, period: Period, cutoff_ms: int | None, previous_cutoff_ms: int | None
-    ) -> Iterator[CountedPlay]:
-        """The plays of a statement's window (compute.py), in event id order, a few thousand
-        at a time: played in the period and received by the cutoff, or played earlier and
-        received after the previous period's cutoff (adjustments)."""
-        query = select(*_PLAY_COLUMNS).where(
-            plays.c.tenant == slug, _window(period, cutoff_ms, previous_cutoff_ms)
-        )
-        with self._read() as conn:
-            # Python's order (code points); PostgreSQL's locale collation may differ.
-            event_id = plays.c.event_id
-            if conn.dialect.name == "postgresql":
-                event_id = event_id.collate("C")  # type: ignore[assignment]
-            query = query.order_by(event_id)
-            result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(
-                query
-            )
-            for rows in result.partitions():
-                for row in rows:
-                    yield CountedPlay(*row)
-
     def payout_play_summary(
         self, slug: str, period: Period, rules: PayoutRules, cutoff_ms: int | None,
         previous_cutoff_ms: int | None,
     ) -> PlaySummary:  # fmt: skip
-        """The statement window's plays (as `stream_payout_plays`) summed up by the database:
+        """The statement window's plays (compute.py's window) summed up by the database:
         GROUP BY site, track, kind and counted-or-not, then their hash, streamed as the
         canonical text the database writes for each play (compute.py), in event id order.
         Both passes read one snapshot (a read transaction), on the raw DB-API connection:
