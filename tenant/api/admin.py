@@ -12,7 +12,7 @@ from typing import Annotated
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import Path, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -26,7 +26,6 @@ from tenant.api.models import (
     ClaimBody,
     DeviceAnswer,
     DeviceUpdateBody,
-    ErrorBody,
     MediaAnswer,
     PlaylistAnswer,
     PlaylistBody,
@@ -35,8 +34,9 @@ from tenant.api.models import (
     TrackBody,
     TrackEditBody,
 )
+from tenant.api.routers import staff_router
 from tenant.audit import record_change
-from tenant.auth import STAFF, Context, CurrentTenant, StaffCaller
+from tenant.auth import Context, CurrentTenant, StaffCaller
 from tenant.catalogue import (
     Json,
     admin_playlist_view,
@@ -55,17 +55,7 @@ from tenant.timefmt import rfc3339, to_ms
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(
-    prefix="/t/{tenant}/v1/admin",
-    tags=["admin"],
-    dependencies=[STAFF],
-    responses={
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        404: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-    },
-)
+router = staff_router("admin")
 
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 Sha256Path = Annotated[str, Path(description="lowercase sha256 hex of the file")]

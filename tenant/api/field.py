@@ -4,28 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from tenant import alerts, enrollment_tokens, retire, site_settings
 from tenant.api.models import ErrorBody
+from tenant.api.routers import staff_router
 from tenant.audit import record_change
-from tenant.auth import STAFF, Context, CurrentTenant, StaffCaller
+from tenant.auth import Context, CurrentTenant, StaffCaller
 from tenant.errors import ApiError
 from tenant.store.field import AlertSettings
 from tenant.timefmt import OutOfCalendar, parse_rfc3339
 
-router = APIRouter(
-    prefix="/t/{tenant}/v1/admin",
-    tags=["admin"],
-    dependencies=[STAFF],
-    responses={
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        404: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-    },
-)
+router = staff_router("admin")
 
 Json = dict[str, Any]
 

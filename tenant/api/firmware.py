@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from contract.ids import Sha256, is_sha256
 from tenant import firmware
 from tenant.api.models import ErrorBody
-from tenant.auth import STAFF, Context, CurrentDevice, CurrentTenant, StaffCaller
+from tenant.api.routers import ADMIN_PREFIX, staff_router
+from tenant.auth import Context, CurrentDevice, CurrentTenant, StaffCaller
 from tenant.errors import ApiError
 from tenant.firmware_watch import firmware_status, phase_for
 from tenant.ranges import media_response
@@ -22,18 +23,7 @@ Json = dict[str, Any]
 VERSION = r"^[0-9]{1,9}(?:\.[0-9]{1,9}){0,3}$"
 ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
-router = APIRouter(
-    prefix="/t/{tenant}/v1/admin/firmware",
-    tags=["firmware"],
-    dependencies=[STAFF],
-    responses={
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        404: {"model": ErrorBody},
-        409: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-    },
-)
+router = staff_router("firmware", prefix=ADMIN_PREFIX + "/firmware", also=(409,))
 
 
 class Body(BaseModel):

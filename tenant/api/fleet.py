@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from tenant import fleet
 from tenant.api.fleet_models import (
@@ -19,24 +19,15 @@ from tenant.api.fleet_models import (
     RulesBody,
 )
 from tenant.api.models import ErrorBody
+from tenant.api.routers import staff_router
 from tenant.audit import record_change
-from tenant.auth import STAFF, Context, CurrentTenant, StaffCaller
+from tenant.auth import Context, CurrentTenant, StaffCaller
 from tenant.context import ServiceContext
 from tenant.errors import ApiError
 from tenant.store import GroupBy, Tenant
 from tenant.timefmt import OutOfCalendar, check_ms, parse_rfc3339, rfc3339
 
-router = APIRouter(
-    prefix="/t/{tenant}/v1/admin",
-    tags=["admin"],
-    dependencies=[STAFF],
-    responses={
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        404: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-    },
-)
+router = staff_router("admin")
 
 Json = dict[str, object]
 DAY_MS = int(timedelta(days=1).total_seconds() * 1000)

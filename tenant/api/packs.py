@@ -5,27 +5,18 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import Path, Request, Response
 
 from contract.ids import Sha256, is_sha256
-from tenant.api.models import ErrorBody, PackAnswer, PackBody
-from tenant.auth import STAFF, Context, CurrentTenant
+from tenant.api.models import PackAnswer, PackBody
+from tenant.api.routers import staff_router
+from tenant.auth import Context, CurrentTenant
 from tenant.catalogue import Json
 from tenant.errors import ApiError
 from tenant.packs import build_pack, public_signing_key
 from tenant.ranges import media_response
 
-router = APIRouter(
-    prefix="/t/{tenant}/v1/admin",
-    tags=["admin"],
-    dependencies=[STAFF],
-    responses={
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        404: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-    },
-)
+router = staff_router("admin")
 
 
 @router.post("/packs", response_model=PackAnswer)

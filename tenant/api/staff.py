@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from tenant import accounts
 from tenant.accounts import AccountError, LoginLimiter, Staff
 from tenant.api.models import ErrorBody
-from tenant.auth import STAFF, Context, CurrentTenant, StaffCaller
+from tenant.api.routers import staff_router
+from tenant.auth import Context, CurrentTenant, StaffCaller
 from tenant.context import ServiceContext
 from tenant.errors import ApiError
 from tenant.roles import Role
@@ -28,17 +29,7 @@ DAY_S = 86400
 DEFAULT_LOGIN_DAYS = 90
 
 public = APIRouter(prefix="/t/{tenant}/v1", tags=["staff"], responses={422: {"model": ErrorBody}})
-router = APIRouter(
-    prefix="/t/{tenant}/v1/admin",
-    tags=["staff"],
-    dependencies=[STAFF],
-    responses={
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        404: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-    },
-)
+router = staff_router("staff")
 
 
 class LoginBody(BaseModel):
