@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from contract.tags import read_tags
 
@@ -95,6 +97,12 @@ class AdminClient:
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {credentials.token}"
+        # A kept-alive connection the server closed while idle fails the next request with a
+        # reset; an idempotent request (GET, PUT, DELETE…) is then sent again, once, on a new
+        # one. POSTs are never repeated: the service would do them twice.
+        retry = Retry(total=1, connect=1, read=1, status=0, other=0, backoff_factor=0)
+        self.session.mount("http://", HTTPAdapter(max_retries=retry))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
 
     @classmethod
     def from_file(cls, path: Path) -> AdminClient:
