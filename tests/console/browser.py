@@ -9,7 +9,11 @@ from typing import TypeVar
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
@@ -50,9 +54,13 @@ class Page:
         return self.find("body").text
 
     def wait(self, what: Callable[[webdriver.Chrome], T], seconds: float = 30) -> T:
-        """`what` once true; on a timeout the error shows the page as it was."""
+        """`what` once true; on a timeout the error shows the page as it was. The board redraws
+        its rows live, so an element found a moment ago may be gone: that is asked again."""
+        redrawn = (StaleElementReferenceException, NoSuchElementException)
         try:
-            return WebDriverWait(self.driver, seconds, poll_frequency=0.2).until(what)
+            return WebDriverWait(
+                self.driver, seconds, poll_frequency=0.2, ignored_exceptions=redrawn
+            ).until(what)
         except TimeoutException:
             raise AssertionError(
                 f"timed out on {self.driver.current_url}:\n{self.text()}"
