@@ -29,21 +29,9 @@ from typing import Any
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 from demo.tracks import TrackSpec, synthesise_track
-from device.sim.process import KioskProcess
+from device.sim.process import HEADLESS_FOLDER_CONFIG, KioskProcess
 
-CONFIG = """
-[device]
-state_dir = "state"
-content_dir = "content"
-[audio]
-backend = "null"
-[display]
-driver = "none"
-[[buttons]]
-name = "play"
-pin = 17
-press = "play_pause"
-"""
+CONFIG = HEADLESS_FOLDER_CONFIG
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MIB = 1024.0
 

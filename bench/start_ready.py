@@ -26,20 +26,9 @@ import time
 from pathlib import Path
 
 from demo.tracks import TrackSpec, synthesise_track
+from device.sim.process import HEADLESS_FOLDER_CONFIG
 
-FOLDER_CONFIG = """
-[device]
-state_dir = "state"
-content_dir = "content"
-[audio]
-backend = "null"
-[display]
-driver = "none"
-[[buttons]]
-name = "play"
-pin = 17
-press = "play_pause"
-"""
+FOLDER_CONFIG = HEADLESS_FOLDER_CONFIG
 # A tenant nobody answers on (port 9 is discard; nothing listens on loopback here).
 TENANT_CONFIG = FOLDER_CONFIG + '\n[tenant]\nurl = "http://127.0.0.1:9/t/bench"\n'
 KIOSKS = {"folder kiosk": "folder.toml", "tenant kiosk": "tenant.toml"}

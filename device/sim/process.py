@@ -16,6 +16,22 @@ from typing import IO, Any
 
 from device.sim.control import ControlClient
 
+HEADLESS_FOLDER_CONFIG = """
+[device]
+state_dir = "state"
+content_dir = "content"
+[audio]
+backend = "null"
+[display]
+driver = "none"
+[[buttons]]
+name = "play"
+pin = 17
+press = "play_pause"
+"""
+"""A kiosk with no screen, no sound and one button, playing its content folder: what the
+benchmarks and the start-up tests run (paths relative to the configuration file)."""
+
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout

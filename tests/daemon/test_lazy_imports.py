@@ -15,21 +15,9 @@ from pathlib import Path
 import pytest
 
 from demo.tracks import TrackSpec, synthesise_track
-from device.sim.process import KioskProcess
+from device.sim.process import HEADLESS_FOLDER_CONFIG, KioskProcess
 
-CONFIG = """
-[device]
-state_dir = "state"
-content_dir = "content"
-[audio]
-backend = "null"
-[display]
-driver = "none"
-[[buttons]]
-name = "play"
-pin = 17
-press = "play_pause"
-"""
+CONFIG = HEADLESS_FOLDER_CONFIG
 # Nobody answers there: the link keeps retrying in the background, the music plays.
 TENANT = '\n[tenant]\nurl = "http://127.0.0.1:9/t/nobody"\n'
 
