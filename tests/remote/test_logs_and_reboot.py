@@ -13,9 +13,9 @@ from device.platform.reboot import REQUEST_NAME, RebootRequest
 
 @pytest.fixture
 def logger() -> logging.Logger:
-    logger = logging.getLogger("tests.remote.ring")
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
+    # A logger outside the hierarchy: what it logs (a lone surrogate among it) reaches the
+    # ring only, never pytest's capture, which pytest-xdist must send as UTF-8.
+    logger = logging.Logger("tests.remote.ring", logging.DEBUG)
     return logger
 
 
