@@ -1,16 +1,20 @@
 """The web console under load: the kiosk board with 2,000 kiosks and the report page over
-1,000,000 plays (tenant/web), time to first byte and full load, on SQLite.
+1,000,000 plays (tenant/web), time to first byte and full load, on SQLite and PostgreSQL.
 
 A tenant in a temporary folder gets `--kiosks` claimed kiosks (20 per site, each with a
 heartbeat, a reported state and a status, as the ingester stores them), 500 tracks and
-`--plays` plays spread over the last 30 days (bulk inserts: loading is not measured). The
-service runs in this process with uvicorn, as `jukebox tenant serve` does; each page is asked
-`--runs` times with the administrator's bearer token (the console accepts it as it accepts
-a session; the rendering is the same). "First byte" is until the status line and headers
-arrived (http.client's getresponse), "full load" until the body and the page's CSS and JS
-were read. Medians and the slowest run, in ms (time.monotonic).
+`--plays` plays spread over the last 30 days (bulk loaded: loading is not measured). Its
+database is a SQLite file in that folder, or a database on a throwaway PostgreSQL server
+(tenant/store/postgres.py, fsync on as in production; ANALYZEd after loading, as autovacuum
+does in production). The service runs in this process with uvicorn, as `jukebox tenant serve`
+does; each page is asked `--runs` times with the administrator's bearer token (the console
+accepts it as it accepts a session; the rendering is the same). "First byte" is until the
+status line and headers arrived (http.client's getresponse), "full load" until the body and
+the page's CSS and JS were read. Medians and the slowest run, in ms (time.monotonic); the
+load average (/proc/loadavg, 1 min) before and after, since the machine may be shared.
 
     .venv/bin/python bench/console.py [--kiosks 2000] [--plays 1000000] [--runs 5]
+                                      [--database sqlite|postgresql|both]
 
 Prints figures; asserts nothing. Aim (issue 12): board under 300 ms, report under 1 s.
 """
@@ -18,6 +22,7 @@ Prints figures; asserts nothing. Aim (issue 12): board under 300 ms, report unde
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import logging
@@ -28,25 +33,32 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import uvicorn
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from tenant.service import create_app
 from tenant.setup import init_tenant
 from tenant.store import TenantStore, default_database_url
-from tenant.store.schema import device_status, devices, plays, tracks
+from tenant.store.postgres import PostgresServer
+from tenant.store.schema import device_status, devices, tracks
 
 SLUG = "bench"
 DAY_MS = 86_400_000
-BATCH = 20_000
+PLAY_COLUMNS = (
+    "tenant", "event_id", "device_id", "site", "seq", "firmware_version", "boot_id",
+    "playlist_id", "playlist_revision", "track_id", "started_by", "started_wall_ms",
+    "clock_synced", "started_uptime_ms", "listened_ms", "end_reason", "received_ms",
+    "played_ms", "time_estimated",
+)  # fmt: skip
 
 
-def load(data: Path, kiosks: int, play_count: int, now_ms: int) -> None:
-    store = TenantStore(default_database_url(data))
+def load(url: str, kiosks: int, play_count: int, now_ms: int) -> None:
+    store = TenantStore(url)
     rng = random.Random(12)
     track_ids = [f"trk-{i:016x}" for i in range(500)]
     with store.engine.begin() as conn:
@@ -71,26 +83,35 @@ def load(data: Path, kiosks: int, play_count: int, now_ms: int) -> None:
              "heartbeat_ms": now_ms - 5000, "reported_version": 3, "reported_status": "applied",
              "reported_ms": now_ms - 60_000} for i in range(kiosks)
         ])  # fmt: skip
-    batch = []
-    for n in range(play_count):
-        played = now_ms - rng.randrange(30 * DAY_MS)
-        device = n % kiosks
-        batch.append({
-            "tenant": SLUG, "event_id": f"ev-{n:012d}", "device_id": f"jk-{device:020d}",
-            "site": f"site-{device // 20:03d}", "seq": n, "firmware_version": "1.0.0",
-            "boot_id": "b", "playlist_id": "p", "playlist_revision": "r",
-            "track_id": track_ids[int(rng.paretovariate(1.2)) % 500], "started_by": "visitor",
-            "started_wall_ms": played, "clock_synced": True, "started_uptime_ms": 0,
-            "listened_ms": rng.randrange(200_000), "end_reason": "finished",
-            "received_ms": played, "played_ms": played, "time_estimated": False,
-        })  # fmt: skip
-        if len(batch) >= BATCH:
-            with store.engine.begin() as conn:
-                conn.execute(insert(plays), batch)
-            batch.clear()
-    if batch:
-        with store.engine.begin() as conn:
-            conn.execute(insert(plays), batch)
+
+    def rows() -> Iterator[tuple[object, ...]]:
+        for n in range(play_count):
+            played = now_ms - rng.randrange(30 * DAY_MS)
+            device = n % kiosks
+            yield (
+                SLUG, f"ev-{n:012d}", f"jk-{device:020d}", f"site-{device // 20:03d}", n,
+                "1.0.0", "b", "p", "r", track_ids[int(rng.paretovariate(1.2)) % 500], "visitor",
+                played, True, 0, rng.randrange(200_000), "finished", played, played, False,
+            )  # fmt: skip
+
+    # Raw DB-API bulk loading (executemany on SQLite, COPY on PostgreSQL), as bench/payouts.py.
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if store.engine.dialect.name == "postgresql":
+            with cursor.copy(f"COPY plays ({', '.join(PLAY_COLUMNS)}) FROM STDIN") as copy:
+                for row in rows():
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in PLAY_COLUMNS)
+            sql = f"INSERT INTO plays ({', '.join(PLAY_COLUMNS)}) VALUES ({marks})"
+            cursor.executemany(sql, rows())  # type: ignore[arg-type]
+        raw.commit()
+    finally:
+        raw.close()
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.begin() as conn:  # statistics, as autovacuum keeps them in production
+            conn.execute(text("ANALYZE"))
     store.close()
 
 
@@ -116,23 +137,33 @@ def fetch(port: int, path: str, token: str) -> tuple[float, float, int]:
     return (first - began) * 1000, (time.monotonic() - began) * 1000, answer.status
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kiosks", type=int, default=2000)
-    parser.add_argument("--plays", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory() as folder:
+def load_average() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+@contextlib.contextmanager
+def database(kind: str, folder: Path) -> Iterator[str]:
+    """A SQLite file in the tenant's folder, or a database on a throwaway PostgreSQL server."""
+    if kind == "sqlite":
+        yield default_database_url(folder)
+        return
+    with PostgresServer(durable=True) as server:
+        yield server.create_database()
+
+
+def measure(kind: str, args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as folder, database(kind, Path(folder)) as url:
         data = Path(folder)
-        token = init_tenant(data, SLUG, "Bench network")
+        token = init_tenant(data, SLUG, "Bench network", database_url=url)
         now_ms = int(time.time() * 1000)
         began = time.monotonic()
-        load(data, args.kiosks, args.plays, now_ms)
-        print(f"loaded {args.kiosks} kiosks and {args.plays} plays in "
-              f"{time.monotonic() - began:.1f} s (not measured)")  # fmt: skip
+        load(url, args.kiosks, args.plays, now_ms)
+        print(f"{kind}: loaded {args.kiosks} kiosks and {args.plays} plays in "
+              f"{time.monotonic() - began:.1f} s (not measured); load average "
+              f"{load_average()}")  # fmt: skip
         port = free_port()
-        config = uvicorn.Config(create_app(data), port=port, log_config=None, access_log=False)
+        app = create_app(data, url)
+        config = uvicorn.Config(app, port=port, log_config=None, access_log=False)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -148,15 +179,29 @@ def main() -> None:
         ]
         print(f"{'page':<20} {'first byte ms':>22} {'full load ms':>22}")
         for label, path in pages:
-            fetch(port, path, token)  # warm: templates compiled, SQLite pages cached
+            fetch(port, path, token)  # warm: templates compiled, database pages cached
             runs = [fetch(port, path, token) for _ in range(args.runs)]
             if any(r[2] != 200 for r in runs):
                 raise SystemExit(f"{label}: HTTP {runs[0][2]}")
             ttfb, full = [r[0] for r in runs], [r[1] for r in runs]
             print(f"{label:<20} {statistics.median(ttfb):>9.1f} (max {max(ttfb):>7.1f}) "
                   f"{statistics.median(full):>9.1f} (max {max(full):>7.1f})")  # fmt: skip
+        print(f"{kind}: load average {load_average()} at the end")
         server.should_exit = True
         thread.join(10)
+        app.state.context.store.close()  # before the PostgreSQL server stops
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kiosks", type=int, default=2000)
+    parser.add_argument("--plays", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    for kind in ("sqlite", "postgresql") if args.database == "both" else (args.database,):
+        measure(kind, args)
 
 
 if __name__ == "__main__":
