@@ -154,6 +154,7 @@ class StaffUser:
     disabled: bool
     created_ms: int
     updated_ms: int
+    language: str | None = None  # the console's language; None: the browser's
 
 
 @dataclass(frozen=True)

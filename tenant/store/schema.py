@@ -272,6 +272,7 @@ staff_users = Table(
     Column("disabled", Boolean, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
+    Column("language", String(8)),  # the console's language ("en", "fr"); None: the browser's
     ForeignKeyConstraint(["tenant"], ["tenants.slug"]),
 )
 
