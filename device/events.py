@@ -12,6 +12,7 @@ from typing import Literal
 
 from device.config import KioskConfig
 from device.core.desired import DesiredState
+from device.display.texts import Phrase
 from device.domain import Library
 
 
@@ -127,11 +128,14 @@ class StorageDetached:
 
 @dataclass(frozen=True)
 class StickReport:
-    """What a technician stick did (device/stick): `ok` False means nothing was changed."""
+    """What a technician stick did (device/stick): `ok` False means nothing was changed.
+
+    Said as phrases, not text: the core shows them in the kiosk's language (the stick's code
+    does not know it)."""
 
     ok: bool
-    title: str
-    lines: tuple[str, ...] = ()
+    title: Phrase
+    lines: tuple[Phrase, ...] = ()
     done: bool = False  # the stick was unmounted: it can be pulled out
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from contract.languages import Language
 from device.core.schedule import WeeklyWindow
+from device.display.texts import EN, Texts
 from device.domain import Library, Playlist, PlaylistId, StartedBy
 
 
@@ -100,9 +101,11 @@ def default_playlist(
     return library.featured_playlist(), StartedBy.AUTOPLAY
 
 
-def describe_calendar(calendar: Calendar) -> str:
-    """The calendar in the technician's words (log lines and the technician screen)."""
+def describe_calendar(calendar: Calendar, words: Texts = EN) -> str:
+    """The calendar in the technician's words: English in logs, the kiosk's on its screen."""
     if calendar.clock_unsynced:
-        return "clock not synced: hours and schedule ignored"
-    state = "open" if calendar.is_open else "closed"
-    return f"{state}, schedule {calendar.scheduled}" if calendar.scheduled else state
+        return words.clock_unsynced
+    state = words.calendar_open if calendar.is_open else words.calendar_closed
+    if calendar.scheduled:
+        return words.calendar_scheduled.format(state=state, playlist=calendar.scheduled)
+    return state

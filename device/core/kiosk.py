@@ -45,7 +45,7 @@ from device.core.status import KioskStatus, Mode, status_after
 from device.core.visitor import VisitorController
 from device.core.volume import Mixer, VolumeRules
 from device.display.model import Screen, StickScreen
-from device.display.texts import Language, Texts, texts_for
+from device.display.texts import EN, Language, Texts, texts_for
 from device.domain import EMPTY_LIBRARY, Action, EndReason, Library, PlaylistId
 from device.events import (
     ButtonDown,
@@ -315,9 +315,13 @@ class Kiosk:
         self.defaults.changed(before)
 
     def _on_stick(self, report: StickReport) -> None:
-        self.notices.show(StickScreen(report.ok, report.title, report.lines), STICK_TOAST_S)
+        """Shown in the kiosk's language now; noted for the status and logs in English."""
+        words = self.texts
+        lines = tuple(line.say(words) for line in report.lines)
+        self.notices.show(StickScreen(report.ok, report.title.say(words), lines), STICK_TOAST_S)
         if not report.ok:
-            self.notices.note_error(f"stick: {report.title}: {'; '.join(report.lines)}")
+            said = "; ".join(line.say(EN) for line in report.lines)
+            self.notices.note_error(f"stick: {report.title.say(EN)}: {said}")
 
     # ------------------------------------------------------------------ screen and status
 
@@ -360,7 +364,7 @@ class Kiosk:
                 sync=self.sync,
                 desired=self.desired,
                 calendar=self.calendar,
-                audio_output=self.outputs.choice.label,
+                audio_output=self.outputs.choice,
                 problems=self.context.problems(),
                 last_error=errors[-1] if errors else None,
                 language=self.language,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from device.core.accounting import Play
 from device.core.desired import Calendar, DesiredState, describe_calendar
+from device.core.outputs import OutputChoice
 from device.core.status import Mode, describe_sync
 from device.core.volume import VolumeRules
 from device.display.model import (
@@ -84,7 +85,7 @@ class TechnicianState:
     sync: SyncProgress | None
     desired: DesiredState | None
     calendar: Calendar
-    audio_output: str
+    audio_output: OutputChoice
     problems: list[str]
     last_error: str | None
     language: Language = "en"
@@ -151,13 +152,22 @@ def technician_rows(state: TechnicianState) -> Rows:
         (w.row_volume, f"{state.volume} ({state.rules.minimum}-{state.rules.maximum})"),
     ]
     if state.enrollment is not None:
-        rows.append((w.row_tenant, f"{state.enrollment.state} {state.enrollment.detail}".strip()))
+        enrollment = {
+            "enrolling": w.enrollment_enrolling,
+            "pending": w.enrollment_pending,
+            "active": w.enrollment_active,
+            "revoked": w.enrollment_revoked,
+            "unreachable": w.enrollment_unreachable,
+        }.get(state.enrollment.state, state.enrollment.state)
+        rows.append((w.row_tenant, f"{enrollment} {state.enrollment.detail}".strip()))
     if state.sync is not None:
-        rows.append((w.row_sync, describe_sync(state.sync)))
+        rows.append((w.row_sync, describe_sync(state.sync, w)))
     if state.desired is not None:
-        calendar = describe_calendar(state.calendar)
+        calendar = describe_calendar(state.calendar, w)
         rows.append((w.row_remote, f"v{state.desired.version}, {calendar}"))
-    rows.append((w.row_audio, state.audio_output))
+    output = state.audio_output
+    audio = output.label if output.card else w.audio_builtin.format(output=output.device)
+    rows.append((w.row_audio, audio))
     rows += [(w.row_problem, problem) for problem in state.problems]
     if state.last_error is not None:
         rows.append((w.row_last_error, state.last_error))

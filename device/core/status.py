@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from device.core.accounting import Play
+from device.display.texts import EN, Texts
 from device.domain import PlaylistId
 from device.events import EnrollmentChanged, SyncProgress
 
@@ -85,8 +86,18 @@ def status_after(
     )
 
 
-def describe_sync(sync: SyncProgress) -> str:
+def describe_sync(sync: SyncProgress, words: Texts = EN) -> str:
+    """English for the status and logs; the technician screen passes the kiosk's words."""
     if sync.state == "downloading" and sync.bytes_total:
         percent = 100 * sync.bytes_done // sync.bytes_total
-        return f"{sync.files_done}/{sync.files_total} files, {percent}%"
-    return f"{sync.state} {sync.detail}".strip()
+        return words.sync_files.format(
+            done=sync.files_done, total=sync.files_total, percent=percent
+        )
+    state = {
+        "checking": words.sync_checking,
+        "downloading": words.sync_downloading,
+        "complete": words.sync_complete,
+        "failed": words.sync_failed,
+        "offline": words.sync_offline,
+    }.get(sync.state, sync.state)
+    return f"{state} {sync.detail}".strip()

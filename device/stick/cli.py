@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from contract.layout import DEFAULT_STATE_DIR
+from device.display.texts import EN
 from device.stick.layout import STICK_ROOT
 
 log = logging.getLogger(__name__)
@@ -38,5 +39,6 @@ def cmd_attach(args: argparse.Namespace) -> int:
         for problem in verdict.problems:
             log.error("refused: %s", problem)
         return 0  # the stick was handled: refusing it is the right outcome, not a failure
-    log.info("stick %s done: %s", args.device, "; ".join(verdict.site + verdict.notes))
+    done = (*verdict.site, *verdict.settings, *verdict.notes, *filter(None, (verdict.written,)))
+    log.info("stick %s done: %s", args.device, "; ".join(p.say(EN) for p in done))
     return 0

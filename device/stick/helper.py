@@ -22,14 +22,14 @@ import logging
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from contract.files import atomic_write
-from contract.kiosk_settings import describe_kiosk_document
 from contract.site import SiteConfig, SiteConfigError
+from device.display.texts import Phrase, phrase
 from device.firstboot.apply import apply_kiosk_settings, apply_site_config, check_site_config
 from device.identity.credentials import load_credentials
 from device.stick.contents import StickRefused, inspect_stick, is_technician_stick
@@ -41,11 +41,19 @@ from device.stick.layout import (
     Verdict,
     ack_path,
     mount_point,
+    phrases,
     valid_kernel_name,
     verdict_path,
 )
 
-__all__ = ["ALLOWED_FILESYSTEMS", "Mounter", "SystemMounter", "attach", "site_lines"]
+__all__ = [
+    "ALLOWED_FILESYSTEMS",
+    "Mounter",
+    "SystemMounter",
+    "attach",
+    "settings_lines",
+    "site_lines",
+]
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +106,29 @@ def _options(fs_type: str, read_only: bool, owner: tuple[int, int]) -> str:
     return base
 
 
-def site_lines(site: SiteConfig) -> tuple[str, ...]:
-    wifi = f"Wi-Fi {site.wifi.ssid}" if site.wifi else "wired network"
+def site_lines(site: SiteConfig) -> tuple[Phrase, ...]:
+    wifi = phrase("wifi_line", ssid=site.wifi.ssid) if site.wifi else phrase("wired_network")
     return (
-        f"Site: {site.site}, {site.device_name}",
-        f"Tenant: {site.tenant_url}",
+        phrase("site_line", site=site.site, name=site.device_name),
+        phrase("tenant_line", url=site.tenant_url),
         wifi,
-        "Restart the kiosk to use them",
+        phrase("restart_to_use"),
     )
+
+
+def settings_lines(document: Mapping[str, Any]) -> tuple[Phrase, ...]:
+    """What a kiosk.toml sets, one line per section (as contract's describe_kiosk_document)."""
+    lines = []
+    for name in sorted(document):
+        value = document[name]
+        if isinstance(value, list):
+            lines.append(phrase("settings_count", section=name, count=len(value)))
+        elif isinstance(value, dict) and value:
+            given = ", ".join(f"{key} = {value[key]!r}" for key in sorted(value))
+            lines.append(phrase("settings_values", section=name, values=given))
+        elif isinstance(value, dict):
+            lines.append(phrase("settings_defaults", section=name))
+    return tuple(lines)
 
 
 def attach(
@@ -179,16 +202,16 @@ def _handle(
         problems = [p.replace(f"{point}/", "") for p in found]  # "jukebox/site.toml: …"
         log.error("stick %s refused, nothing changed: %s", device, "; ".join(problems))
         return Verdict(device, "refused", problems=tuple(problems))
-    site: tuple[str, ...] = ()
+    site: tuple[Phrase, ...] = ()
     if contents.site is not None:
         written = apply_site_config(contents.site, state_dir, str(contents.folder / "site.toml"))
-        site = site_lines(contents.site) if written else ("Site settings: already these",)
+        site = site_lines(contents.site) if written else (phrase("site_unchanged"),)
         log.info("stick %s: site settings applied (%d file(s) written)", device, len(written))
-    settings: tuple[str, ...] = ()
+    settings: tuple[Phrase, ...] = ()
     if contents.kiosk is not None:
         written = apply_kiosk_settings(contents.kiosk, state_dir)
-        described = describe_kiosk_document(contents.kiosk_document or {})
-        settings = (*described,) if written else ("Kiosk settings: already these",)
+        described = settings_lines(contents.kiosk_document or {})
+        settings = described if written else (phrase("kiosk_unchanged"),)
         log.info("stick %s: kiosk settings kept (%d file(s) written)", device, len(written))
     verdict = Verdict(
         device,
@@ -196,10 +219,10 @@ def _handle(
         site=site,
         settings=settings,
         pack=contents.pack is not None,
-        diagnostics="requested" if contents.diagnostics else "",
+        diagnostics=contents.diagnostics,
     )
     _publish(stick_root, verdict, owner)
-    notes: tuple[str, ...] = ()
+    notes: tuple[Phrase, ...] = ()
     if contents.pack is not None:
         notes = _wait_for_daemon(ack_path(state_dir, device), ack_timeout_s, poll_s)
     if contents.diagnostics:
@@ -211,10 +234,10 @@ def _handle(
             )
             mounter.remount(point, _options(fs_type, True, owner))
             where = written_to.relative_to(point)
-            verdict = replace(verdict, diagnostics=f"Diagnostics in {where}")
+            verdict = replace(verdict, written=phrase("diagnostics_in", path=where))
         except OSError as exc:
             log.error("stick %s: diagnostics not written: %s", device, exc)
-            verdict = replace(verdict, diagnostics=f"Diagnostics not written: {exc}")
+            verdict = replace(verdict, written=phrase("diagnostics_not_written", error=exc))
     with contextlib.suppress(FileNotFoundError):
         ack_path(state_dir, device).unlink()
     return replace(verdict, state="done", notes=notes)
@@ -227,17 +250,17 @@ def _publish(stick_root: Path, verdict: Verdict, owner: tuple[int, int]) -> None
         os.chown(path, 0, owner[1])
 
 
-def _wait_for_daemon(path: Path, timeout_s: float, poll_s: float) -> tuple[str, ...]:
-    """The daemon's answer once it imported the pack (or gave up); () after the timeout."""
+def _wait_for_daemon(path: Path, timeout_s: float, poll_s: float) -> tuple[Phrase, ...]:
+    """The daemon's answer once it imported the pack (or gave up), or that it did not answer."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
             answer = json.loads(path.read_bytes())
-            return tuple(str(line) for line in answer.get("lines", ()))
+            return phrases(answer.get("lines", []))
         except (FileNotFoundError, ValueError, AttributeError, RecursionError):
             time.sleep(poll_s)
     log.warning("the kiosk did not take the content pack within %.0f s", timeout_s)
-    return ("The kiosk did not answer in time",)
+    return (phrase("kiosk_no_answer"),)
 
 
 def _unmount(mounter: Mounter, point: Path) -> None:

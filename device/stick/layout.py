@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from device.display.texts import Phrase
 
 STICK_ROOT = Path("/run/jukebox-stick")
 STICK_FOLDER = "jukebox"  # on the stick: what makes it a technician stick
@@ -38,35 +40,60 @@ def valid_kernel_name(name: str) -> bool:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The helper's account of one stick (``STICK_ROOT/<device>.json``)."""
+    """The helper's account of one stick (``STICK_ROOT/<device>.json``).
+
+    What it did is said as phrases (device/display/texts.py): the helper does not know the
+    kiosk's language, the daemon's core says them in it.
+    """
 
     device: str
     state: VerdictState
-    problems: tuple[str, ...] = ()  # why nothing was changed (state "refused")
-    site: tuple[str, ...] = ()  # what the site configuration did
-    settings: tuple[str, ...] = ()  # what the kiosk.toml set (the daemon applies it at once)
+    problems: tuple[str, ...] = ()  # why nothing was changed (state "refused"), as found
+    site: tuple[Phrase, ...] = ()  # what the site configuration did
+    settings: tuple[Phrase, ...] = ()  # what the kiosk.toml set (the daemon applies it at once)
     pack: bool = False  # a verified pack waits for the daemon
-    diagnostics: str = ""  # "", "requested", "written to …", or why not
-    notes: tuple[str, ...] = field(default=())
+    diagnostics: bool = False  # asked for by the stick
+    written: Phrase | None = None  # where the diagnostics went, or why not (state "done")
+    notes: tuple[Phrase, ...] = field(default=())  # the daemon's answer about the pack
 
     def to_json(self) -> bytes:
-        return (json.dumps(asdict(self), indent=1) + "\n").encode("utf-8")
+        value = {
+            "device": self.device,
+            "state": self.state,
+            "problems": list(self.problems),
+            "site": [p.to_json() for p in self.site],
+            "settings": [p.to_json() for p in self.settings],
+            "pack": self.pack,
+            "diagnostics": self.diagnostics,
+            "written": None if self.written is None else self.written.to_json(),
+            "notes": [p.to_json() for p in self.notes],
+        }
+        return (json.dumps(value, indent=1) + "\n").encode("utf-8")
 
     @classmethod
     def from_json(cls, data: bytes) -> Verdict:
         value: Any = json.loads(data.decode("utf-8"))
         if not isinstance(value, dict) or value.get("state") not in ("ready", "refused", "done"):
             raise ValueError("not a stick verdict")
+        written = value.get("written")
         return cls(
             device=str(value["device"]),
             state=value["state"],
             problems=tuple(str(p) for p in value.get("problems", ())),
-            site=tuple(str(s) for s in value.get("site", ())),
-            settings=tuple(str(s) for s in value.get("settings", ())),
+            site=phrases(value.get("site", ())),
+            settings=phrases(value.get("settings", ())),
             pack=bool(value.get("pack", False)),
-            diagnostics=str(value.get("diagnostics", "")),
-            notes=tuple(str(n) for n in value.get("notes", ())),
+            diagnostics=bool(value.get("diagnostics", False)),
+            written=None if written is None else Phrase.from_json(written),
+            notes=phrases(value.get("notes", ())),
         )
+
+
+def phrases(value: object) -> tuple[Phrase, ...]:
+    """Phrases from a JSON array (ValueError if it is not one of phrases)."""
+    if not isinstance(value, list):
+        raise ValueError(f"not a list of phrases: {value!r:.80}")
+    return tuple(Phrase.from_json(item) for item in value)
 
 
 def verdict_path(stick_root: Path, device: str) -> Path:

@@ -4,7 +4,8 @@ Started by the USB adapter's StorageAttached events (and a look at STICK_ROOT at
 each stick is followed on its own short-lived thread, never the core's: it waits for the
 helper's verdict, verifies and imports a content pack (the same checks the helper made, and
 the media hashed again into the cache), answers the helper, and posts StickReport events
-(and LibraryUpdated after an import) for the screen. When the helper kept a kiosk.toml, the
+(and LibraryUpdated after an import) for the screen, said as phrases the core puts in the
+kiosk's language. When the helper kept a kiosk.toml, the
 configuration is read again with it (`settings`) and posted as SettingsChanged: the core
 takes it without a restart; what only a restart applies (pins, panel) is said on the screen.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from contract.files import atomic_write
 from contract.media import CacheError, MediaCache
 from device.config import KioskConfig, restart_needed
+from device.display.texts import Phrase, phrase, verbatim
 from device.events import (
     EventSink,
     LibraryUpdated,
@@ -43,6 +45,9 @@ from device.stick.pack import import_pack
 __all__ = ["StickWatcher"]
 
 log = logging.getLogger(__name__)
+
+NOTHING_CHANGED = phrase("nothing_changed")
+WRITING_DIAGNOSTICS = phrase("writing_diagnostics")
 
 
 class StickWatcher:
@@ -121,7 +126,7 @@ class StickWatcher:
             self._follow(device, fresh_only)
         except Exception:
             log.exception("stick %s: handling failed", device)
-            self.sink(StickReport(False, "Stick not read", ("an internal error; see the logs",)))
+            self.sink(StickReport(False, phrase("stick_not_read"), (phrase("internal_error"),)))
 
     def _follow(self, device: str, fresh_only: bool) -> None:
         # A verdict older than this event belongs to an earlier stick with the same name.
@@ -130,7 +135,8 @@ class StickWatcher:
         if verdict is None or (fresh_only and verdict.state != "ready"):
             return  # not a technician stick (or an old verdict): nothing to say
         if verdict.state == "refused":
-            self.sink(StickReport(False, "Stick refused", (*verdict.problems, "Nothing changed")))
+            problems = (verbatim(problem) for problem in verdict.problems)
+            self.sink(StickReport(False, phrase("stick_refused"), (*problems, NOTHING_CHANGED)))
             return
         lines = [*verdict.site, *self._settings(verdict)]
         ok = True
@@ -141,12 +147,13 @@ class StickWatcher:
             answer.parent.mkdir(mode=0o755, exist_ok=True)
             atomic_write(
                 answer,
-                json.dumps({"ok": ok, "lines": pack_lines}).encode(),
+                json.dumps({"ok": ok, "lines": [p.to_json() for p in pack_lines]}).encode(),
                 mode=0o644,
             )
-        if verdict.diagnostics == "requested":
-            lines.append("Writing diagnostics...")
-        self.sink(StickReport(ok, "Stick read" if ok else "Pack refused", tuple(lines)))
+        if verdict.diagnostics:
+            lines.append(WRITING_DIAGNOSTICS)
+        title = phrase("stick_read" if ok else "pack_refused")
+        self.sink(StickReport(ok, title, tuple(lines)))
         final = (
             verdict
             if verdict.state == "done"
@@ -154,54 +161,54 @@ class StickWatcher:
         )
         if final is None:
             return
-        closing = [line for line in lines if line != "Writing diagnostics..."]
-        if final.diagnostics and final.diagnostics != "requested":
-            closing.append(final.diagnostics)
-        self.sink(StickReport(ok, "Remove the stick", tuple(closing), done=True))
+        closing = [line for line in lines if line != WRITING_DIAGNOSTICS]
+        if final.written is not None:
+            closing.append(final.written)
+        self.sink(StickReport(ok, phrase("remove_stick"), tuple(closing), done=True))
 
-    def _settings(self, verdict: Verdict) -> list[str]:
+    def _settings(self, verdict: Verdict) -> list[Phrase]:
         """Apply a stick's new kiosk settings now; the lines that say what happened."""
         if not verdict.settings or self.settings is None:
             return list(verdict.settings)
-        if verdict.settings == ("Kiosk settings: already these",):
+        if verdict.settings == (phrase("kiosk_unchanged"),):
             return list(verdict.settings)
         config, problems = self.settings()
         refused = [p for p in problems if p.startswith("kiosk settings ignored")]
         if refused:  # valid alone, wrong over /etc: the kiosk keeps what it had
             log.error("stick kiosk settings not applied: %s", "; ".join(refused))
-            return [*verdict.settings, *refused]
+            return [*verdict.settings, *map(verbatim, refused)]
         later = restart_needed(self.config, config) if self.config is not None else []
         self.config = config
         self.sink(SettingsChanged(config))
         log.info("stick kiosk settings applied now%s", f"; at restart: {later}" if later else "")
-        lines = [*verdict.settings, "Applied now"]
+        lines = [*verdict.settings, phrase("applied_now")]
         if later:
-            lines.append(f"Restart the kiosk for: {', '.join(later)}")
+            lines.append(phrase("restart_for", settings=", ".join(later)))
         return lines
 
-    def _import(self, device: str) -> tuple[bool, list[str]]:
+    def _import(self, device: str) -> tuple[bool, list[Phrase]]:
         credentials = self.credentials()
         try:
             contents = inspect_stick(mount_point(self.stick_root, device), credentials)
         except StickRefused as exc:
             log.error("stick %s: pack refused: %s", device, exc)
             point = f"{mount_point(self.stick_root, device)}/"
-            return False, [*(p.replace(point, "") for p in exc.problems), "Content unchanged"]
+            problems = (verbatim(p.replace(point, "")) for p in exc.problems)
+            return False, [*problems, phrase("content_unchanged")]
         pack = contents.pack
         if pack is None or credentials is None:
-            return False, ["The pack disappeared from the stick"]
+            return False, [phrase("pack_gone")]
         try:
             library = import_pack(pack, self.cache, self.state_dir, credentials.tenant_url)
         except (CacheError, OSError) as exc:
             log.error("stick %s: pack not imported: %s", device, exc)
-            return False, [f"Pack not imported: {exc}"]
+            return False, [phrase("pack_not_imported", error=exc)]
         if self.on_imported is not None:
             self.on_imported()
         else:
             self.sink(LibraryUpdated(library))
-        return True, [
-            f"Pack: {len(pack.document.playlists)} playlist(s), {len(pack.media)} file(s)"
-        ]
+        playlists, files = len(pack.document.playlists), len(pack.media)
+        return True, [phrase("pack_imported", playlists=playlists, files=files)]
 
     def _wait(
         self, device: str, states: tuple[str, ...], timeout_s: float, since: float

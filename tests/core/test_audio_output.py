@@ -11,12 +11,14 @@ from contract.toml_reader import ConfigError
 from device.config import parse_config
 from device.core.outputs import choose_output
 from device.display.model import StickScreen
+from device.display.texts import phrase, verbatim
 from device.domain import EndReason
 from device.events import PlaybackEnded, SoundCard, SoundCardsChanged, StickReport
 from device.journal.outbox import PlayJournal
 from device.ports import AudioOutput
 from tests.conftest import make_library
 from tests.core.test_kiosk import Rig
+from tests.core.test_kiosk_remote import RemoteRig, desired
 
 HEADPHONES = SoundCard(0, "Headphones", "bcm2835 Headphones")
 USB_DAC = SoundCard(1, "Device", "USB Audio Device", usb=True)
@@ -97,13 +99,38 @@ def test_the_same_cards_again_change_nothing(rig: Rig) -> None:
 def test_a_stick_report_shows_on_screen_and_a_refusal_is_noted_for_the_technician(
     rig: Rig,
 ) -> None:
-    rig.kiosk.handle(StickReport(False, "Stick refused", ("site.toml: bad", "Nothing changed")))
+    rig.kiosk.handle(REFUSED)
     assert rig.display.screens[-1] == StickScreen(
         False, "Stick refused", ("site.toml: bad", "Nothing changed")
     )
     assert "stick: Stick refused: site.toml: bad; Nothing changed" in rig.kiosk.status.errors
     rig.advance(11.0)
     assert not isinstance(rig.display.screens[-1], StickScreen)
+
+
+REFUSED = StickReport(
+    False, phrase("stick_refused"), (verbatim("site.toml: bad"), phrase("nothing_changed"))
+)
+
+
+def test_a_stick_report_is_shown_in_the_language_the_kiosk_speaks_when_it_arrives(
+    tmp_path: Path, journal: PlayJournal
+) -> None:
+    rig = RemoteRig(tmp_path, journal, make_library(tmp_path / "x.flac", ("festival", 1)))
+    rig.push(desired(language="fr"))  # the tenant makes the kiosk French at run time
+    rig.kiosk.handle(REFUSED)
+    assert rig.display.last() == StickScreen(
+        False, "Clé refusée", ("site.toml: bad", "Rien n'a été modifié")
+    )
+    # The status and the logs stay in English, for whoever reads them far from the kiosk.
+    assert "stick: Stick refused: site.toml: bad; Nothing changed" in rig.kiosk.status.errors
+    done = StickReport(True, phrase("remove_stick"), (phrase("pack_imported", playlists=2,
+                                                             files=14),), done=True)  # fmt: skip
+    rig.push(desired(2))  # no language said any more: the configured English again
+    rig.kiosk.handle(done)
+    assert rig.display.last() == StickScreen(
+        True, "Remove the stick", ("Pack: 2 playlist(s), 14 file(s)",)
+    )
 
 
 @pytest.mark.parametrize("value", [["USB Audio", 3], "USB Audio", ["  "]])

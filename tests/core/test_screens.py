@@ -9,6 +9,7 @@ import pytest
 
 from device.core.accounting import Play
 from device.core.desired import Calendar, DesiredState
+from device.core.outputs import OutputChoice
 from device.core.screens import (
     ATTRACT_OFFSETS,
     ScreenState,
@@ -30,7 +31,7 @@ from device.display.model import (
     VolumeScreen,
 )
 from device.domain import EMPTY_LIBRARY, DurationMs, Library, PlayItem, PlaylistId, StartedBy
-from device.events import EnrollmentChanged, SyncProgress
+from device.events import EnrollmentChanged, SoundCard, SyncProgress
 from device.journal.outbox import JournalStats
 from tests.conftest import make_library
 
@@ -146,7 +147,7 @@ BASIC = TechnicianState(
     sync=None,
     desired=None,
     calendar=Calendar(),
-    audio_output="built-in (auto)",
+    audio_output=OutputChoice("auto", "built-in (auto)"),
     problems=[],
     last_error=None,
 )
@@ -187,6 +188,43 @@ def test_technician_rows_add_the_tenant_sync_remote_problems_and_last_error() ->
         ("Problem", "disk almost full"),
         ("Last error", "'x' failed: no such file"),
     )
+
+
+def test_technician_rows_say_their_values_in_french_too() -> None:
+    """Labels and the values made of words; names, numbers and raw messages stay as they are."""
+    usb = SoundCard(1, "Device", "USB Audio Device", usb=True)
+    state = replace(
+        BASIC,
+        enrollment=EnrollmentChanged("pending", "Lyon", detail="code KQ7M"),
+        sync=SyncProgress("failed", detail="HTTP 503"),
+        desired=DesiredState(version=4, playlists=(PlaylistId("festival"),)),
+        calendar=Calendar(scheduled=PlaylistId("local")),
+        language="fr",
+    )
+    assert technician_rows(state)[3:] == (
+        ("Contenu", "2 listes, 5/5 titres"),
+        ("Journal", "1 en cours, 4 finies"),
+        ("Volume", "40 (20-60)"),
+        ("Réseau", "en attente code KQ7M"),
+        ("Synchro", "échec HTTP 503"),
+        ("À distance", "v4, ouvert, programme local"),
+        ("Son", "intégré (auto)"),
+    )
+    elsewhere = replace(
+        state,
+        enrollment=EnrollmentChanged("unreachable"),
+        sync=SyncProgress("downloading", 3, 8, 250, 1000),
+        calendar=Calendar(clock_unsynced=True),
+        audio_output=OutputChoice("alsa/plughw:CARD=Device,DEV=0", "USB Audio Device", usb),
+    )
+    assert technician_rows(elsewhere)[6:] == (
+        ("Réseau", "injoignable"),
+        ("Synchro", "3/8 fichiers, 25 %"),
+        ("À distance", "v4, horloge non réglée : horaires et programme ignorés"),
+        ("Son", "USB Audio Device"),  # a card's own name
+    )
+    english = replace(elsewhere, language="en")
+    assert technician_rows(english)[6:8] == (("Tenant", "unreachable"), ("Sync", "3/8 files, 25%"))
 
 
 def test_a_library_with_unavailable_tracks_counts_only_the_cached_ones() -> None:

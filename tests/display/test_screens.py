@@ -224,6 +224,39 @@ CASES.update(
             0.0,
         ),
         "fr_identify": (IdentifyScreen("Salle 2", "jk-7f3a2c910b4e4d6a9c1e", "fr"), 0.0),
+        # The stick's screens as the core says them on a French kiosk (device/display/texts.py).
+        "fr_stick_done": (
+            StickScreen(
+                True,
+                "Retirez la clé",
+                (
+                    "Site : carre-d-art, Hall",
+                    "Paquet : 2 playlist(s), 14 fichier(s)",
+                    "Diagnostic dans jukebox/diagnostics/jk-7f3a2c910b4e-20261129T104500Z",
+                ),
+            ),
+            0.0,
+        ),
+        "fr_stick_refused": (
+            StickScreen(
+                False,
+                "Clé refusée",
+                ("pack refused: media/3f9a…: content hashes to 0c1d…", "Rien n'a été modifié"),
+            ),
+            0.0,
+        ),
+        "fr_stick_settings": (
+            StickScreen(
+                True,
+                "Clé lue",
+                (
+                    "display : language = 'fr'",
+                    "Appliqués tout de suite",
+                    "Redémarrez le kiosque pour : buttons (pins)",
+                ),
+            ),
+            0.0,
+        ),
     }
 )
 

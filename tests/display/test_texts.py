@@ -3,6 +3,7 @@ panel's fonts draw the letters French needs."""
 
 from __future__ import annotations
 
+import json
 import string
 
 import pytest
@@ -13,7 +14,7 @@ from contract.screen_text import draw_text
 from device.display.glyphs import fonts
 from device.display.model import AttractScreen, ErrorScreen, RevokedScreen, TechnicianScreen
 from device.display.render import render
-from device.display.texts import CATALOGUES, EN, texts_for
+from device.display.texts import CATALOGUES, EN, Phrase, phrase, texts_for, verbatim
 
 
 def placeholders(phrase: str) -> set[str]:
@@ -27,9 +28,9 @@ def test_every_language_of_the_contract_has_a_catalogue() -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_each_phrase_takes_the_same_placeholders_as_in_english(language: str) -> None:
     english = EN.phrases()
-    for name, phrase in texts_for(language).phrases().items():  # type: ignore[arg-type]
-        assert phrase.strip(), f"{language}: {name} is empty"
-        assert placeholders(phrase) == placeholders(english[name]), f"{language}: {name}"
+    for name, words in texts_for(language).phrases().items():  # type: ignore[arg-type]
+        assert words.strip(), f"{language}: {name} is empty"
+        assert placeholders(words) == placeholders(english[name]), f"{language}: {name}"
 
 
 def draw_word(word: str, face_index: int) -> Image.Image:
@@ -80,3 +81,47 @@ def test_the_desired_state_schema_offers_exactly_the_catalogued_languages() -> N
     schema_path = Path(contract.protocol.__file__).with_name("schemas") / "desired-state.json"
     schema = json.loads(schema_path.read_text())
     assert tuple(schema["properties"]["language"]["enum"]) == LANGUAGES
+
+
+# ------------------------------------------------------------------ phrases said later
+
+
+def test_a_phrase_is_said_in_the_language_of_the_moment() -> None:
+    count = phrase("pack_imported", playlists=2, files=14)
+    assert count.say(EN) == "Pack: 2 playlist(s), 14 file(s)"
+    assert count.say(texts_for("fr")) == "Paquet : 2 playlist(s), 14 fichier(s)"
+    # Verbatim text (a file's problem) is the same in every language, braces and all.
+    problem = verbatim("site.toml: device.site: {not} a placeholder")
+    assert problem.say(EN) == problem.say(texts_for("fr")) == problem.args[0][1]
+
+
+def test_a_phrase_with_an_unknown_key_or_the_wrong_arguments_is_refused_when_made() -> None:
+    with pytest.raises(ValueError, match="no phrase 'stick_lost'"):
+        phrase("stick_lost")
+    with pytest.raises(ValueError, match=r"'pack_imported' takes \['files', 'playlists'\]"):
+        phrase("pack_imported", playlists=2)
+    with pytest.raises(ValueError, match="no phrase 'phrases'"):
+        phrase("phrases")  # a method of the catalogue, not one of its phrases
+
+
+@pytest.mark.parametrize(
+    "said",
+    [phrase("restart_for", settings="display.driver"), verbatim("a: b"), phrase("remove_stick")],
+)
+def test_a_phrase_survives_json(said: Phrase) -> None:
+    assert Phrase.from_json(json.loads(json.dumps(said.to_json()))) == said
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"key": "no_such_phrase"}, "no phrase 'no_such_phrase'"),
+        ({"key": "restart_for", "args": {}}, "'restart_for' takes"),
+        ({"key": "remove_stick", "args": ["x"]}, "args is not an object"),
+        (["remove_stick"], "not a phrase"),
+        (3, "not a phrase"),
+    ],
+)
+def test_json_that_is_not_a_phrase_is_refused(value: object, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        Phrase.from_json(value)

@@ -16,6 +16,7 @@ import pytest
 
 from contract.media import MediaCache
 from device.config import KioskConfig
+from device.display.texts import Language, texts_for
 from device.events import Event, LibraryUpdated, StickReport
 from device.identity.credentials import load_credentials
 from device.stick.helper import SystemMounter, attach
@@ -32,6 +33,12 @@ from tests.stick.conftest import (
 )
 
 pytestmark = [needs_loop, pytest.mark.timeout(60)]
+
+
+def said(report: StickReport, language: Language = "en") -> tuple[str, tuple[str, ...]]:
+    """A report's title and lines as the core shows them in `language`."""
+    words = texts_for(language)
+    return report.title.say(words), tuple(line.say(words) for line in report.lines)
 
 
 class RecordingMounter(SystemMounter):
@@ -149,9 +156,19 @@ def test_a_full_stick_applies_its_site_imports_its_pack_and_leaves_diagnostics(
     assert (stick.state_dir / "library.json").exists()
     # The screen: what was done, then that the stick can be pulled out.
     assert [r.ok for r in stick.reports] == [True, True]
-    assert any("Site: carre-d-art" in line for line in stick.reports[0].lines)
-    assert any("Pack: 1 playlist(s), 2 file(s)" in line for line in stick.reports[0].lines)
-    assert stick.reports[-1].done and stick.reports[-1].title == "Remove the stick"
+    title, lines = said(stick.reports[0])
+    assert title == "Stick read" and lines[-1] == "Writing diagnostics..."
+    assert "Site: carre-d-art, Hall, left" in lines and "Pack: 1 playlist(s), 2 file(s)" in lines
+    assert stick.reports[-1].done and said(stick.reports[-1])[0] == "Remove the stick"
+    # The same report, shown on a French kiosk.
+    title, lines = said(stick.reports[0], "fr")
+    assert title == "Clé lue" and lines[-1] == "Écriture du diagnostic…"
+    assert "Site : carre-d-art, Hall, left" in lines
+    assert "Paquet : 1 playlist(s), 2 fichier(s)" in lines
+    assert "Redémarrez le kiosque pour les appliquer" in lines
+    title, lines = said(stick.reports[-1], "fr")
+    assert title == "Retirez la clé" and "Écriture du diagnostic…" not in lines
+    assert any(line.startswith("Diagnostic dans jukebox/diagnostics/jk-") for line in lines)
     # Diagnostics on the stick, without the secrets.
     check = tmp_path / "check"
     check.mkdir()
@@ -167,7 +184,7 @@ def test_a_full_stick_applies_its_site_imports_its_pack_and_leaves_diagnostics(
     assert "kiosk ready" in logs and "jkat_SECRET" not in logs
     assert "tenant-credentials.json" not in summary and "enr-0123456789" not in summary
     assert "device.key" not in summary
-    assert any("Diagnostics in jukebox/diagnostics/" in line for line in stick.reports[-1].lines)
+    assert any("Diagnostics in jukebox/diagnostics/" in line for line in said(stick.reports[-1])[1])
 
 
 @pytest.mark.parametrize(
@@ -221,9 +238,13 @@ def test_anything_malformed_refuses_the_whole_stick_and_changes_nothing(
     assert stick.cached() == []
     assert not any(isinstance(e, LibraryUpdated) for e in stick.events)
     [report] = stick.reports
-    assert not report.ok and report.title == "Stick refused"
-    assert any(expected in line for line in report.lines)
-    assert report.lines[-1] == "Nothing changed"
+    title, lines = said(report)
+    assert not report.ok and title == "Stick refused"
+    assert any(expected in line for line in lines)
+    assert lines[-1] == "Nothing changed"
+    title, lines = said(report, "fr")  # the problems as found, the words in French
+    assert (title, lines[-1]) == ("Clé refusée", "Rien n'a été modifié")
+    assert any(expected in line for line in lines)
     assert mounted(stick.point) is None
 
 

@@ -19,7 +19,7 @@ from device.journal.outbox import PlayJournal
 from tests.conftest import make_library
 from tests.fakes import FakeClock, FakeDisplay, FakePlayer
 from tests.stick.conftest import needs_loop
-from tests.stick.test_stick import Stick, _tree
+from tests.stick.test_stick import Stick, _tree, said
 
 pytestmark = [needs_loop, pytest.mark.timeout(60)]
 
@@ -117,14 +117,20 @@ def test_a_sticks_kiosk_settings_apply_at_once_without_a_restart(
     changed = [e for e in stick.events if isinstance(e, SettingsChanged)]
     assert len(changed) == 1
     [report, *_] = stick.reports
-    assert "display: language = 'fr'" in report.lines
-    assert "Applied now" in report.lines
-    assert "Restart the kiosk for: buttons (pins)" in report.lines  # "next" moved to GPIO22
+    _title, lines = said(report)
+    assert "display: language = 'fr'" in lines
+    assert "Applied now" in lines
+    assert "Restart the kiosk for: buttons (pins)" in lines  # "next" moved to GPIO22
 
     running.deliver(stick.events)
     kiosk = running.kiosk
     assert kiosk.language == "fr"
-    assert isinstance(running.display.last(), StickScreen)
+    # The stick's own settings made the kiosk French: its report is shown in French.
+    shown = [s for s in running.display.screens if isinstance(s, StickScreen)]
+    assert [s.title for s in shown] == ["Clé lue", "Retirez la clé"]
+    assert "display : language = 'fr'" in shown[0].lines
+    assert "Appliqués tout de suite" in shown[0].lines
+    assert "Redémarrez le kiosque pour : buttons (pins)" in shown[0].lines
     assert kiosk.mode is Mode.PLAYING  # autoplay, now on: the default starts by itself
     assert kiosk.rules.maximum == 50 and running.player.volume == 40
     running.tap("next")  # the same button, bound anew: volume up, under the new ceiling
@@ -166,7 +172,7 @@ def test_settings_valid_alone_but_not_over_the_configuration_are_not_applied(
     stick.run(tree)
 
     assert not [e for e in stick.events if isinstance(e, SettingsChanged)]
-    lines = stick.reports[0].lines
+    _title, lines = said(stick.reports[0])
     assert any("kiosk settings ignored" in line and "got 75" in line for line in lines)
     running.deliver(stick.events)
     assert running.kiosk.rules.minimum == 10
