@@ -23,6 +23,7 @@ from device.display.model import (
     TestPatternScreen,
     ToneResult,
 )
+from device.display.texts import EN, Texts
 from device.domain import EndReason, PlayItem
 from device.events import (
     ButtonDown,
@@ -57,12 +58,22 @@ class SelfTestResult:
     def ok(self) -> bool:
         return self.tone == "ok" and not self.missing
 
-    def summary(self) -> str:
-        tone = f"tone {self.tone}" + (f" ({self.tone_problem})" if self.tone_problem else "")
-        checks = len(self.seen) + len(self.missing)
-        buttons = f"{len(self.seen)}/{checks} inputs"
-        missing = f", missing {', '.join(self.missing)}" if self.missing else ""
-        return f"{'passed' if self.ok else 'FAILED'}: {tone}, {buttons}{missing}"
+    def summary(self, words: Texts = EN) -> str:
+        """English for the status and diagnostics; the technician row passes the kiosk's words."""
+        tone = {
+            "playing": words.self_test_tone_playing,
+            "ok": words.self_test_tone_ok,
+            "failed": words.self_test_tone_failed,
+        }[self.tone] + (f" ({self.tone_problem})" if self.tone_problem else "")
+        said = words.self_test_summary.format(
+            verdict=words.self_test_passed if self.ok else words.self_test_failed,
+            tone=tone,
+            seen=len(self.seen),
+            checks=len(self.seen) + len(self.missing),
+        )
+        if self.missing:
+            said += words.self_test_missing.format(names=", ".join(self.missing))
+        return said
 
 
 class SelfTest:
@@ -196,4 +207,4 @@ class SelfTest:
         """The technician row: the last result, or how to start one."""
         if self.last is None:
             return self.core.texts.self_test_hint
-        return self.last.summary()
+        return self.last.summary(self.core.texts)

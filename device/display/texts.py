@@ -99,6 +99,13 @@ class Texts:
     self_test_done: str
     knob_clockwise: str
     knob_counter_clockwise: str
+    self_test_summary: str  # {verdict} {tone} {seen} {checks}: the technician row's result
+    self_test_passed: str
+    self_test_failed: str
+    self_test_tone_playing: str
+    self_test_tone_ok: str
+    self_test_tone_failed: str
+    self_test_missing: str  # {names}
     # Technician row values made of words.
     enrollment_enrolling: str
     enrollment_pending: str
@@ -205,6 +212,13 @@ EN = Texts(
     self_test_done="Done: result kept",
     knob_clockwise="knob +",
     knob_counter_clockwise="knob -",
+    self_test_summary="{verdict}: tone {tone}, {seen}/{checks} inputs",
+    self_test_passed="passed",
+    self_test_failed="FAILED",
+    self_test_tone_playing="playing",
+    self_test_tone_ok="ok",
+    self_test_tone_failed="failed",
+    self_test_missing=", missing {names}",
     enrollment_enrolling="enrolling",
     enrollment_pending="pending",
     enrollment_active="active",
@@ -306,6 +320,13 @@ FR = Texts(
     self_test_done="Fini : résultat gardé",
     knob_clockwise="molette +",
     knob_counter_clockwise="molette -",
+    self_test_summary="{verdict} : son {tone}, {seen}/{checks} entrées",
+    self_test_passed="réussi",
+    self_test_failed="ÉCHEC",
+    self_test_tone_playing="en cours",
+    self_test_tone_ok="ok",
+    self_test_tone_failed="en échec",
+    self_test_missing=", manque : {names}",
     enrollment_enrolling="inscription",
     enrollment_pending="en attente",
     enrollment_active="actif",
