@@ -26,15 +26,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the checkout: contract/
 
 import assemble
 from progress import say
 
-PRODUCT = "rpi-arm64"
+from contract import firmware
+
 SLOT_CLASS = "rootfs"  # system.conf's slot class the bundle's image goes to
 IMAGE_NAME = "rootfs.ext4"
 ROOT_LABEL = "JUKEBOX-ROOT"  # both slots carry it; the boot script names a slot by PARTUUID
-TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 VERSION_RE = re.compile(r"^\d{1,9}(?:\.\d{1,9}){0,3}$")
 
 
@@ -43,10 +44,12 @@ class BundleError(Exception):
 
 
 def compatible_for(tenant: str) -> str:
-    """The compatible string of a library network's kiosks, in system.conf and every bundle."""
-    if not TENANT_RE.match(tenant):
-        raise BundleError(f"tenant {tenant!r}: expected 1 to 40 lower-case letters, digits or '-'")
-    return f"jukebox-{tenant}-{PRODUCT}"
+    """The compatible string of a library network's kiosks, in system.conf and every bundle:
+    contract.firmware's, the one the tenant checks uploads against."""
+    try:
+        return firmware.compatible_for(tenant)
+    except ValueError as exc:
+        raise BundleError(str(exc)) from None
 
 
 def manifest(compatible: str, version: str, *, description: str = "") -> str:

@@ -28,14 +28,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -45,14 +48,18 @@ import qemu_ab
 from progress import BuildError, Steps, run, say
 from qemuboot import fat_drive, press_power_button
 
-HEALTH_LIMIT_S = 600
 SCENARIOS = ("bad", "power-cut")  # the default; "good" needs a tenant (ota_good.py)
+CUT_AFTER_S = 30.0  # power-cut: QEMU is killed this long after RAUC started installing
+DATA_ROOM = 256 << 20  # the data partition's room beyond the bundle
 MARKERS = {
-    "slot": re.compile(r"jukebox-boot: slot ([AB])"),
-    "installing": re.compile(r"rauc.*(Installing|Copying image)|installing: \d+%", re.I),
-    "installed": re.compile(r"update \S+ installed in the other slot|Installing .* succeeded"),
-    "rolled_back": re.compile(r"rolled back"),
+    "slot": re.compile(r"jukebox-boot: slot ([AB]) \(partition"),
     "ready": re.compile(r"kiosk (\S+) ready \(firmware"),
+    "installing": re.compile(r"rauc.*installing", re.I),
+    "installed": re.compile(r"update \S+ installed in the other slot|\"phase\": \"installed\""),
+    # On the old slot after the fall back (the gate's record; on the new slot it says
+    # "rebooting", with "rolled back: …" in its result already).
+    "rolled_back": re.compile(r"\"phase\": \"rolled_back\"|rollback reported: "),
+    "marked_bad": re.compile(r"not healthy|\"phase\": \"rebooting\""),
 }
 
 
@@ -65,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
                    help="default: bad and power-cut")  # fmt: skip
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per boot (1800)")
     p.add_argument("--memory", default="1024")
+    p.add_argument("--cut-after", type=float, default=CUT_AFTER_S,
+                   help="power-cut: seconds after RAUC starts installing (30)")  # fmt: skip
     ota_good.add_arguments(p)
     return p
 
@@ -114,67 +123,147 @@ def run_scenario(scenario: str, args: argparse.Namespace, bundle_file: Path, wor
     disk = work / f"{scenario}.img"
     run(["cp", "--sparse=always", args.image, disk], what="copying the image")
     if scenario != "good":
-        inject(disk, bundle_file, work)
+        inject(disk, bundle_file, work, read_owner(work / "rootfs.ext4"))
     qemu_ab.set_extra_args(fat_drive(disk), qemu_ab.CONSOLE_ARGS, work)
     log = args.image.with_name(f"{args.image.name}.ota-test-{scenario}.log")
     if scenario == "good":  # the tenant delivers the bundle: nothing injected
         return ota_good.run_good(args, disk, bundle_file, log, steps)
-    seen: list[tuple[str, str]] = []
     with log.open("w") as record:
+        console = Console(record, steps)
         if scenario == "power-cut":
-            boot(disk, args, record, seen, until="installing", kill=True)
+            console.boot(disk, args, until="installing", cut_after=args.cut_after)
             steps.note("QEMU killed while installing")
-            boot(disk, args, record, seen, until="installed")
-            slots = [value for what, value in seen if what == "slot"]
-            ok = slots[:2] == ["A", "A"] and ("installed", "") in seen
-            return ("PASS" if ok else "FAIL") + f": boots {slots}, log {log}"
-        boot(disk, args, record, seen, until="installed", power_off=True)
-        boot(disk, args, record, seen, until="rolled_back")  # B, bad, reboot, A, report
-        slots = [value for what, value in seen if what == "slot"]
-        ok = slots[:3] == ["A", "B", "A"] and ("rolled_back", "") in seen
-        return ("PASS" if ok else "FAIL") + f": boots {slots}, log {log}"
+            console.boot(disk, args, until="installed")
+            slots = console.values("slot")
+            cut_before_done = console.index("installed") > console.index("installing", 1)
+            ok = slots[:2] == ["A", "A"] and cut_before_done
+            return ("PASS" if ok else "FAIL") + f": boots {slots}; {console.times()}; log {log}"
+        console.boot(disk, args, until="installed", power_off=True)
+        console.boot(disk, args, until="rolled_back")  # B, bad, reboot, A, report
+        slots = console.values("slot")
+        ok = slots[:3] == ["A", "B", "A"] and console.index("marked_bad") >= 0
+        return ("PASS" if ok else "FAIL") + f": boots {slots}; {console.times()}; log {log}"
 
 
-def boot(disk: Path, args: argparse.Namespace, record: object, seen: list[tuple[str, str]],
-         *, until: str, kill: bool = False, power_off: bool = False) -> None:  # fmt: skip
-    """One QEMU run (reboots inside it included) until the marker `until` is seen."""
-    qmp = disk.with_suffix(".qmp")
-    command = qemu_ab.uboot_command(disk, "cortex-a53", args.memory)
-    command = [*command[: command.index("-nic")], *command[command.index("-nic") + 2 :]]
-    command += ["-qmp", f"unix:{qmp},server=on,wait=off"]
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)  # fmt: skip
-    deadline = time.monotonic() + args.timeout
-    assert process.stdout is not None
-    try:
-        for raw in process.stdout:
-            line = raw.decode("utf-8", "replace").rstrip()
-            record.write(line + "\n")  # type: ignore[attr-defined]
-            for what, pattern in MARKERS.items():
-                found = pattern.search(line)
-                if found:
-                    seen.append((what, found.group(1) if what == "slot" else ""))
-            if seen and seen[-1][0] == until:
-                break
-            if time.monotonic() > deadline:
-                raise BuildError(f"{until!r} not seen within {args.timeout:.0f} s")
-        if power_off:
-            press_power_button(qmp)
-            process.wait(timeout=300)
-    finally:
-        if kill or process.poll() is None:
-            process.kill()
-        process.wait()
+class Console:
+    """The serial console of one scenario's boots: into the log, with seconds since the
+    scenario's start, and the markers seen (name, captured value, seconds)."""
+
+    def __init__(self, record: TextIO, steps: Steps) -> None:
+        self.record = record
+        self.steps = steps
+        self.started = time.monotonic()
+        self.seen: list[tuple[str, str, float]] = []
+
+    def values(self, what: str) -> list[str]:
+        return [value for name, value, _ in self.seen if name == what]
+
+    def index(self, what: str, nth: int = 0) -> int:
+        """Where the nth `what` is among the markers seen; -1 when not seen."""
+        found = [i for i, (name, _, _) in enumerate(self.seen) if name == what]
+        return found[nth] if len(found) > nth else -1
+
+    def times(self) -> str:
+        return ", ".join(f"{name}{'=' + value if value else ''} at {t:.0f} s"
+                         for name, value, t in self.seen)  # fmt: skip
+
+    def boot(self, disk: Path, args: argparse.Namespace, *, until: str,
+             cut_after: float | None = None, power_off: bool = False) -> None:  # fmt: skip
+        """One QEMU run (reboots inside it included) until the marker `until` is seen; then
+        QEMU is killed (`cut_after` seconds later: a power cut), or the guest is shut down
+        from its power button (`power_off`), or QEMU is simply stopped."""
+        qmp = disk.with_suffix(".qmp")
+        command = qemu_ab.uboot_command(disk, "cortex-a53", args.memory)
+        command = [*command[: command.index("-nic")], *command[command.index("-nic") + 2 :]]
+        command += ["-qmp", f"unix:{qmp},server=on,wait=off"]
+        self.record.write(f"# {' '.join(command)}\n")
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+        timer = threading.Timer(args.timeout, process.kill)
+        timer.start()
+        assert process.stdout is not None
+        cut_at: float | None = None
+        try:
+            for raw in process.stdout:
+                if self._line(raw) == until:
+                    if cut_after is None:
+                        break
+                    cut_at = time.monotonic() + cut_after
+                if cut_at is not None and time.monotonic() >= cut_at:
+                    self.steps.note(f"+{self._now():.0f} s: power cut (QEMU killed)")
+                    break
+            else:
+                if until not in self.values_seen():
+                    raise BuildError(f"{until!r} not seen within {args.timeout:.0f} s")
+            if power_off:
+                self.steps.note(f"+{self._now():.0f} s: power button (QMP)")
+                press_power_button(qmp)
+                for raw in process.stdout:
+                    self._line(raw)
+                process.wait(timeout=300)
+        finally:
+            timer.cancel()
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            self.record.flush()
+
+    def values_seen(self) -> set[str]:
+        return {name for name, _, _ in self.seen}
+
+    def _now(self) -> float:
+        return time.monotonic() - self.started
+
+    def _line(self, raw: bytes) -> str | None:
+        """Record one console line; the name of the last marker it matched."""
+        line = raw.decode("utf-8", "replace").rstrip()
+        now = self._now()
+        self.record.write(f"{now:8.2f} {line}\n")
+        matched = None
+        for what, pattern in MARKERS.items():
+            found = pattern.search(line)
+            if found:
+                if what == "installing" and "installing" in self.values_seen():
+                    last = max(t for name, _, t in self.seen if name == "installing")
+                    if now - last < 600:  # one install's lines: its first one counts
+                        continue
+                self.seen.append((what, found.group(1) if found.groups() else "", now))
+                self.steps.note(f"+{now:.0f} s {what}: {line.strip()[:150]}")
+                matched = what
+        return matched
 
 
-def inject(disk: Path, bundle_file: Path, work: Path) -> None:
-    """The bundle and request.json into the data partition, as the update client leaves them."""
+def inject(disk: Path, bundle_file: Path, work: Path, owner: tuple[int, int]) -> None:
+    """The bundle and request.json into the data partition, as the update client leaves them
+    (owned by the kiosk's user, `owner`, as its downloads are). The card's data partition is
+    32 MiB until its first boot grows it: the scratch disk and that partition are made large
+    enough first, as first boot would (a kiosk downloads after its first boot)."""
+    room = bundle_file.stat().st_size + DATA_ROOM
+    with disk.open("r+b") as f:
+        f.truncate(disk.stat().st_size + room)
+    run(["sfdisk", "--no-reread", "--no-tell-kernel", "-N", "4", disk], what="growing the data "
+        "partition", data=", +\n")  # fmt: skip
     data = extract_partition(disk, 4, work / "data.ext4")
+    run(["e2fsck", "-fp", data], what="checking the data partition")
+    run(["resize2fs", data], what="growing the data partition's filesystem")
     request = work / "request.json"
     request.write_text(json.dumps({"version": "9999.0", "bundle": "ota.raucb", "seq": 1}))
-    for command in ("mkdir /update", f"write {bundle_file} /update/ota.raucb",
-                    f"write {request} /update/request.json"):  # fmt: skip
-        debugfs(data, command)
+    commands = ["mkdir /update", f"write {bundle_file} /update/ota.raucb",
+                f"write {request} /update/request.json"]  # fmt: skip
+    for path in ("/update", "/update/ota.raucb", "/update/request.json"):
+        commands += [
+            f"set_inode_field {path} uid {owner[0]}",
+            f"set_inode_field {path} gid {owner[1]}",
+        ]
+    for command in commands:
+        said = debugfs(data, command)
+        if re.search(
+            r"(?i)could not|error|no free space| while ", said
+        ):  # debugfs exits 0 whatever happened
+            raise BuildError(f"debugfs {command}: {said.strip()[-300:]}")
+    stat = debugfs(data, "stat /update/ota.raucb")
+    if f"Size: {bundle_file.stat().st_size}" not in stat:
+        raise BuildError(f"the data partition's /update/ota.raucb is not whole: {stat[:300]}")
     offset = partition(disk, 4)[0]
     run(["dd", f"if={data}", f"of={disk}", "bs=4M", "conv=notrunc,sparse", "oflag=seek_bytes",
          f"seek={offset}", "status=none"], what="writing the data partition")  # fmt: skip
@@ -194,6 +283,15 @@ def extract_partition(image: Path, number: int, out: Path) -> Path:
     return out
 
 
+def read_owner(rootfs: Path, user: str = "jukebox") -> tuple[int, int]:
+    """The kiosk user's uid and gid, from the root's /etc/passwd."""
+    for line in debugfs(rootfs, "cat /etc/passwd").splitlines():
+        fields = line.split(":")
+        if fields[0] == user and len(fields) > 3:
+            return int(fields[2]), int(fields[3])
+    raise BuildError(f"no user {user!r} in the image's /etc/passwd")
+
+
 def read_compatible(rootfs: Path) -> str:
     text = debugfs(rootfs, "cat /etc/rauc/system.conf")
     found = re.search(r"^compatible=(\S+)", text, re.MULTILINE)
@@ -203,7 +301,12 @@ def read_compatible(rootfs: Path) -> str:
 
 
 def debugfs(filesystem: Path, request: str) -> str:
-    return run(["debugfs", "-w", "-R", request, filesystem], what=f"debugfs {request}")
+    """debugfs's output, both streams: it says what went wrong there, and exits 0 anyway."""
+    done = subprocess.run(["debugfs", "-w", "-R", request, str(filesystem)], capture_output=True,
+                          text=True, check=False, env={**os.environ, "PAGER": "cat"})  # fmt: skip
+    if done.returncode != 0:
+        raise BuildError(f"debugfs {request} failed: {done.stderr.strip()[-300:]}")
+    return done.stdout + done.stderr
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from contract.firmware import compatible_for
 from contract.ids import Sha256, is_sha256
 from contract.protocol import PayloadError, validate
 from tenant.accounts import Staff
@@ -40,11 +41,6 @@ VERSION_RE = re.compile(r"^[0-9]{1,9}(?:\.[0-9]{1,9}){0,3}$")  # desired-state.j
 RAUC_TIMEOUT_S = 600.0  # `rauc info` reads the whole bundle to check its signature
 PEM_CERT = "-----BEGIN CERTIFICATE-----"
 MAX_KEYRING = 64 * 1024
-
-
-def compatible_for(slug: str) -> str:
-    """The compatible string of a network's kiosks and bundles (image-build/bundle.py)."""
-    return f"jukebox-{slug}-rpi-arm64"
 
 
 def firmware_store(ctx: ServiceContext) -> FirmwareStore:

@@ -70,11 +70,16 @@ def cmd_health(args: argparse.Namespace) -> int:
         active = subprocess.run(
             ["systemctl", "is-active", "--quiet", "jukebox.service"], check=False
         )
+        # "failed" only once systemd gave up: a restart pending is "activating"
+        failed = subprocess.run(
+            ["systemctl", "is-failed", "--quiet", "jukebox.service"], check=False
+        )
         seen = status.read(args.runtime_dir / status.HEALTH) or {}
         return Signals(
             ready=active.returncode == 0,
             tenant=seen.get("tenant") is True,
             mqtt=seen.get("mqtt") is True,
+            failed=failed.returncode == 0,
         )
 
     def reboot() -> None:

@@ -37,6 +37,7 @@ class Signals:
     ready: bool
     tenant: bool
     mqtt: bool
+    failed: bool = False  # jukebox.service failed and systemd will not restart it
 
     def missing(self) -> list[str]:
         return [
@@ -47,10 +48,14 @@ class Signals:
 
 
 def verdict(signals: Signals, *, on_trial: bool, elapsed_s: float, limit_s: float) -> str:
-    """``good``, ``bad`` or ``wait``: the gate's decision at one moment (pure)."""
+    """``good``, ``bad`` or ``wait``: the gate's decision at one moment (pure). A slot on
+    trial whose daemon failed for good (a configuration error: systemd does not restart it)
+    is bad at once: waiting out the limit would only keep the library silent longer."""
     needed = signals.missing() if on_trial else ([] if signals.ready else ["READY"])
     if not needed:
         return "good"
+    if on_trial and signals.failed and not signals.ready:
+        return "bad"
     if elapsed_s >= limit_s:
         return "bad" if on_trial else "wait"  # the committed slot is never rejected
     return "wait"
@@ -103,17 +108,22 @@ def run_gate(
             log.info("slot %s committed: READY, tenant and MQTT up", booted)
         elif previous.get("phase") == status.REBOOTING:
             record.update(phase=status.ROLLED_BACK, result=str(previous.get("result", ""))[:300])
+            log.error("rollback reported: running %s on slot %s; %s", version, booted,
+                      record["result"])  # fmt: skip
         elif _never_came_up(install, previous, version):
             why = (
                 f"rolled back: slot with {install.get('target')} never reached the health gate "
                 "(a hang caught by the watchdog, or boots that died early)"
             )
-            log.error("%s; running %s on slot %s", why, version, booted)
+            log.error("rollback reported: running %s on slot %s; %s", version, booted, why)
             record.update(phase=status.ROLLED_BACK, result=why)
         else:
             record.update({k: previous[k] for k in ("phase", "result") if k in previous})
     elif decision == "bad":
-        why = f"slot {booted} ({version}) not healthy within {limit_s:.0f} s: "
+        if seen.failed and not seen.ready:
+            why = f"slot {booted} ({version}) not healthy: jukebox.service failed, "
+        else:
+            why = f"slot {booted} ({version}) not healthy within {limit_s:.0f} s: "
         why += "no " + ", no ".join(seen.missing())
         log.error("%s; back to slot %s", why, committed)
         record.update(committed=committed, phase=status.REBOOTING, result=f"rolled back: {why}")

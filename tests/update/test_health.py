@@ -55,6 +55,9 @@ def test_the_verdict_table() -> None:
     assert verdict(NO_NETWORK, on_trial=False, elapsed_s=1, limit_s=60) == "good"
     not_ready = Signals(ready=False, tenant=True, mqtt=True)
     assert verdict(not_ready, on_trial=False, elapsed_s=600, limit_s=60) == "wait"
+    gave_up = Signals(ready=False, tenant=False, mqtt=False, failed=True)
+    assert verdict(gave_up, on_trial=True, elapsed_s=1, limit_s=60) == "bad"
+    assert verdict(gave_up, on_trial=False, elapsed_s=600, limit_s=60) == "wait"
 
 
 def test_a_first_boot_commits_its_slot_without_network(tmp_path: Path) -> None:
@@ -117,3 +120,18 @@ def test_a_slot_installed_before_the_first_commit_is_still_on_trial(tmp_path: Pa
     reboots: list[str] = []
     record = gate(tmp_path, updater, [Signals(ready=False, tenant=False, mqtt=False)], reboots)
     assert updater.marks == [False] and reboots == ["reboot"] and "no READY" in record["result"]
+
+
+def test_a_new_slot_whose_daemon_failed_for_good_is_left_at_once(tmp_path: Path) -> None:
+    status.write(status.folder(tmp_path) / status.HEALTH, {"committed": "A", "seq": 3})
+    installed(tmp_path)
+    updater = FakeUpdater(booted="B", versions={"A": "0.1.0", "B": "0.2.0"})
+    reboots: list[str] = []
+    starting = Signals(ready=False, tenant=False, mqtt=False)
+    gave_up = Signals(ready=False, tenant=False, mqtt=False, failed=True)
+    record = gate(tmp_path, updater, [starting, gave_up], reboots)
+    assert updater.marks == [False] and reboots == ["reboot"]
+    assert "jukebox.service failed" in record["result"] and "within" not in record["result"]
+    updater = FakeUpdater(booted="A", versions={"A": "0.1.0", "B": "0.2.0"})
+    record = gate(tmp_path, updater, [ALL_UP], reboots)
+    assert record["phase"] == "rolled_back" and "jukebox.service failed" in record["result"]
