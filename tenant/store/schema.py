@@ -160,6 +160,12 @@ assignments = Table(
 
 # ---------------------------------------------------------------------- MQTT (tenant/ingest)
 
+# The payout index's columns: every one a period's summary reads (revision 0009).
+PAYOUT_INDEX_COLUMNS = (
+    "tenant", "event_id", "played_ms", "received_ms", "site", "track_id", "started_by",
+    "end_reason", "listened_ms",
+)  # fmt: skip
+
 plays = Table(
     "plays",
     metadata,
@@ -205,6 +211,14 @@ plays = Table(
         "playlist_id",
         "site",
         "device_id",
+    ),
+    # Closing a payout period reads this alone, in event id order, for the plays hash (no
+    # sort of a month's plays; tenant/store/payouts.py). PostgreSQL orders it byte-wise
+    # (pattern ops: Python's order), whatever the database's collation.
+    Index(
+        "plays_payout",
+        *PAYOUT_INDEX_COLUMNS,
+        postgresql_ops={"event_id": "varchar_pattern_ops"},
     ),
 )
 
