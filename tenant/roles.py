@@ -123,6 +123,12 @@ ROUTES: dict[str, frozenset[Role]] = {
     "POST /console/sites/{site}/push": frozenset({C}),  # the curator's sites
     "GET /console/reports": frozenset({C, R}),
     "GET /console/reports.csv": frozenset({C, R}),
+    # payout statements under Reports: money, as GET /admin/payouts/periods/* (not curators)
+    "GET /console/reports/payouts": frozenset({R}),
+    "GET /console/reports/payouts/{period}": frozenset({R}),
+    "GET /console/reports/payouts/{period}/holder.csv": frozenset({R}),
+    "GET /console/reports/payouts/{period}/holder.pdf": frozenset({R}),
+    "GET /console/reports/payouts/{period}/library.csv": frozenset({R}),
     "GET /console/audit": frozenset(),
 }
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
+
+from tenant.payouts.currencies import minor_units
 
 LANGUAGES = ("en", "fr")
 LOCALES = {"en": "en_GB", "fr": "fr_FR"}
@@ -145,6 +148,30 @@ FR: dict[str, str] = {
     "retired": "retiré",
     "updated live": "mis à jour en direct",
     "Skip to content": "Aller au contenu",
+    "Payout statements": "Relevés de rémunération",
+    "Payout statement": "Relevé de rémunération",
+    "Period": "Période",
+    "State": "État",
+    "Closed by": "Clôturée par",
+    "closed": "clôturée",
+    "open": "ouverte",
+    "preview only": "aperçu seulement",
+    "Signed: this statement never changes.": "Signé : ce relevé ne changera plus.",
+    "Open period: a preview with the plays received so far; nothing is kept until the "
+    "network administrator closes it.": (
+        "Période ouverte : un aperçu avec les écoutes reçues jusqu'ici ; rien n'est conservé "
+        "avant sa clôture par l'administrateur du réseau."
+    ),
+    "Per library": "Par bibliothèque",
+    "Per rights holder": "Par ayant droit",
+    "Library": "Bibliothèque",
+    "Amount": "Montant",
+    "Held (no known rights holder)": "Réservé (ayant droit inconnu)",
+    "Unallocated": "Non réparti",
+    "Download": "Télécharger",
+    "Library-centric": "Par bibliothèque (versé)",
+    "Pro-rata (for comparison)": "Au prorata (pour comparaison)",
+    "No known rights holder: held": "Ayant droit inconnu : réservé",
     # the kiosk's call to action, as device/display/texts.py words it, for the note's preview
     "Press ▶ to listen": "Appuyez sur ▶",
     "How the note looks on the kiosk's screen, page by page": (
@@ -198,6 +225,12 @@ class Translator:
         if value is None:
             return "—"
         return _decimal(value, digits, self.locale)
+
+    def money(self, amount_minor: int, currency: str) -> str:
+        """Integer minor units as money in the reader's locale ("1 234,56 €", "€1,234.56"):
+        a Decimal scaled by the currency's exponent, never a float."""
+        amount = Decimal(amount_minor).scaleb(-minor_units(currency))
+        return format_currency(amount, currency, locale=self.locale)
 
     def duration(self, seconds: float | None) -> str:
         if seconds is None:

@@ -15,6 +15,7 @@ from tenant.api import fleet as fleet_api
 from tenant.auth import Context, CurrentTenant
 from tenant.context import ServiceContext
 from tenant.errors import ApiError
+from tenant.roles import allowed
 from tenant.store import GROUPINGS, Tenant
 from tenant.web.render import page
 from tenant.web.session import Caller, Console, ConsoleError
@@ -26,6 +27,7 @@ router = APIRouter(
     generate_unique_id_function=lambda route: f"console_{route.name}",
 )
 DAY_MS = 86_400_000
+PAYOUTS_KEY = "GET /console/reports/payouts"  # the payout statements' link, for who may open it
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -114,7 +116,8 @@ def reports_page(
     totals["listened_ms"] = sum(int(g["listened_ms"]) for g in data["groups"])
     return page(
         request, "reports.html", console, tenant.slug, start=start, end=end,
-        groupings=GROUPINGS, totals=totals, **data,
+        groupings=GROUPINGS, totals=totals, payouts=allowed(PAYOUTS_KEY, console.staff.role),
+        **data,
     )  # fmt: skip
 
 
