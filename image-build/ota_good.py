@@ -45,6 +45,10 @@ MARKERS = {
     "committed": re.compile(r"slot ([AB]) committed: READY"),
 }
 STATUS_WAIT_S = 300.0
+# A sound card for mpv (virt has none; the image keeps USB audio, not PCI sound cards): without
+# one, mpv has no audio output and a track "ends" at once, so no play would be on.
+AUDIO = ["-audiodev", "none,id=sound", "-device", "qemu-xhci",
+         "-device", "usb-audio,audiodev=sound"]  # fmt: skip
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -64,28 +68,38 @@ def run_good(args: argparse.Namespace, disk: Path, bundle_file: Path, log: Path,
     command = qemu_ab.uboot_command(disk, "cortex-a53", args.memory)
     nic = command.index("-nic")
     command[nic + 1] = "user,model=virtio-net-pci"  # the guest reaches the host as 10.0.2.2
-    command += ["-qmp", f"unix:{qmp},server=on,wait=off"]
-    seen: list[tuple[str, str]] = []
+    command += ["-qmp", f"unix:{qmp},server=on,wait=off", *AUDIO]
+    seen: list[tuple[str, str, float]] = []
+    started = time.monotonic()
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)  # fmt: skip
     assert process.stdout is not None
     try:
         with log.open("w") as record:
-            device = _until(process.stdout, record, seen, "ready", args.timeout)
+            device = _until(process.stdout, record, seen, "ready", args.timeout, started)
             steps.note(f"kiosk {device} ready on slot A")
-            admin(args, "push", "--device", device, "--playlist", args.playlist, "--wait", "60")
+            admin(args, "push", "--device", device, "--playlist", args.playlist, "--featured",
+                  args.playlist, "--autoplay", "on", "--wait", "120")  # fmt: skip
             admin(args, "firmware", "keyring", str(args.keyring))
             admin(args, "firmware", "upload", str(bundle_file))
             admin(args, "firmware", "rollout", VERSION, "--devices", device)
-            _until(process.stdout, record, seen, "installed", args.timeout)
+            rollout_at = time.monotonic() - started
+            _until(process.stdout, record, seen, "installed", args.timeout, started)
             steps.note("installed into slot B; waiting for the safe moment")
-            _until(process.stdout, record, seen, "committed", args.timeout)
+            _until(process.stdout, record, seen, "committed", args.timeout, started)
             committed = _status(args, device)
     finally:
         process.kill()
         process.wait()
-    names = [what for what, _ in seen]
-    slots = [value for what, value in seen if what == "slot"]
+    names = [what for what, _, _ in seen]
+    slots = [value for what, value, _ in seen if what == "slot"]
+    at = {what: t for what, _, t in reversed(seen)}  # each marker's first time
+    figures = (
+        f"rollout to installed {at['installed'] - rollout_at:.0f} s, safe-moment reboot to "
+        f"committed {at['committed'] - at['safe_reboot']:.0f} s"
+        if "safe_reboot" in at
+        else "no safe-moment reboot seen"
+    )
     played_before_install = "playing" in names[: names.index("installed")]
     checks = {
         "boots A then B": slots[:2] == ["A", "B"],
@@ -95,7 +109,7 @@ def run_good(args: argparse.Namespace, disk: Path, bundle_file: Path, log: Path,
     }
     failed = [what for what, ok in checks.items() if not ok]
     verdict = "PASS" if not failed else f"FAIL ({', '.join(failed)})"
-    return f"{verdict}: boots {slots}, log {log}"
+    return f"{verdict}: boots {slots}; {figures}; log {log}"
 
 
 def admin(args: argparse.Namespace, *argv: str) -> str:
@@ -108,17 +122,21 @@ def admin(args: argparse.Namespace, *argv: str) -> str:
     return done.stdout
 
 
-def _until(stream: object, record: TextIO, seen: list[tuple[str, str]], until: str,
-           timeout: float) -> str:  # fmt: skip
-    """Read the serial console until the marker `until`; its captured value."""
+def _until(stream: object, record: TextIO, seen: list[tuple[str, str, float]], until: str,
+           timeout: float, started: float) -> str:  # fmt: skip
+    """Read the serial console until the marker `until`; its captured value. Each line goes
+    to `record` with the seconds since `started`, as do the markers into `seen`."""
     deadline = time.monotonic() + timeout
     for raw in stream:  # type: ignore[attr-defined]
         line = raw.decode("utf-8", "replace").rstrip()
-        record.write(line + "\n")
+        now = time.monotonic() - started
+        record.write(f"{now:8.2f} {line}\n")
+        record.flush()
         for what, pattern in MARKERS.items():
             found = pattern.search(line)
             if found:
-                seen.append((what, found.group(1) if found.groups() else ""))
+                seen.append((what, found.group(1) if found.groups() else "", now))
+                say(f"        +{now:.0f} s {what}: {line.strip()[:150]}")
                 if what == until:
                     return seen[-1][1]
         if time.monotonic() > deadline:

@@ -15,6 +15,8 @@ READY=1) and the daemon logged "kiosk … ready". The time printed is from start
 file and took its secrets off the boot partition, as the console and the disk afterwards show.
 --gpio-check: also gpio_check.py, run in the guest as the kiosk's user, passed its checks of
 the gpiod pin factory on virt's GPIO chip.
+--analyze: also `systemd-analyze blame` and `critical-chain jukebox.service` from the guest,
+once READY (guest_analyze.sh), on the console and in the log.
 
 Size: QEMU's command line, the serial log's reading and the verdicts belong together (a
 little over 400 lines).
@@ -59,6 +61,9 @@ SITE_APPLIED = {
     "the daemon took the site settings": re.compile(r"site settings: .* at site .*, tenant "),
 }
 GPIO_PASSED = {"gpio_check.py passed": re.compile(r"gpio-check: PASS")}
+ANALYZE = HERE / "guest_analyze.sh"
+ANALYZE_ON_FAT = "jukebox-analyze.sh"
+ANALYZED = {"systemd-analyze blame and critical-chain": re.compile(r"analyze: done")}
 STARTED = re.compile(r"Started (\x1b\[[0-9;]*m)*jukebox\.service")
 READY = re.compile(r"kiosk (\S+) ready \(firmware ([^,]+), (\w+)\)")
 UPTIME = re.compile(r"^\[\s*(\d+\.\d+)\]")
@@ -77,6 +82,7 @@ WORTH_SHOWING = (
     re.compile(r"jukebox\[\d+\]: .*(unavailable|no \w+ display|not loaded|error|cannot)", re.I),
     re.compile(r"FAILED|Failed to start|Dependency failed"),
     re.compile(r"gpio-check: |site\.toml: |off the boot partition|site settings: "),
+    re.compile(r"analyze: "),
 )
 
 
@@ -118,11 +124,18 @@ def parser() -> argparse.ArgumentParser:
         help="also run image-build/gpio_check.py in the guest (the gpiod pin factory on "
         "virt's PL061 GPIO chip, as the jukebox user)",
     )  # fmt: skip
+    p.add_argument(
+        "--analyze", action="store_true",
+        help="also print systemd-analyze blame and critical-chain jukebox.service from the "
+        "guest once READY (not with --gpio-check: systemd runs one command line command)",
+    )  # fmt: skip
     return p
 
 
 def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
+    if args.analyze and args.gpio_check:
+        parser().error("--analyze and --gpio-check: systemd.run= runs one command; pick one")
     steps = Steps(3)
     try:
         result = boot_test(args, steps)
@@ -198,6 +211,12 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
             cmdline += " " + gpio_check_cmdline()
             result.expected.update(GPIO_PASSED)
             steps.note(f"{GPIO_CHECK.name} runs in the guest after boot")
+        if args.analyze:
+            mtools(["mcopy", "-o", "-i", fat_drive(disk), str(ANALYZE), f"::/{ANALYZE_ON_FAT}"],
+                   what="adding guest_analyze.sh")  # fmt: skip
+            cmdline += " " + systemd_run(f"/bin/sh /boot/firmware/{ANALYZE_ON_FAT}")
+            result.expected.update(ANALYZED)
+            steps.note(f"{ANALYZE.name} runs in the guest once READY")
 
         steps.step(f"Booting in QEMU (virt, {args.cpu}, {args.memory} MiB, no network)")
         if ab:
@@ -253,13 +272,16 @@ def _lookup(document: dict[str, object], dotted: str) -> object:
 
 
 def gpio_check_cmdline() -> str:
-    """systemd runs the check once the guest is up (systemd-run-generator), whatever its end.
+    return systemd_run(f"/opt/jukebox/venv/bin/python /boot/firmware/{GPIO_CHECK_ON_FAT}")
+
+
+def systemd_run(command: str) -> str:
+    """systemd runs `command` once the guest is up (systemd-run-generator), whatever its end.
 
     systemd.run= alone would boot kernel-command-line.target instead of the default target,
-    without the kiosk: the kiosk's target is named, and the check added to it."""
-    python = "/opt/jukebox/venv/bin/python"
+    without the kiosk: the kiosk's target is named, and the command added to it."""
     return (
-        f'systemd.run="{python} /boot/firmware/{GPIO_CHECK_ON_FAT}" '
+        f'systemd.run="{command}" '
         "systemd.run_success_action=none systemd.run_failure_action=none "
         "systemd.unit=multi-user.target systemd.wants=kernel-command-line.service"
     )
