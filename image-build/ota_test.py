@@ -72,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
                    help="default: bad and power-cut")  # fmt: skip
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per boot (1800)")
     p.add_argument("--memory", default="1024")
+    p.add_argument("--bundles", type=Path, help="keep the bundles here and reuse them")
     p.add_argument("--cut-after", type=float, default=CUT_AFTER_S,
                    help="power-cut: seconds after RAUC starts installing (30)")  # fmt: skip
     ota_good.add_arguments(p)
@@ -84,22 +85,31 @@ def main(argv: Sequence[str]) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="jukebox-ota-test-") as scratch:
             work = Path(scratch)
+            scenarios = args.scenario or SCENARIOS
             steps.step("Bundles N+1 and N+1-bad from the image's slot A")
             rootfs = extract_partition(args.image, 2, work / "rootfs.ext4")
             compatible = read_compatible(rootfs)
-            good = make(work, rootfs, compatible, args, "good")
-            bad_root = work / "bad.ext4"
-            shutil.copyfile(rootfs, bad_root)
-            debugfs(bad_root, "rm /etc/jukebox/jukebox.toml")
-            broken = work / "broken.toml"
-            broken.write_text("this is not = = toml\n")
-            debugfs(bad_root, f"write {broken} /etc/jukebox/jukebox.toml")
-            bad = make(work, bad_root, compatible, args, "bad")
-            steps.note(f"{compatible}: {good.name}, {bad.name}")
+            store = args.bundles or work
+            store.mkdir(parents=True, exist_ok=True)
+            good = bad = None
+            if set(scenarios) - {"bad"}:
+                good = make(store, rootfs, compatible, args, "good")
+            if "bad" in scenarios:
+                bad_root = work / "bad.ext4"
+                shutil.copyfile(rootfs, bad_root)
+                debugfs(bad_root, "rm /etc/jukebox/jukebox.toml")
+                broken = work / "broken.toml"
+                broken.write_text("this is not = = toml\n")
+                debugfs(bad_root, f"write {broken} /etc/jukebox/jukebox.toml")
+                bad = make(store, bad_root, compatible, args, "bad")
+            for made in (good, bad):
+                if made is not None:
+                    steps.note(f"{made}: {made.stat().st_size / (1 << 20):.1f} MiB, {compatible}")
             verdicts = []
-            for scenario in args.scenario or SCENARIOS:
+            for scenario in scenarios:
                 steps.step(f"Scenario {scenario}")
                 chosen = bad if scenario == "bad" else good
+                assert chosen is not None
                 verdicts.append((scenario, run_scenario(scenario, args, chosen, work, steps)))
     except BuildError as exc:
         say(f"\nFAIL: {exc}")
@@ -109,11 +119,15 @@ def main(argv: Sequence[str]) -> int:
     return 0 if all(v.startswith("PASS") for _, v in verdicts) else 1
 
 
-def make(work: Path, rootfs: Path, compatible: str, args: argparse.Namespace, name: str) -> Path:
-    out = work / f"{name}.raucb"
+def make(store: Path, rootfs: Path, compatible: str, args: argparse.Namespace, name: str) -> Path:
+    """The bundle `name`, made unless `--bundles` holds one newer than the image."""
+    out = store / f"{name}.raucb"
+    if args.bundles and out.exists() and out.stat().st_mtime > args.image.stat().st_mtime:
+        say(f"        {out}: kept from an earlier run (newer than the image)")
+        return out
     bundle.make_bundle(
         out, rootfs_image=rootfs, compatible=compatible, version="9999.0",
-        cert=args.cert, key=args.key, workdir=work,
+        cert=args.cert, key=args.key, workdir=store,
     )  # fmt: skip
     return out
 
@@ -154,6 +168,7 @@ class Console:
         self.steps = steps
         self.started = time.monotonic()
         self.seen: list[tuple[str, str, float]] = []
+        self.boot_started = 0.0
 
     def values(self, what: str) -> list[str]:
         return [value for name, value, _ in self.seen if name == what]
@@ -173,6 +188,7 @@ class Console:
         QEMU is killed (`cut_after` seconds later: a power cut), or the guest is shut down
         from its power button (`power_off`), or QEMU is simply stopped."""
         qmp = disk.with_suffix(".qmp")
+        self.boot_started = self._now()
         command = qemu_ab.uboot_command(disk, "cortex-a53", args.memory)
         command = [*command[: command.index("-nic")], *command[command.index("-nic") + 2 :]]
         command += ["-qmp", f"unix:{qmp},server=on,wait=off"]
@@ -223,10 +239,10 @@ class Console:
         for what, pattern in MARKERS.items():
             found = pattern.search(line)
             if found:
-                if what == "installing" and "installing" in self.values_seen():
-                    last = max(t for name, _, t in self.seen if name == "installing")
-                    if now - last < 600:  # one install's lines: its first one counts
-                        continue
+                if what == "installing" and any(
+                    name == what and t >= self.boot_started for name, _, t in self.seen
+                ):
+                    continue  # one install's lines: the boot's first one counts
                 self.seen.append((what, found.group(1) if found.groups() else "", now))
                 self.steps.note(f"+{now:.0f} s {what}: {line.strip()[:150]}")
                 matched = what
