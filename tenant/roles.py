@@ -121,6 +121,7 @@ ROUTES: dict[str, frozenset[Role]] = {
     "GET /console/sites": frozenset({C}),
     "GET /console/sites/{site}": frozenset({C}),
     "POST /console/sites/{site}/push": frozenset({C}),  # the curator's sites
+    "POST /console/sites/{site}/settings": frozenset(),  # as PUT /admin/settings/sites
     "GET /console/reports": frozenset({C, R}),
     "GET /console/reports.csv": frozenset({C, R}),
     # payout statements under Reports: money, as GET /admin/payouts/periods/* (not curators)
