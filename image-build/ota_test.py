@@ -54,7 +54,7 @@ DATA_ROOM = 256 << 20  # the data partition's room beyond the bundle
 MARKERS = {
     "slot": re.compile(r"jukebox-boot: slot ([AB]) \(partition"),
     "ready": re.compile(r"kiosk (\S+) ready \(firmware"),
-    "installing": re.compile(r"rauc.*installing", re.I),
+    "installing": re.compile(r"rauc.*installing|installing \S+: \d+%", re.I),
     "installed": re.compile(r"update \S+ installed in the other slot|\"phase\": \"installed\""),
     # On the old slot after the fall back (the gate's record; on the new slot it says
     # "rebooting", with "rolled back: …" in its result already).

@@ -80,6 +80,7 @@ def run_install(
     def progress(percent: int, line: str) -> None:
         if percent >= last[0] + 10 or percent == 100:  # a record every 10 %: few SD writes
             last[0] = percent
+            log.info("installing %s: %d%% %s", target, percent, line)
             record(status.INSTALLING, line, percent)
 
     try:
