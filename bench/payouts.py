@@ -22,11 +22,19 @@ of statement lines, one per library, track and holder). Two ways in:
 
 Figures: seconds (time.monotonic) and the process's peak resident memory (getrusage; a
 high-water mark, so the memory run builds the plays first and reports the peak after each
-step). One mode per run, since the peak never goes down.
+step). One mode per run, since the peak never goes down. SQLite runs in this process, so its
+page cache and sorter are in that peak. PostgreSQL's work is in the server's processes: the
+store mode samples them every 50 ms while the month closes and reports the peak of their
+private memory (RssAnon summed over the server's processes) plus the largest shared memory one
+of them touched (RssShmem: shared buffers, counted once), beside this process's own peak.
+
+`--keep DIR` keeps the loaded store in DIR (SQLite file, or PostgreSQL's data folder) and
+reuses it when the same month is asked for again: only the closing is measured twice (the
+statement closed before is deleted first).
 
     .venv/bin/python bench/payouts.py [--plays 1000000] [--kiosks 5000] [--libraries 200]
                                       [--per-library 500] [--mode memory|stream|store]
-                                      [--database sqlite|postgresql]
+                                      [--database sqlite|postgresql] [--keep DIR]
 
 Prints figures; asserts nothing. Aim (issue 14): a month of 10,000,000 plays under 60 s and
 500 MB.
@@ -40,8 +48,10 @@ import random
 import resource
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -147,6 +157,7 @@ def load(url: str, inputs: PayoutInputs, args: argparse.Namespace, sites: int) -
         payout_shares,
         payout_subscriptions,
     )
+    from tenant.store.schema import plays as plays_table
 
     store = TenantStore(url)
     began = time.monotonic()
@@ -188,11 +199,17 @@ def load(url: str, inputs: PayoutInputs, args: argparse.Namespace, sites: int) -
 
     # Raw DB-API bulk loading (executemany on SQLite, COPY on PostgreSQL): loading is not what
     # is measured, and through SQLAlchemy 10 M rows take the better part of an hour.
+    # The plays' secondary indexes are built after the rows (one sort each, not 10 M random
+    # inserts); the primary key stays.
+    with store.engine.begin() as conn:
+        for index in plays_table.indexes:
+            index.drop(conn)
     raw = store.engine.raw_connection()
     try:
         cursor = raw.cursor()
         if store.engine.dialect.name == "sqlite":
             cursor.execute("PRAGMA synchronous=OFF")  # a throwaway file
+            cursor.execute("PRAGMA cache_size=-2000000")  # the primary key's random inserts
         if store.engine.dialect.name == "postgresql":
             with cursor.copy(f"COPY plays ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows():
@@ -204,6 +221,13 @@ def load(url: str, inputs: PayoutInputs, args: argparse.Namespace, sites: int) -
         raw.commit()
     finally:
         raw.close()
+    with store.engine.begin() as conn:
+        if store.engine.dialect.name == "postgresql":
+            conn.execute(text("SET maintenance_work_mem = '512MB'"))
+        else:
+            conn.execute(text("PRAGMA cache_size=-2000000"))
+        for index in plays_table.indexes:
+            index.create(conn)
     with store.engine.begin() as conn:  # statistics, as autovacuum keeps them in production
         conn.execute(text("ANALYZE plays"))
     store.close()
@@ -211,27 +235,48 @@ def load(url: str, inputs: PayoutInputs, args: argparse.Namespace, sites: int) -
 
 
 def close_in_store(inputs: PayoutInputs, args: argparse.Namespace, sites: int) -> None:
-    from sqlalchemy import text
+    from sqlalchemy import create_engine, text
 
     from tenant.payouts import ledger
     from tenant.store import TenantStore
-    from tenant.store.postgres import PostgresServer
+    from tenant.store.migrate import upgrade
 
-    with tempfile.TemporaryDirectory() as folder, PostgresServer() if (
-        args.database == "postgresql"
-    ) else _nothing() as server:  # fmt: skip
+    keep = None if args.keep is None else Path(args.keep).resolve()
+    folder_context: AbstractContextManager[str] = (
+        nullcontext(str(keep)) if keep is not None else tempfile.TemporaryDirectory()
+    )
+    with folder_context as folder, _server(args, keep) as server:
         data_dir = Path(folder)
-        url = f"sqlite:///{data_dir / 'tenant.sqlite3'}" if server is None else (
-            server.create_database()
-        )  # fmt: skip
-        TenantStore(url).close()  # the schema, at head
-        child = multiprocessing.get_context("fork").Process(
-            target=load, args=(url, inputs, args, sites)
-        )
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            raise SystemExit(f"loading the store failed ({child.exitcode})")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        marker = data_dir / f"loaded-{args.database}.txt"
+        wanted = f"{args.plays} {args.kiosks} {args.libraries} {args.per_library}\n"
+        if server is None:
+            url = f"sqlite:///{data_dir / 'tenant.sqlite3'}"
+        else:
+            url = f"{server.url.rsplit('/', 1)[0]}/bench"
+            if not (marker.exists() and marker.read_text() == wanted):
+                _create_bench_database(server.url)
+        if marker.exists() and marker.read_text() == wanted:
+            engine = create_engine(url)
+            migrated = upgrade(engine)  # a store kept from before a new revision
+            engine.dispose()
+            print(f"  load the store:        kept in {data_dir} ({migrated.after})")
+            store = TenantStore(url)
+            with store.engine.begin() as conn:  # the statement the previous run closed
+                conn.execute(text(f"DELETE FROM payout_statements WHERE tenant = '{SLUG}'"))
+            store.close()
+        else:
+            marker.unlink(missing_ok=True)
+            TenantStore(url).close()  # the schema, at head
+            child = multiprocessing.get_context("fork").Process(
+                target=load, args=(url, inputs, args, sites)
+            )
+            child.start()
+            child.join()
+            if child.exitcode != 0:
+                raise SystemExit(f"loading the store failed ({child.exitcode})")
+            if keep is not None:
+                marker.write_text(wanted)
         store = TenantStore(url)
         print(f"  open the store:        peak RSS {peak_mb():5.0f} MB")
         key = ledger.statement_key(data_dir, SLUG)
@@ -239,6 +284,7 @@ def close_in_store(inputs: PayoutInputs, args: argparse.Namespace, sites: int) -
         with store.engine.connect() as conn:
             rows = conn.execute(text("SELECT count(*), sum(listened_ms) FROM plays")).one()
         step(f"baseline ({rows[0]:,} rows):", began)
+        sampler = None if server is None else _ServerMemory(server.pid)
         began = time.monotonic()
         closed, statement = ledger.close(
             store, key, SLUG, MONTH.name, "bench", MONTH.end_ms + 2 * ledger.CLOSE_GRACE_MS
@@ -247,18 +293,120 @@ def close_in_store(inputs: PayoutInputs, args: argparse.Namespace, sites: int) -
         took = time.monotonic() - began
         size = f"{len(closed.body) / 1e6:.0f} MB statement, {len(statement.lines):,} lines"
         print(f"  close the month:       {took:6.2f} s, peak RSS {peak_mb():5.0f} MB ({size})")
+        if sampler is not None:
+            private, shared = sampler.stop()
+            print(
+                f"  PostgreSQL server:     peak {(private + shared) / 1024:5.0f} MB while closing"
+                f" ({private / 1024:.0f} MB private, {shared / 1024:.0f} MB shared buffers)"
+            )
         counts = statement.plays
         print(f"  counted {counts.counted:,} of {counts.selected:,} plays "
-              f"({statement.given.given:,} streamed from {args.database})")  # fmt: skip
+              f"({len(statement.plays_sha256) // 2 * 8}-bit hash over the window, "
+              f"{statement.plays_sha256[:12]}…)")  # fmt: skip
         store.close()
 
 
-class _nothing:
-    def __enter__(self) -> None:
-        return None
+class _Server:
+    """A PostgreSQL server for the store mode: a throwaway one, or one whose data folder is
+    kept in `--keep DIR/pg` (the same server binaries; stopped, never removed)."""
+
+    def __init__(self, keep: Path | None) -> None:
+        from tenant.store.postgres import PostgresServer
+
+        self.server = PostgresServer()
+        if keep is not None:
+            import shutil
+
+            shutil.rmtree(self.server.folder)
+            self.server.folder = keep / "pg"
+            self.server.folder.mkdir(parents=True, exist_ok=True)
+            import os
+
+            os.chmod(keep, 0o755)
+            if self.server._as:  # root: the server runs as postgres, which owns its folder
+                os.chown(self.server.folder, self.server._as["user"], self.server._as["group"])
+            self.server.data_dir = self.server.folder / "data"
+            self.server.log_file = self.server.folder / "postgres.log"
+        self.keep = keep
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def pid(self) -> int:
+        process = self.server._process
+        assert process is not None
+        return process.pid
+
+    def __enter__(self) -> _Server:
+        self.server.start()
+        return self
 
     def __exit__(self, *_exc: object) -> None:
-        return None
+        if self.keep is None:
+            self.server.stop()
+            return
+        process = self.server._process
+        if process is not None:
+            process.send_signal(2)  # fast shutdown; the folder stays
+            process.wait(timeout=60)
+
+
+def _server(args: argparse.Namespace, keep: Path | None) -> AbstractContextManager[_Server | None]:
+    return _Server(keep) if args.database == "postgresql" else nullcontext(None)
+
+
+def _create_bench_database(server_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS bench WITH (FORCE)"))
+        conn.execute(text("CREATE DATABASE bench"))
+    engine.dispose()
+
+
+class _ServerMemory:
+    """Samples the PostgreSQL server's processes (the postmaster `pid` and its children) every
+    50 ms until stop(): the peak of their summed private memory (RssAnon) and the largest
+    shared memory one of them touched (RssShmem), in kB."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.private = 0
+        self.shared = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        private = shared = 0
+        pids = [self.pid]
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        except OSError:
+            children = []
+        pids += [int(c) for c in children]
+        for pid in pids:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue  # a worker that just ended
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            private += int(fields.get("RssAnon", "0 kB").split()[0])
+            shared = max(shared, int(fields.get("RssShmem", "0 kB").split()[0]))
+        self.private = max(self.private, private)
+        self.shared = max(self.shared, shared)
+
+    def _run(self) -> None:
+        while not self._done.wait(0.05):
+            self._sample()
+
+    def stop(self) -> tuple[int, int]:
+        self._done.set()
+        self._thread.join()
+        return self.private, self.shared
 
 
 def main() -> None:
@@ -269,6 +417,7 @@ def main() -> None:
     parser.add_argument("--per-library", type=int, default=500)
     parser.add_argument("--mode", choices=["memory", "stream", "store"], default="memory")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--keep", metavar="DIR", help="store mode: keep the loaded store here")
     args = parser.parse_args()
     sites = max(args.kiosks // 5, args.libraries)
     inputs = catalogue(args.libraries, sites)
