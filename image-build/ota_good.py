@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import IO, TextIO
 
 import qemu_ab
 from progress import BuildError, Steps, say
@@ -45,6 +47,7 @@ MARKERS = {
     "committed": re.compile(r"slot ([AB]) committed: READY"),
 }
 STATUS_WAIT_S = 300.0
+PUSH_TRIES = 8  # 15 s apart: the kiosk enrolls with its token after READY
 # A sound card for mpv (virt has none; the image keeps USB audio, not PCI sound cards): without
 # one, mpv has no audio output and a track "ends" at once, so no play would be on.
 AUDIO = ["-audiodev", "none,id=sound", "-device", "qemu-xhci",
@@ -69,28 +72,36 @@ def run_good(args: argparse.Namespace, disk: Path, bundle_file: Path, log: Path,
     nic = command.index("-nic")
     command[nic + 1] = "user,model=virtio-net-pci"  # the guest reaches the host as 10.0.2.2
     command += ["-qmp", f"unix:{qmp},server=on,wait=off", *AUDIO]
-    seen: list[tuple[str, str, float]] = []
     started = time.monotonic()
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)  # fmt: skip
     assert process.stdout is not None
     try:
         with log.open("w") as record:
-            device = _until(process.stdout, record, seen, "ready", args.timeout, started)
+            # The console is read all along, also while the tenant's commands run: a console
+            # nobody reads fills QEMU's pipe and stalls the guest.
+            console = Console(process.stdout, record, started)
+            threading.Thread(target=console.read, name="console", daemon=True).start()
+            device = console.until("ready", args.timeout)
             steps.note(f"kiosk {device} ready on slot A")
-            admin(args, "push", "--device", device, "--playlist", args.playlist, "--featured",
-                  args.playlist, "--autoplay", "on", "--wait", "120")  # fmt: skip
+            push = ["push", "--device", device, "--playlist", args.playlist, "--featured",
+                    args.playlist, "--autoplay", "on", "--wait", "120"]  # fmt: skip
+            for _ in range(PUSH_TRIES):  # the kiosk may not have enrolled yet
+                if admin(args, *push, check=False):
+                    break
+                time.sleep(15)
             admin(args, "firmware", "keyring", str(args.keyring))
             admin(args, "firmware", "upload", str(bundle_file))
             admin(args, "firmware", "rollout", VERSION, "--devices", device)
             rollout_at = time.monotonic() - started
-            _until(process.stdout, record, seen, "installed", args.timeout, started)
+            console.until("installed", args.timeout)
             steps.note("installed into slot B; waiting for the safe moment")
-            _until(process.stdout, record, seen, "committed", args.timeout, started)
+            console.until("committed", args.timeout)
             committed = _status(args, device)
     finally:
         process.kill()
         process.wait()
+    seen = console.seen
     names = [what for what, _, _ in seen]
     slots = [value for what, value, _ in seen if what == "slot"]
     at = {what: t for what, _, t in reversed(seen)}  # each marker's first time
@@ -112,36 +123,56 @@ def run_good(args: argparse.Namespace, disk: Path, bundle_file: Path, log: Path,
     return f"{verdict}: boots {slots}; {figures}; log {log}"
 
 
-def admin(args: argparse.Namespace, *argv: str) -> str:
+def admin(args: argparse.Namespace, *argv: str, check: bool = True) -> bool:
+    """Run `jukebox admin …` as the operator would; whether it succeeded (`check`: or fail)."""
     command = [args.jukebox, "admin", "--credentials", str(args.credentials), *argv]
     say("$ " + " ".join(command))
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    say(done.stdout.rstrip())
-    if done.returncode != 0 and argv[0] != "push":  # a push may time out while it syncs
+    say(done.stdout.rstrip() + (f"\n{done.stderr.rstrip()}" if done.returncode else ""))
+    if done.returncode != 0 and check:
         raise BuildError(f"{' '.join(argv[:2])} failed: {done.stderr.strip()}")
-    return done.stdout
+    return done.returncode == 0
 
 
-def _until(stream: object, record: TextIO, seen: list[tuple[str, str, float]], until: str,
-           timeout: float, started: float) -> str:  # fmt: skip
-    """Read the serial console until the marker `until`; its captured value. Each line goes
-    to `record` with the seconds since `started`, as do the markers into `seen`."""
-    deadline = time.monotonic() + timeout
-    for raw in stream:  # type: ignore[attr-defined]
-        line = raw.decode("utf-8", "replace").rstrip()
-        now = time.monotonic() - started
-        record.write(f"{now:8.2f} {line}\n")
-        record.flush()
-        for what, pattern in MARKERS.items():
-            found = pattern.search(line)
-            if found:
-                seen.append((what, found.group(1) if found.groups() else "", now))
-                say(f"        +{now:.0f} s {what}: {line.strip()[:150]}")
-                if what == until:
-                    return seen[-1][1]
-        if time.monotonic() > deadline:
-            break
-    raise BuildError(f"{until!r} not seen within {timeout:.0f} s")
+class Console:
+    """QEMU's console, read on a thread: each line into `record` with the seconds since
+    `started`, and the markers into `seen`; `until` waits for one."""
+
+    def __init__(self, stream: IO[bytes], record: TextIO, started: float) -> None:
+        self.stream = stream
+        self.record = record
+        self.started = started
+        self.seen: list[tuple[str, str, float]] = []
+        self.markers: queue.Queue[tuple[str, str] | None] = queue.Queue()
+
+    def read(self) -> None:
+        for raw in self.stream:
+            line = raw.decode("utf-8", "replace").rstrip()
+            now = time.monotonic() - self.started
+            self.record.write(f"{now:8.2f} {line}\n")
+            self.record.flush()
+            for what, pattern in MARKERS.items():
+                found = pattern.search(line)
+                if found:
+                    value = found.group(1) if found.groups() else ""
+                    self.seen.append((what, value, now))
+                    say(f"        +{now:.0f} s {what}: {line.strip()[:150]}")
+                    self.markers.put((what, value))
+        self.markers.put(None)  # QEMU stopped
+
+    def until(self, what: str, timeout: float) -> str:
+        """The value of the next marker `what` (BuildError after `timeout` s or QEMU's end)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                marker = self.markers.get(timeout=left)
+            except queue.Empty:
+                break
+            if marker is None:
+                raise BuildError(f"QEMU stopped before {what!r}")
+            if marker[0] == what:
+                return marker[1]
+        raise BuildError(f"{what!r} not seen within {timeout:.0f} s")
 
 
 def _status(args: argparse.Namespace, device: str) -> bool:
