@@ -103,6 +103,8 @@ ROUTES: dict[str, frozenset[Role]] = {
     # the web console (tenant/web), under /t/{tenant}/console: the same roles as the API
     "GET /console/": ANY_STAFF,
     "POST /console/signout": ANY_STAFF,
+    "GET /console/profile": ANY_STAFF,  # one's own language, kept on the account
+    "POST /console/profile": ANY_STAFF,
     "GET /console/kiosks": frozenset({C, T}),
     "GET /console/kiosks/board": frozenset({C, T}),  # the board's live rows
     "POST /console/kiosks/claim": frozenset({T}),

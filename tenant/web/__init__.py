@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from tenant.web import content, kiosks, payouts, reports, sites
+from tenant.web import content, kiosks, payouts, profile, reports, sites
 from tenant.web.render import page
 from tenant.web.session import ConsoleError, SignInRequired, console_path
 
@@ -24,7 +24,14 @@ def wants_html(request: Request) -> bool:
 
 def mount_console(app: FastAPI) -> None:
     """Add the console's routes, its static files and its error pages to the service."""
-    for router in (kiosks.router, content.router, sites.router, reports.router, payouts.router):
+    for router in (
+        kiosks.router,
+        content.router,
+        sites.router,
+        reports.router,
+        payouts.router,
+        profile.router,
+    ):
         app.include_router(router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="console-static")
 

@@ -188,6 +188,11 @@ FR: dict[str, str] = {
     "off": "désactivée",
     "Idle timeout (seconds)": "Retour à l'accueil après (secondes)",
     "from 1 to 86400": "de 1 à 86400",
+    "My account": "Mon compte",
+    "the browser's": "celle du navigateur",
+    "Kept with your account and used each time you sign in, on any computer.": (
+        "Conservée avec votre compte et reprise à chaque connexion, sur tout ordinateur."
+    ),
     # the kiosk's call to action, as device/display/texts.py words it, for the note's preview
     "Press ▶ to listen": "Appuyez sur ▶",
     "How the note looks on the kiosk's screen, page by page": (

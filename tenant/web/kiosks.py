@@ -25,6 +25,7 @@ from tenant.roles import Role
 from tenant.store import ACTIVE, Tenant
 from tenant.timefmt import parse_rfc3339
 from tenant.web.forms import form_of, problem_of
+from tenant.web.profile import language_at_sign_in
 from tenant.web.render import menu_for, page
 from tenant.web.session import (
     COOKIE,
@@ -64,7 +65,7 @@ async def signin(request: Request, ctx: Context, tenant: CurrentTenant) -> Respo
     next_path = _safe_next(tenant, form.get("next", ""))
     address = request.client.host if request.client else "unknown"
     try:
-        token, _record, _user = accounts.login(
+        token, _record, user = accounts.login(
             ctx, request.app.state.logins, tenant.slug, username[:64], password[:1000],
             address, SESSION_TOKEN_NAME, SESSION_S,
         )  # fmt: skip
@@ -78,6 +79,7 @@ async def signin(request: Request, ctx: Context, tenant: CurrentTenant) -> Respo
         COOKIE, token, max_age=SESSION_S, path=console_path(tenant.slug), httponly=True,
         samesite="lax", secure=is_tls(request),
     )  # fmt: skip
+    language_at_sign_in(request, response, tenant.slug, user)
     return response
 
 
