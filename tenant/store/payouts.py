@@ -14,6 +14,7 @@ import hashlib
 import operator
 from dataclasses import dataclass
 from functools import reduce
+from sys import intern
 from typing import Any
 
 from sqlalchemy import (
@@ -35,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from tenant.payouts.compute import PlayGroup, PlaySummary
+from tenant.payouts.compute import ADJUSTMENT, REGULAR, PlayGroup, PlaySummary
 from tenant.payouts.model import (
     END_REASONS,
     STARTED_BY,
@@ -364,8 +365,16 @@ class PayoutQueries(Database):
                 regular, selected, first_bad_id = cursor.fetchone() or (0, 0, None)
                 regular, selected = int(regular or 0), int(selected or 0)
                 cursor.execute(_scan(_literal(groups_query, conn), postgresql))
-                rows = cursor.fetchall()
-                groups = tuple(PlayGroup(s, t, k, int(n), int(ms)) for s, t, k, n, ms in rows)
+                # Streamed from the cursor, not fetched as a list first, and each site and
+                # track id kept once (interned): a month has hundreds of thousands of groups.
+                streamed: list[PlayGroup] = []
+                while chunk := cursor.fetchmany(STREAM_ROWS):
+                    streamed += [
+                        PlayGroup(intern(s), intern(t), ADJUSTMENT if k == ADJUSTMENT else REGULAR,
+                                  int(n), int(ms))
+                        for s, t, k, n, ms in chunk
+                    ]  # fmt: skip
+                groups = tuple(streamed)
                 texts = raw.cursor("payout_plays") if postgresql else raw.cursor()
                 texts.execute(_scan(_literal(text_query, conn), postgresql))
                 hasher = hashlib.sha256()
