@@ -116,6 +116,8 @@ ROUTES: dict[str, frozenset[Role]] = {
     "POST /console/tracks/upload": frozenset({C}),
     "POST /console/tracks/{track_id}/retire": frozenset({C}),
     "POST /console/tracks/{track_id}": frozenset({C}),  # edit; rights holder: admin only
+    "GET /console/tracks/{track_id}/shares": frozenset(),  # as PUT /admin/payouts/shares/{id}
+    "POST /console/tracks/{track_id}/shares": frozenset(),
     "GET /console/playlists": frozenset({C, T}),
     "GET /console/playlists/{playlist_id}": frozenset({C, T}),
     "GET /console/playlists/{playlist_id}/preview.png": frozenset({C, T}),  # the note on screen

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from tenant.web import content, kiosks, payouts, profile, reports, sites
+from tenant.web import content, kiosks, payouts, profile, reports, shares, sites
 from tenant.web.render import page
 from tenant.web.session import ConsoleError, SignInRequired, console_path
 
@@ -31,6 +31,7 @@ def mount_console(app: FastAPI) -> None:
         reports.router,
         payouts.router,
         profile.router,
+        shares.router,
     ):
         app.include_router(router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="console-static")

@@ -193,6 +193,12 @@ FR: dict[str, str] = {
     "Kept with your account and used each time you sign in, on any computer.": (
         "Conservée avec votre compte et reprise à chaque connexion, sur tout ordinateur."
     ),
+    "Rights holders": "Ayants droit",
+    "Several rights holders…": "Plusieurs ayants droit…",
+    "Their percentages add up to 100. No row: no known rights holder (the money is held).": (
+        "Leurs pourcentages font 100 au total. Aucune ligne : ayant droit inconnu (l'argent "
+        "est réservé)."
+    ),
     # the kiosk's call to action, as device/display/texts.py words it, for the note's preview
     "Press ▶ to listen": "Appuyez sur ▶",
     "How the note looks on the kiosk's screen, page by page": (
