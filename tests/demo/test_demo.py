@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -50,9 +51,11 @@ def test_plays_reach_the_tenant_and_the_push_applies(
     assert any(int(row["counted_streams"]) > 0 for row in rows)  # the 5 s rule counted some
 
     lines = shown.splitlines()
-    # The push's volume ceiling (50) clamps the visitor's 55 at once, and after the idle
-    # reset the pushed featured playlist is the one selected.
-    assert "vol 50" in next(line for line in lines if "volume limits apply" in line)
+    # The push's volume ceiling (50) clamps the visitor's 55 at once (on a machine so loaded
+    # that the push outlasted the idle timeout, the idle reset to 40 came first), and after
+    # the idle reset the pushed featured playlist is the one selected.
+    applied = next(line for line in lines if "volume limits apply" in line)
+    assert int(re.search(r"vol +(\d+)", applied).group(1)) <= 50, applied  # type: ignore[union-attr]
     assert "(scene-locale)" in next(line for line in lines if "idle timeout" in line)
     assert "1 of 1 kiosk(s) applied" in shown
     assert "The web console: http://127.0.0.1:" in shown  # its address
