@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from types import FrameType
 
 from tenant import admin_cli
 from tenant.console import err, out
@@ -193,7 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         err(f"jukebox tenant serve: {exc}")
         err(f"  run: {migrate_command(args)}")
         return 1
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -202,6 +203,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=True,
     )
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            # held token polls answer now: uvicorn waits for requests in progress
+            app.state.context.claim_waits.close()
+            super().handle_exit(sig, frame)
+
+    Server(config).run()
     return 0
 
 

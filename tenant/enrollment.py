@@ -7,6 +7,7 @@ Anchors: RFC 8628 (device authorization grant: claim codes, `interval`, `slow_do
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ from tenant.store import ACTIVE, PENDING, REVOKED, Device, Tenant
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
+INTERVAL_LEEWAY = 0.2  # of the interval: a poll this much early is not told to slow down
 
 
 @dataclass(frozen=True)
@@ -168,8 +170,16 @@ def _seconds(ms: int) -> int | float:
     return ms // 1000 if ms % 1000 == 0 else ms / 1000
 
 
-def token(ctx: ServiceContext, tenant: Tenant, assertion: str, audiences: set[str]) -> Json:
-    """Exchange a device assertion for an access token, or say why not (RFC 8628 errors)."""
+def token(
+    ctx: ServiceContext,
+    tenant: Tenant,
+    assertion: str,
+    audiences: set[str],
+    wait_s: float | None = None,
+) -> Json:
+    """Exchange a device assertion for an access token, or say why not (RFC 8628 errors).
+
+    `wait_s`: how long the client said it waits for the answer (`Prefer: wait`), if it did."""
     settings = ctx.settings
     try:
         device_id = claimed_issuer(assertion)
@@ -199,7 +209,7 @@ def token(ctx: ServiceContext, tenant: Tenant, assertion: str, audiences: set[st
     if device.status == REVOKED:
         raise ApiError(403, "access_denied", "this device was revoked by the tenant")
     if device.status == PENDING:
-        device = _held_poll(ctx, device, now_ms)
+        device = _held_poll(ctx, device, now_ms, wait_s)
 
     access = new_access_token()
     ttl_ms = int(settings.access_token_ttl_s * 1000)
@@ -232,22 +242,29 @@ def token(ctx: ServiceContext, tenant: Tenant, assertion: str, audiences: set[st
     }
 
 
-def _held_poll(ctx: ServiceContext, device: Device, now_ms: int) -> Device:
+def _held_poll(ctx: ServiceContext, device: Device, now_ms: int, wait_s: float | None) -> Device:
     """The device once claimed, or raise the pending answer. An `authorization_pending` poll
-    is first held open (RFC 8628 allows holding it up to the interval) until a claim in this
-    process wakes it (tenant/claim_wait.py); the kiosk's interval then runs from the answer."""
+    is first held open (RFC 8628 lets a server hold it) until a claim wakes it: one in this
+    process at once (tenant/claim_wait.py), one in another process at the next re-read."""
     answer = _pending_answer(ctx, device, now_ms)
-    hold_s = _hold_s(ctx, device, now_ms)
+    hold_s = _hold_s(ctx, device, now_ms, wait_s)
     if answer.error != "authorization_pending" or hold_s <= 0:
         raise answer
     slug, device_id = device.tenant, device.device_id
     event = ctx.claim_waits.enter(slug, device_id, ctx.settings.claim_poll_waiters)
     if event is None:
         raise answer
+    deadline = time.monotonic() + hold_s
     try:
         now = ctx.store.get_device(slug, device_id)  # claimed before `enter`: seen here
-        if now is not None and now.status == PENDING:
-            event.wait(hold_s)
+        while now is not None and now.status == PENDING:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if event.wait(min(left, ctx.settings.claim_poll_recheck_s)):
+                if ctx.claim_waits.closing:
+                    break  # the service stops: answer now, the kiosk polls again
+                event.clear()
             now = ctx.store.get_device(slug, device_id)
     finally:
         ctx.claim_waits.leave(slug, device_id, event)
@@ -255,30 +272,33 @@ def _held_poll(ctx: ServiceContext, device: Device, now_ms: int) -> Device:
         raise _invalid_client(f"unknown device {device_id!r}: enroll first")
     if now.status == REVOKED:
         raise ApiError(403, "access_denied", "this device was revoked by the tenant")
-    if now.status == PENDING:  # the interval runs from this answer, as the kiosk counts it
-        ctx.store.update_device(slug, device_id, last_poll_ms=ctx.settings.now_ms())
+    if now.status == PENDING:  # the interval runs from this poll's start, as the kiosk counts it
+        if now.claim_expires_ms is None or now.claim_expires_ms <= ctx.settings.now_ms():
+            raise _expired()
         raise answer
     return now
 
 
-def _hold_s(ctx: ServiceContext, device: Device, now_ms: int) -> float:
-    """How long to hold a pending poll: the setting, below the interval, before the expiry."""
+def _hold_s(ctx: ServiceContext, device: Device, now_ms: int, wait_s: float | None) -> float:
+    """How long to hold a pending poll: the setting, what the client said it waits, before the
+    code expires. A client that did not say counts its interval from the answer (RFC 8628's
+    plain client), so its poll is held within the interval, lest it poll less often."""
     expires_ms = device.claim_expires_ms or now_ms
-    return max(
-        0.0,
-        min(
-            ctx.settings.claim_poll_hold_s,
-            0.9 * device.poll_interval_ms / 1000,
-            (expires_ms - now_ms) / 1000,
-        ),
-    )
+    said = wait_s if wait_s is not None else 0.9 * device.poll_interval_ms / 1000
+    return max(0.0, min(ctx.settings.claim_poll_hold_s, said, (expires_ms - now_ms) / 1000))
 
 
 def _pending_answer(ctx: ServiceContext, device: Device, now_ms: int) -> ApiError:
     if device.claim_expires_ms is None or device.claim_expires_ms <= now_ms:
-        return ApiError(400, "expired_token", "the claim code expired: enroll again for a new one")
+        return _expired()
     interval_ms = device.poll_interval_ms
-    too_soon = device.last_poll_ms is not None and now_ms - device.last_poll_ms < interval_ms
+    # From the start of the last poll to the start of this one: the client counts from its
+    # sending, we from our receiving, and the two delays differ (a new connection, a busy
+    # worker pool): so a poll a little early by our clock is not too soon.
+    leeway_ms = int(interval_ms * INTERVAL_LEEWAY)
+    too_soon = (
+        device.last_poll_ms is not None and now_ms - device.last_poll_ms < interval_ms - leeway_ms
+    )
     if too_soon:
         interval_ms += int(ctx.settings.slow_down_step_s * 1000)
     ctx.store.update_device(
@@ -293,6 +313,10 @@ def _pending_answer(ctx: ServiceContext, device: Device, now_ms: int) -> ApiErro
             400, "slow_down", f"polled too fast: wait {_seconds(interval_ms)} s between polls"
         )
     return ApiError(400, "authorization_pending", "not claimed yet: show the claim code")
+
+
+def _expired() -> ApiError:
+    return ApiError(400, "expired_token", "the claim code expired: enroll again for a new one")
 
 
 def _invalid_client(description: str) -> ApiError:

@@ -15,8 +15,12 @@ class TenantSettings:
     poll_interval_s: float = 5.0
     slow_down_step_s: float = 5.0
     # Long polling (tenant/claim_wait.py): a pending device's token poll is held open up to this
-    # long (never past 90% of its interval) and answered as soon as it is claimed; 0 turns it off.
-    claim_poll_hold_s: float = 4.5
+    # long and answered as soon as it is claimed; 0 turns it off. A kiosk that says how long it
+    # waits (`Prefer: wait=25`, RFC 7240) is held up to that too, and polls again at once after
+    # a hold longer than its interval; a client that does not say is held up to 90% of its
+    # interval. Keep it below the read timeout of any proxy in front of the service (nginx: 60 s).
+    claim_poll_hold_s: float = 20.0
+    claim_poll_recheck_s: float = 1.0  # a held poll re-reads its device: claims by other processes
     claim_poll_waiters: int = 16  # polls held at once, each on a worker thread; more: at once
     access_token_ttl_s: float = 600.0
     assertion_max_lifetime_s: float = 300.0

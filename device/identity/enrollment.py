@@ -3,15 +3,19 @@
 The flow is RFC 8628's device authorization grant with Mender's pending/accept: the kiosk
 enrolls its public key and shows the claim code it gets; an admin claims it for a site; the
 kiosk polls /v1/token, the first time at once, then at the tenant's `interval` (+5 s on
-`slow_down`) counted from the end of one answer to the next request, and on the claim receives
-its credentials and stores them. The tenant may hold a poll open (long polling, never past the
-interval) and answer it the moment the code is claimed; stopping during a held poll waits for
-its answer (at most the hold). A code that expires is replaced by a new one. A revoked kiosk
+`slow_down`) counted from the start of one poll to the start of the next, and on the claim
+receives its credentials and stores them. The tenant holds a poll open (long polling, up to the
+`Prefer: wait` the client sends) and answers it the moment the code is claimed; a hold longer
+than the interval is followed by the next poll at once, so a poll is always waiting at the
+tenant and a claim is answered within a round trip, with no more requests than one per
+interval. Stopping does not wait for a held poll's answer (it runs on a thread of its own).
+A code that expires is replaced by a new one. A revoked kiosk
 says so and keeps enrolling slowly, so an admin can claim it again with a new code, without a
 reinstall and under the same device id.
 
 Nothing here blocks the kiosk: the core only ever sees EnrollmentChanged events on its sink,
 and keeps playing its cache whatever the tenant says or however long it is unreachable.
+(Past 400 lines on purpose: one state machine, its steps and callbacks read best together.)
 """
 
 from __future__ import annotations
@@ -258,14 +262,16 @@ class Enrollment:
         claim = self._claim
         if claim is None:  # granted meanwhile on another thread: confirm through enroll
             return self._enroll, 0.0
+        started = self._monotonic()
         try:
-            self.session.renew()
+            if not self._renew_unless_stopped():
+                return self._poll, 0.0  # stopping: the run loop ends
         except SlowDown:
             claim.interval += self.slow_down_step_s
             log.info("tenant asked to slow down: polling every %g s", claim.interval)
-            return self._poll, self._poll_delay(claim)
+            return self._poll, self._poll_delay(claim, started)
         except NotClaimed:
-            return self._poll, self._poll_delay(claim)
+            return self._poll, self._poll_delay(claim, started)
         except ClaimExpired:
             log.info("claim code %s expired: asking for a new one", claim.code)
             return self._enroll, 0.0
@@ -302,8 +308,35 @@ class Enrollment:
         self._claim = None
         return self._enroll, self.revoked_poll_s
 
-    def _poll_delay(self, claim: _Claim) -> float:
-        return claim.interval
+    def _poll_delay(self, claim: _Claim, started: float) -> float:
+        """The interval runs from the start of the poll (RFC 8628 counts between requests):
+        after a poll held longer than the interval, the next one goes at once."""
+        return max(0.0, claim.interval - (self._monotonic() - started))
+
+    def _renew_unless_stopped(self) -> bool:
+        """`session.renew()` on a thread of its own, so that stopping need not wait for a held
+        poll's answer (the tenant may hold it 20 s): False when stopped first. The abandoned
+        poll ends with its answer or the client's read timeout; a grant it brings is stored
+        like any other (on_grant)."""
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def poll() -> None:
+            try:
+                self.session.renew()
+            except BaseException as exc:  # handed to the enrollment thread, or dropped on stop
+                failure.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=poll, name="token-poll", daemon=True).start()
+        while not done.wait(NUDGE_CHECK_S):
+            if self._stop.is_set():
+                log.debug("stopping during a token poll: not waiting for its answer")
+                return False
+        if failure:
+            raise failure[0]
+        return True
 
     # ------------------------------------------------------------------ callbacks and posting
 

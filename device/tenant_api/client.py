@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 # Below this the local clock is trusted (the Date header only has 1 s resolution); above it
 # assertions are stamped with the tenant's time instead. The tenant's leeway is larger.
 CLOCK_SKEW_TOLERANCE_S = 10.0
+# How long a token poll says it waits for a held answer (the tenant holds up to 20 s): well
+# past that hold, so the read timeout never ends a held poll, and below common proxy timeouts.
+TOKEN_WAIT_S = 25
 _TRANSIENT_STATUSES = frozenset({408, 429})
 
 
@@ -79,6 +82,7 @@ class TenantClient:
         base_url: str,
         *,
         timeout: float = 10.0,
+        token_wait_s: int = TOKEN_WAIT_S,
         verify: bool | str = True,
         user_agent: str = "jukebox-kiosk",
         wall_clock: Callable[[], float] = time.time,
@@ -87,6 +91,7 @@ class TenantClient:
             raise ValueError(f"tenant URL must start with http:// or https://, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.token_wait_s = token_wait_s
         self.verify = verify
         self._wall_clock = wall_clock
         self._clock_offset = 0.0
@@ -150,8 +155,17 @@ class TenantClient:
                 raise _malformed(response, exc) from exc
 
     def token(self, assertion: str) -> TokenGrant:
-        """Trade a device assertion for an access token (and the claim's details)."""
-        response = self.request("POST", "/v1/token", json={"assertion": assertion})
+        """Trade a device assertion for an access token (and the claim's details).
+
+        A pending kiosk's poll may be held open until its claim (long polling): we say how long
+        we wait (RFC 7240 `Prefer: wait`) and wait that much longer than for other answers."""
+        response = self.request(
+            "POST",
+            "/v1/token",
+            headers={"Prefer": f"wait={self.token_wait_s}"},
+            json={"assertion": assertion},
+            timeout=(self.timeout, self.timeout + self.token_wait_s),  # connect, read
+        )
         with response:
             if response.status_code != 200:
                 raise error_for(response)
@@ -189,10 +203,11 @@ class TenantClient:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         stream: bool = False,
-        timeout: float | None = None,
+        timeout: float | tuple[float, float] | None = None,
     ) -> requests.Response:
         """One request to `base_url + path`. Raises TenantUnreachable on network errors and on
-        5xx/408/429 answers; returns the response for every other status."""
+        5xx/408/429 answers; returns the response for every other status. `timeout`: seconds,
+        or (to connect, to read), as requests takes it."""
         if not path.startswith("/"):
             raise ValueError(f"tenant paths start with '/', got {path!r}")
         url = self.base_url + path

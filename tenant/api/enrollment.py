@@ -9,6 +9,7 @@ from tenant import enrollment
 from tenant.api.models import EnrollAnswer, EnrollRequest, ErrorBody, TokenAnswer, TokenRequest
 from tenant.assertions import normalise_url
 from tenant.auth import Context, CurrentTenant
+from tenant.claim_wait import prefer_wait_s
 
 router = APIRouter(
     prefix="/t/{tenant}/v1", tags=["enrollment"], responses={422: {"model": ErrorBody}}
@@ -53,5 +54,6 @@ def token(
         normalise_url(f"{url.rstrip('/')}/t/{tenant.slug}/v1/token")
         for url in ctx.settings.public_urls
     }
-    answer = enrollment.token(ctx, tenant, body.assertion, audiences)
+    wait_s = prefer_wait_s(request.headers.get("prefer"))  # how long the kiosk waits, if said
+    answer = enrollment.token(ctx, tenant, body.assertion, audiences, wait_s)
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})

@@ -1,11 +1,13 @@
 """Long polling of the device flow, against the real tenant over HTTP: a pending kiosk's token
-poll is held open and answered the moment its code is claimed, ends at the bound otherwise, is
-answered at once past the waiter limit, and the kiosk still waits its interval after each
-answer (so an idle kiosk makes no more requests)."""
+poll is held open and answered the moment its code is claimed (in this service process or in
+another one over the same database), ends at the bound otherwise, is answered at once past the
+waiter limit; the kiosk counts its interval from poll start to poll start, so after a hold
+longer than the interval it polls again at once (one request per hold when idle)."""
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,8 @@ import pytest
 import requests
 
 from device.tenant_api.client import TokenGrant
+from tenant.admin_client import AdminClient, Credentials
+from tenant.process import start_serve, stop_serve
 from tests.identity.conftest import SLUG, WAIT_S, Kiosk, ServerClock, StartTenant
 from tests.tenant.kiosk import Kiosk as RawKiosk
 
@@ -54,16 +58,25 @@ def holds() -> Iterator[Holds]:
     logger.setLevel(level)
 
 
-class Poll(threading.Thread):
-    """One token poll on a thread of its own, so the test can claim while it is held."""
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
-    def __init__(self, kiosk: RawKiosk) -> None:
+
+class Poll(threading.Thread):
+    """One token poll on a thread of its own, so the test can claim while it is held; with
+    `wait_s`, it says how long it waits (`Prefer: wait`, as the kiosk's client does)."""
+
+    def __init__(self, kiosk: RawKiosk, wait_s: int | None = None) -> None:
         super().__init__(daemon=True)
         self.kiosk = kiosk
+        self.wait_s = wait_s
         self.response: requests.Response | None = None
 
     def run(self) -> None:
-        self.response = self.kiosk.token()
+        self.response = self.kiosk.token(wait_s=self.wait_s)
 
     def answer(self) -> requests.Response:
         self.join(WAIT_S)
@@ -127,12 +140,58 @@ def test_past_the_waiter_limit_a_poll_is_answered_at_once(
     assert held.answer().status_code == 200
 
 
-def test_the_kiosk_waits_its_interval_after_each_held_answer(
+def test_a_poll_during_a_held_one_is_told_to_slow_down(
+    start_tenant: StartTenant, server_clock: ServerClock, holds: Holds
+) -> None:
+    tenant = start_tenant(poll_interval_s=120.0, claim_poll_hold_s=100.0)
+    kiosk = RawKiosk(tenant.url(SLUG), server_clock)
+    code = kiosk.claim_code()
+    poll = Poll(kiosk, wait_s=100)
+    poll.start()
+    holds.wait_held(kiosk.device_id)
+
+    # an over-eager poller (a second request during the held one) is told to slow down
+    assert kiosk.token().json()["error"] == "slow_down"
+    assert poll.is_alive()
+
+    tenant.claim(SLUG, code, site="centre")
+    assert poll.answer().status_code == 200
+
+
+def test_a_claim_in_another_service_process_answers_the_held_poll(
+    start_tenant: StartTenant, server_clock: ServerClock, holds: Holds, tmp_path: Path
+) -> None:
+    tenant = start_tenant(poll_interval_s=120.0, claim_poll_hold_s=100.0)
+    port = free_port()
+    other = start_serve(tenant.data_dir, port, tmp_path / "other-serve.log")
+    try:
+        kiosk = RawKiosk(tenant.url(SLUG), server_clock)
+        code = kiosk.claim_code()
+        poll = Poll(kiosk, wait_s=100)
+        poll.start()
+        holds.wait_held(kiosk.device_id)
+
+        credentials = Credentials(f"http://127.0.0.1:{port}", SLUG, tenant.admin_token(SLUG))
+        with AdminClient(credentials) as admin:  # not the held poll's process: no notify
+            admin.claim(code, "centre")
+
+        response = poll.answer()  # the held poll re-read the device and saw the claim
+        assert response.status_code == 200, response.text
+        assert response.json()["device"]["site"] == "centre"
+        assert holds.held(kiosk.device_id) == 1
+    finally:
+        stop_serve(other)
+
+
+def test_after_a_hold_longer_than_the_interval_the_kiosk_polls_again_at_once(
     start_tenant: StartTenant, holds: Holds, tmp_path: Path
 ) -> None:
-    tenant = start_tenant(poll_interval_s=0.3, claim_poll_hold_s=0.2)
+    """So a claim right after a held poll ends is answered by the next poll, sent at once:
+    no interval to wait, and still one request per hold for an idle kiosk."""
+    tenant = start_tenant(poll_interval_s=0.2, claim_poll_hold_s=0.3)
     events: list[str] = []
     lock = threading.Condition()
+    claimed = threading.Event()
     stopping = threading.Event()
 
     def record(event: str) -> None:
@@ -153,19 +212,38 @@ def test_the_kiosk_waits_its_interval_after_each_held_answer(
             return real_token(assertion)
         finally:
             record("answer")
+            if events.count("answer") == 3:
+                assert claimed.wait(WAIT_S)  # the claim comes right after this poll ended
 
     kiosk.client.token = token  # type: ignore[method-assign]
     kiosk.start()
     try:
+        pending = kiosk.wait_event(lambda e: e.state == "pending")
         with lock:
-            assert lock.wait_for(lambda: events.count("answer") >= 4, WAIT_S)
-            window = list(events)
+            assert lock.wait_for(lambda: events.count("answer") >= 3, WAIT_S)
+        assert pending.claim_code is not None
+        tenant.claim(SLUG, pending.claim_code, site="centre")
+        claimed.set()
+        kiosk.wait_event(lambda e: e.state == "active")
     finally:
         stopping.set()
         kiosk.stop()
-    polls = window.count("poll")
-    # every answer is followed by the whole interval before the next poll: one request per
-    # (hold + interval) for an idle kiosk, fewer than one per interval without holding
-    cycle = ["poll", "answer", "sleep 0.3"]
-    assert window[: 3 * (polls - 1)] == cycle * (polls - 1)
-    holds.wait_held(kiosk.key.device_id, polls - 1)
+    # no sleep between polls: each held poll was followed by the next at once, and the claim
+    # was answered by the first poll after it
+    assert events[:8] == ["poll", "answer"] * 4
+    assert holds.held(kiosk.key.device_id) == 3  # every pending poll was held: none too soon
+    assert kiosk.client.token_calls == 4
+
+
+def test_stopping_the_kiosk_does_not_wait_for_its_held_poll(
+    start_tenant: StartTenant, holds: Holds, tmp_path: Path
+) -> None:
+    tenant = start_tenant(poll_interval_s=120.0, claim_poll_hold_s=100.0)
+    kiosk = Kiosk(tmp_path / "state", tenant.url(SLUG)).start()
+    pending = kiosk.wait_event(lambda e: e.state == "pending")
+    holds.wait_held(kiosk.key.device_id)
+
+    kiosk.stop()  # asserts the enrollment thread ended (within WAIT_S, far below the hold)
+
+    assert pending.claim_code is not None
+    tenant.claim(SLUG, pending.claim_code, site="centre")  # ends the abandoned held poll

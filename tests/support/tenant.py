@@ -28,6 +28,7 @@ import uvicorn
 
 from tenant.admin_client import AdminClient, Credentials, load_credentials, write_credentials
 from tenant.broker.settings import BrokerSettings, save_broker_settings
+from tenant.claim_wait import ClaimWaits
 from tenant.service import create_app
 from tenant.settings import TenantSettings
 from tenant.setup import init_tenant
@@ -137,6 +138,7 @@ class RunningTenant:
             target=server.run, kwargs={"sockets": [sock]}, name="tenant-service", daemon=True
         )
         self._server, self._thread = server, thread
+        self._claim_waits: ClaimWaits = app.state.context.claim_waits
         thread.start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not server.started:
@@ -159,6 +161,7 @@ class RunningTenant:
         self._server = self._thread = None
         if server is None or thread is None:
             return
+        self._claim_waits.close()  # held token polls answer now: uvicorn waits for them
         server.should_exit = True
         thread.join(10)
         if thread.is_alive():

@@ -69,12 +69,14 @@ class Kiosk:
         return jwt.encode(body, key or self.key, algorithm="EdDSA", headers=headers)
 
     def token(
-        self, assertion: str | None = None, tenant_url: str | None = None
+        self, assertion: str | None = None, tenant_url: str | None = None, wait_s: int | None = None
     ) -> requests.Response:
+        """A token poll; with `wait_s`, saying how long it waits for a held answer (`Prefer`)."""
         return requests.post(
             f"{tenant_url or self.tenant_url}/v1/token",
             json={"assertion": assertion or self.assertion()},
-            timeout=TIMEOUT,
+            headers={} if wait_s is None else {"Prefer": f"wait={wait_s}"},
+            timeout=TIMEOUT + (wait_s or 0),
         )
 
     def login(self) -> str:

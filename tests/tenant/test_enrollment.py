@@ -94,13 +94,14 @@ def test_polling_faster_than_the_interval_is_told_to_slow_down_and_the_interval_
     kiosk: Kiosk, clock: MovableClock
 ) -> None:
     kiosk.claim_code()
-    assert error_of(kiosk.token()) == "authorization_pending"
+    # polls not held (wait=0): the interval runs from one poll's start to the next one's
+    assert error_of(kiosk.token(wait_s=0)) == "authorization_pending"
 
-    assert error_of(kiosk.token()) == "slow_down"
+    assert error_of(kiosk.token(wait_s=0)) == "slow_down"
     clock.advance(POLL_INTERVAL_S + 0.1)  # the old interval is no longer enough
-    assert error_of(kiosk.token()) == "slow_down"
+    assert error_of(kiosk.token(wait_s=0)) == "slow_down"
     clock.advance(POLL_INTERVAL_S + SLOW_DOWN_STEP_S * 2 + 0.1)
-    assert error_of(kiosk.token()) == "authorization_pending"
+    assert error_of(kiosk.token(wait_s=0)) == "authorization_pending"
 
 
 def test_an_expired_claim_code_cannot_be_claimed_and_the_device_is_told_to_enroll_again(
