@@ -135,7 +135,7 @@ def visible_kiosks(
 ) -> Board:
     """A page of the board's rows: the active kiosks (a curator's sites only, one site if
     asked), sorted by site and name; the statuses of that page alone are turned into rows
-    (fleet_status: three queries whatever the number of kiosks, none per kiosk)."""
+    (three queries whatever the number of kiosks, none per kiosk)."""
     kiosks = [d for d in ctx.store.list_devices(tenant.slug) if d.status == ACTIVE]
     if console.staff.role is Role.CURATOR:
         kiosks = [d for d in kiosks if d.site in console.staff.sites]
@@ -146,10 +146,15 @@ def visible_kiosks(
     pages = max(1, -(-len(kiosks) // PAGE_SIZE))
     page_no = min(max(1, page_no), pages)
     shown = kiosks[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE]
-    statuses = fleet.fleet_status(ctx, tenant, [d.device_id for d in shown])
-    views = {v["device_id"]: v for v in statuses}
-    rows = [_board_row(views[d.device_id]) for d in shown if d.device_id in views]
-    return Board(rows, site, page_no, pages, len(kiosks), sites)
+    # fleet.fleet_status's views, from the devices listed above (it would list them again)
+    statuses = ctx.store.device_statuses(tenant.slug, [d.device_id for d in shown])
+    desired = ctx.store.desired_states(tenant.slug)
+    now_ms = ctx.settings.now_ms()
+    views = [
+        fleet.status_view(d, statuses.get(d.device_id), desired.get(d.device_id), now_ms)
+        for d in shown
+    ]
+    return Board([_board_row(v) for v in views], site, page_no, pages, len(kiosks), sites)
 
 
 def _ms(text: Any) -> int | None:
