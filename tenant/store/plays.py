@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import BigInteger, and_, bindparam, case, func, literal, select
 
 from tenant.store.database import Database
 from tenant.store.records import PlayGroup
@@ -20,6 +20,7 @@ GroupBy = Literal["track", "artist", "playlist", "site", "device", "day"]
 GROUPINGS: tuple[GroupBy, ...] = ("track", "artist", "playlist", "site", "device", "day")
 DAY_MS = 86_400_000
 UNKNOWN_ARTIST = "Unknown artist"
+MAX_DAY_RANGES = 400  # days a report sums one range at a time; a longer period: one GROUP BY
 
 
 class PlayQueries(Database):
@@ -82,6 +83,8 @@ class PlayQueries(Database):
         few hundred sums are then joined to tracks, devices or playlists for their labels
         (joining every play to its track first took 5 s over 1,000,000 plays on SQLite).
         """
+        if by == "day" and _days(from_ms, to_ms) is not None:
+            return self._play_days(slug, counted_ms, from_ms, to_ms)
         p = plays.c
         raw: Any = {
             "track": p.track_id, "artist": p.track_id, "site": p.site, "device": p.device_id,
@@ -121,6 +124,76 @@ class PlayQueries(Database):
         if by == "day":
             return sorted(groups, key=lambda g: g.key)
         return sorted(groups, key=lambda g: (-g.counted, -g.plays, g.key))
+
+    def _play_days(
+        self, slug: str, counted_ms: int, from_ms: int | None, to_ms: int | None
+    ) -> list[PlayGroup]:
+        """`play_groups` by day as one index range per day, the days in order: each range is
+        summed as it is read, where GROUP BY played_ms / DAY_MS sorts every play of the period
+        first on SQLite (1.2 s over 1,000,000 plays, against about half without the sort)."""
+        p = plays.c
+        lo, hi = bindparam("lo", type_=BigInteger), bindparam("hi", type_=BigInteger)
+        query = select(
+            func.count(),
+            func.sum(case((p.listened_ms >= counted_ms, 1), else_=0)),
+            func.sum(p.listened_ms),
+            func.sum(case((p.time_estimated, 1), else_=0)),
+        ).where(p.tenant == slug, p.played_ms >= lo, p.played_ms < hi)
+        groups = []
+        with self._read() as conn:
+            for day, start, end in _days(from_ms, to_ms) or ():
+                count, counted, listened, estimated = conn.execute(
+                    query, {"lo": start, "hi": end}
+                ).one()
+                if count:
+                    groups.append(
+                        PlayGroup(
+                            key=_day(day), label=_day(day), plays=int(count),
+                            counted=int(counted or 0), listened_ms=int(listened or 0),
+                            time_estimated=int(estimated or 0),
+                        )
+                    )  # fmt: skip
+        return groups
+
+    def plays_per_day(
+        self, slug: str, from_ms: int | None = None, to_ms: int | None = None
+    ) -> list[tuple[str, int]]:
+        """(day, plays) of the days with plays, in order: the console's chart beside a report
+        by track or site, counting an index range per day (no sort; see `_play_days`)."""
+        p = plays.c
+        days = _days(from_ms, to_ms)
+        with self._read() as conn:
+            if days is None:
+                day = p.played_ms // DAY_MS
+                conditions = [p.tenant == slug]
+                if from_ms is not None:
+                    conditions.append(p.played_ms >= from_ms)
+                if to_ms is not None:
+                    conditions.append(p.played_ms < to_ms)
+                grouped = select(day, func.count()).where(*conditions).group_by(day).order_by(day)
+                return [(_day(d), int(n)) for d, n in conn.execute(grouped)]
+            lo, hi = bindparam("lo", type_=BigInteger), bindparam("hi", type_=BigInteger)
+            where = (p.tenant == slug, p.played_ms >= lo, p.played_ms < hi)
+            query = select(func.count()).where(*where)
+            counts = [
+                (_day(d), int(conn.execute(query, {"lo": start, "hi": end}).scalar_one()))
+                for d, start, end in days
+            ]
+        return [(day, n) for day, n in counts if n]
+
+
+def _days(from_ms: int | None, to_ms: int | None) -> list[tuple[int, int, int]] | None:
+    """(day since the epoch, first ms, end ms) of each UTC day between from_ms (included) and
+    to_ms (excluded); None when a bound is missing or the period is too long to ask a day at a
+    time (one GROUP BY then)."""
+    if from_ms is None or to_ms is None or from_ms < 0 or to_ms <= from_ms:
+        return None
+    first, last = from_ms // DAY_MS, (to_ms - 1) // DAY_MS
+    if last - first >= MAX_DAY_RANGES:
+        return None
+    return [
+        (d, max(from_ms, d * DAY_MS), min(to_ms, (d + 1) * DAY_MS)) for d in range(first, last + 1)
+    ]
 
 
 def _labelled(sums: Any, by: GroupBy, slug: str) -> Any:

@@ -17,6 +17,7 @@ from tenant.context import ServiceContext
 from tenant.errors import ApiError
 from tenant.roles import allowed
 from tenant.store import GROUPINGS, Tenant
+from tenant.timefmt import parse_rfc3339
 from tenant.web.render import page
 from tenant.web.session import Caller, Console, ConsoleError
 
@@ -62,13 +63,21 @@ def report(
         raise ConsoleError(422, f"by: expected one of {', '.join(GROUPINGS)}, not {by!r}")
     try:
         answer = fleet_api.play_counts(ctx, tenant, by, start, end)
-        daily = None  # the chart's plays per day: the same query when grouping by day
-        if per_day:
-            daily = answer if by == "day" else fleet_api.play_counts(ctx, tenant, "day", start, end)
     except ApiError as exc:
         raise ConsoleError(exc.status, exc.description) from exc
     groups: list[dict[str, Any]] = list(answer["groups"])  # type: ignore[call-overload]
-    tracks = ctx.store.tracks_by_id(tenant.slug, [str(g["key"]) for g in groups])
+    days: list[dict[str, Any]] = []  # the chart's plays per day: the groups when by day
+    if per_day and by == "day":
+        days = groups
+    elif per_day:  # only counted per day, over the period the answer names (whole seconds)
+        period = [parse_rfc3339(m) if isinstance(m, str) else None
+                  for m in (answer["from"], answer["to"])]  # fmt: skip
+        days = [
+            {"key": day, "plays": n}
+            for day, n in ctx.store.plays_per_day(tenant.slug, period[0], period[1])
+        ]
+    keys = [str(g["key"]) for g in groups] if by == "track" else []
+    tracks = ctx.store.tracks_by_id(tenant.slug, keys)
     for group in groups:
         track = tracks.get(str(group["key"])) if by == "track" else None
         group["isrc"] = track.isrc if track else ""
@@ -76,7 +85,6 @@ def report(
         group["title"] = track.title if track else ""
         if by == "day":
             group["day_ms"] = _day_ms(str(group["key"]))
-    days: list[dict[str, Any]] = list(daily["groups"]) if daily else []  # type: ignore[call-overload]
     return {
         "by": by,
         "groups": groups,
