@@ -4,12 +4,13 @@ A local tenant (`jukebox tenant serve`, its own process) with a curated playlist
 tracks for site "bench"; each run boots a never-claimed simulated kiosk (`jukebox run
 --simulate`, its own process), waits for the claim code on its screen, claims it through the
 admin API (`--claim-after` seconds after the code shows), waits until the playlist is synced
-and presses play. The kiosk polls at once, then at the interval the tenant gives (5 s) after
-each answer; the tenant holds a pending poll open up to 4.5 s and answers it at the claim
-(long polling), so a claim during a held poll is answered at once and one in the 5 s gap
-between polls waits for the next poll. `--claim-after 0` claims during the first held poll;
-`--claim-after 7` claims in the gap after it (before long polling: 3 s before the next poll);
-`--runs 1 --claim-after 0 1 2 3 4 5 6 7 8 9` spreads claims over one 9.5 s poll cycle.
+and presses play. The kiosk polls at once, then `interval` (5 s) after each poll was sent; it
+says it waits 25 s for an answer (`Prefer: wait=25`) and the tenant holds its pending poll up
+to 20 s, answering it at the claim (long polling). A hold is longer than the interval, so the
+next poll goes as soon as one ends: a poll is always waiting and any claim is answered within
+a round trip. `--claim-after 0` claims during the first held poll; `--runs 1 --claim-after 0
+1 2 3 4 5 6 7 8 9` spreads claims over time (before this long polling, over one 9.5 s cycle of
+a 4.5 s hold and a 5 s wait).
 
     .venv/bin/python bench/claim_flow.py [--runs 3] [--claim-after 0 [7 ...]]
 
@@ -118,7 +119,7 @@ def main() -> None:
     )
     print(
         f"  claim to first music (play pressed)    {statistics.median(music):6.2f} s  "
-        f"{max(music):6.2f} s   (poll interval 5 s, hold 4.5 s)"
+        f"{max(music):6.2f} s   (poll interval 5 s, hold up to 20 s)"
     )
 
 
