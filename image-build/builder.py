@@ -60,8 +60,9 @@ def parse_size(text: str) -> int:
 
 
 def version() -> str:
-    text = (PROJECT / "device/__init__.py").read_text()
-    found = re.search(r'__version__ = "([^"]+)"', text)
+    """The release version: contract/__init__.py's (pyproject reads it there too)."""
+    text = (PROJECT / "contract/__init__.py").read_text()
+    found = re.search(r'^__version__ = "([^"]+)"', text, re.MULTILINE)
     return found.group(1) if found else "unknown"
 
 
@@ -229,8 +230,8 @@ def check_update_args(args: argparse.Namespace) -> None:
     """Refuse bad update options before the long build, naming the option."""
     try:
         bundle.compatible_for(args.tenant)
-        if args.bundle_version:
-            bundle.manifest("x", args.bundle_version)
+        if args.bundle_cert or args.bundle_version:  # before the long build, not after it
+            bundle.manifest("x", args.bundle_version or version())
     except bundle.BundleError as exc:
         raise BuildError(f"--tenant/--bundle-version: {exc}") from None
     if args.release_keyring and not args.release_keyring.is_file():

@@ -90,3 +90,16 @@ def test_bad_update_options_are_refused_before_the_build(argv: list[str], proble
     args: argparse.Namespace = builder.parser().parse_args(argv)
     with pytest.raises(BuildError, match=problem.replace("(", r"\(")):
         builder.check_update_args(args)
+
+
+def test_the_default_bundle_version_is_the_release_version() -> None:
+    """A build with --bundle-cert and no --bundle-version names its bundle after the release;
+    a version the bundle refuses must stop the build at its start, not after 25 minutes."""
+    from contract import __version__
+
+    assert builder.version() == __version__
+    builder.bundle.manifest("x", builder.version())  # a version bundles take
+    args = builder.parser().parse_args(
+        ["--bundle-cert", "/etc/hostname", "--bundle-key", "/etc/hostname"]
+    )
+    builder.check_update_args(args)  # accepted
