@@ -209,7 +209,12 @@ def token(
     if device.status == REVOKED:
         raise ApiError(403, "access_denied", "this device was revoked by the tenant")
     if device.status == PENDING:
-        device = _held_poll(ctx, device, now_ms, wait_s)
+        try:
+            device = _held_poll(ctx, device, now_ms, wait_s)
+        except ApiError as exc:
+            if wait_s is not None:  # so the client knows we count from poll start (RFC 7240)
+                exc.headers["Preference-Applied"] = f"wait={int(wait_s)}"
+            raise
 
     access = new_access_token()
     ttl_ms = int(settings.access_token_ttl_s * 1000)

@@ -310,7 +310,10 @@ class Enrollment:
 
     def _poll_delay(self, claim: _Claim, started: float) -> float:
         """The interval runs from the start of the poll (RFC 8628 counts between requests):
-        after a poll held longer than the interval, the next one goes at once."""
+        after a poll held longer than the interval, the next one goes at once. An older tenant
+        (no `Preference-Applied: wait`) counts from its answer: so do we, for it."""
+        if not self.client.polls_timed_from_start:
+            return claim.interval
         return max(0.0, claim.interval - (self._monotonic() - started))
 
     def _renew_unless_stopped(self) -> bool:

@@ -92,6 +92,10 @@ class TenantClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.token_wait_s = token_wait_s
+        # The tenant answered our last token poll with `Preference-Applied: wait`: it may hold
+        # polls past the interval and counts the interval from poll start to poll start. An
+        # older tenant counts from its answer: a poll sooner than that would be slow_down.
+        self.polls_timed_from_start = False
         self.verify = verify
         self._wall_clock = wall_clock
         self._clock_offset = 0.0
@@ -166,6 +170,8 @@ class TenantClient:
             json={"assertion": assertion},
             timeout=(self.timeout, self.timeout + self.token_wait_s),  # connect, read
         )
+        applied = response.headers.get("Preference-Applied", "")
+        self.polls_timed_from_start = "wait" in applied.lower()
         with response:
             if response.status_code != 200:
                 raise error_for(response)

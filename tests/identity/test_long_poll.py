@@ -115,6 +115,7 @@ def test_a_pending_poll_ends_at_the_bound_with_authorization_pending(
 
     assert response.status_code == 400
     assert response.json()["error"] == "authorization_pending"
+    assert "preference-applied" not in response.headers  # it did not say how long it waits
     assert holds.held(kiosk.device_id) == 1
     # the interval runs from that answer: asking again at once is too soon
     assert kiosk.token().json()["error"] == "slow_down"

@@ -94,8 +94,11 @@ def test_polling_faster_than_the_interval_is_told_to_slow_down_and_the_interval_
     kiosk: Kiosk, clock: MovableClock
 ) -> None:
     kiosk.claim_code()
-    # polls not held (wait=0): the interval runs from one poll's start to the next one's
-    assert error_of(kiosk.token(wait_s=0)) == "authorization_pending"
+    # polls not held (wait=0): the interval runs from one poll's start to the next one's,
+    # which the service says by applying the preference (an older service did not)
+    pending = kiosk.token(wait_s=0)
+    assert error_of(pending) == "authorization_pending"
+    assert pending.headers["preference-applied"] == "wait=0"
 
     assert error_of(kiosk.token(wait_s=0)) == "slow_down"
     clock.advance(POLL_INTERVAL_S + 0.1)  # the old interval is no longer enough
