@@ -344,7 +344,7 @@ class PayoutQueries(Database):
             ).where(window)
             # the index's order: byte-wise on PostgreSQL (its pattern ops), BINARY on SQLite
             text_query = (
-                select(_canonical_text())
+                select(_canonical_text(postgresql))
                 .where(window)
                 .order_by(text("plays.event_id USING ~<~") if postgresql else plays.c.event_id)
             )
@@ -444,11 +444,20 @@ def _window(period: Period, cutoff_ms: int | None, previous_cutoff_ms: int | Non
     return window
 
 
-def _canonical_text() -> Any:
+def _canonical_text(postgresql: bool) -> Any:
     """A play's canonical text for the plays hash, written by the database (compute._tally's
     format): `len:event_id len:site len:track_id started_by:end_reason:listened:played:received;`
-    without the spaces. length() counts characters on both databases, as Python's len()."""
+    without the spaces. length() counts characters on both databases, as Python's len().
+    SQLite writes it with one printf() (%d of a 64-bit integer is its decimal text, as the
+    cast): less than half the time of 20 concatenations, for 10 M plays."""
     c = plays.c
+    if not postgresql:
+        return func.printf(
+            literal("%d:%s%d:%s%d:%s%s:%s:%d:%d:%d;"),
+            func.length(c.event_id), c.event_id, func.length(c.site), c.site,
+            func.length(c.track_id), c.track_id, c.started_by, c.end_reason, c.listened_ms,
+            c.played_ms, c.received_ms,
+        )  # fmt: skip
     parts: list[Any] = []
     for column in (c.event_id, c.site, c.track_id):
         parts += [cast(func.length(column), Text), literal(":"), column]
