@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import resource
 import sys
@@ -77,6 +78,18 @@ MASK = (1 << 64) - 1
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_s() -> float:
+    """This process's CPU seconds (user + system): on a machine shared with other work, what
+    the closing itself costs, whatever the others take."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load_average() -> str:
+    """The 1-minute load average: the machine's business while a figure was taken."""
+    return Path("/proc/loadavg").read_text().split()[0]
 
 
 def step(label: str, began: float) -> None:
@@ -291,6 +304,7 @@ def close_in_store(inputs: PayoutInputs, args: argparse.Namespace, sites: int) -
             rows = conn.execute(text("SELECT count(*), sum(listened_ms) FROM plays")).one()
         step(f"baseline ({rows[0]:,} rows):", began)
         sampler = None if server is None else _ServerMemory(server.pid)
+        cpu_began = cpu_s()
         began = time.monotonic()
         closed, statement = ledger.close(
             store, key, SLUG, MONTH.name, "bench", MONTH.end_ms + 2 * ledger.CLOSE_GRACE_MS
@@ -298,12 +312,15 @@ def close_in_store(inputs: PayoutInputs, args: argparse.Namespace, sites: int) -
         )  # fmt: skip
         took = time.monotonic() - began
         size = f"{len(closed.body) / 1e6:.0f} MB statement, {len(statement.lines):,} lines"
+        cpu = cpu_s() - cpu_began
         print(f"  close the month:       {took:6.2f} s, peak RSS {peak_mb():5.0f} MB ({size})")
+        print(f"  CPU of this process:   {cpu:6.2f} s (load {load_average()})")
         if sampler is not None:
-            private, shared = sampler.stop()
+            private, shared, server_cpu = sampler.stop()
             print(
                 f"  PostgreSQL server:     peak {(private + shared) / 1024:5.0f} MB while closing"
-                f" ({private / 1024:.0f} MB private, {shared / 1024:.0f} MB shared buffers)"
+                f" ({private / 1024:.0f} MB private, {shared / 1024:.0f} MB shared buffers),"
+                f" CPU {server_cpu:.2f} s"
             )
         counts = statement.plays
         print(f"  counted {counts.counted:,} of {counts.selected:,} plays "
@@ -326,8 +343,6 @@ class _Server:
             shutil.rmtree(self.server.folder)
             self.server.folder = keep / "pg"
             self.server.folder.mkdir(parents=True, exist_ok=True)
-            import os
-
             os.chmod(keep, 0o755)
             if self.server._as:  # root: the server runs as postgres, which owns its folder
                 os.chown(self.server.folder, self.server._as["user"], self.server._as["group"])
@@ -382,19 +397,35 @@ class _ServerMemory:
         self.pid = pid
         self.private = 0
         self.shared = 0
+        self._cpu_began = self._cpu_ticks()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _sample(self) -> None:
-        private = shared = 0
-        pids = [self.pid]
+    def _pids(self) -> list[int]:
         try:
             children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
         except OSError:
             children = []
-        pids += [int(c) for c in children]
-        for pid in pids:
+        return [self.pid, *(int(c) for c in children)]
+
+    def _cpu_ticks(self) -> int:
+        """utime + stime of the server's processes, and of those that ended (the postmaster's
+        cutime + cstime: parallel workers)."""
+        ticks = 0
+        for pid in self._pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            if pid == self.pid:
+                ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+        return ticks
+
+    def _sample(self) -> None:
+        private = shared = 0
+        for pid in self._pids():
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
@@ -409,10 +440,12 @@ class _ServerMemory:
         while not self._done.wait(0.05):
             self._sample()
 
-    def stop(self) -> tuple[int, int]:
+    def stop(self) -> tuple[int, int, float]:
+        """Peak private kB, peak shared kB, CPU seconds since the start."""
         self._done.set()
         self._thread.join()
-        return self.private, self.shared
+        cpu = (self._cpu_ticks() - self._cpu_began) / os.sysconf("SC_CLK_TCK")
+        return self.private, self.shared, cpu
 
 
 def main() -> None:
