@@ -138,6 +138,9 @@ def run_scenario(scenario: str, args: argparse.Namespace, bundle_file: Path, wor
     run(["cp", "--sparse=always", args.image, disk], what="copying the image")
     if scenario != "good":
         inject(disk, bundle_file, work, read_owner(work / "rootfs.ext4"))
+    else:  # a card larger than the image: first boot grows the data partition into the rest,
+        with disk.open("r+b") as f:  # where the kiosk downloads the bundle
+            f.truncate(disk.stat().st_size + bundle_file.stat().st_size + 2 * DATA_ROOM)
     qemu_ab.set_extra_args(fat_drive(disk), qemu_ab.CONSOLE_ARGS, work)
     log = args.image.with_name(f"{args.image.name}.ota-test-{scenario}.log")
     if scenario == "good":  # the tenant delivers the bundle: nothing injected
@@ -235,6 +238,7 @@ class Console:
         line = raw.decode("utf-8", "replace").rstrip()
         now = self._now()
         self.record.write(f"{now:8.2f} {line}\n")
+        self.record.flush()  # the log can be followed while it runs
         matched = None
         for what, pattern in MARKERS.items():
             found = pattern.search(line)

@@ -16,10 +16,13 @@ its own environment in flash. RAUC's semantics: `set-primary` puts a slot first 
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from contract.files import atomic_write
+from contract.layout import DEFAULT_BOOT_DIR
 
 SLOTS = ("A", "B")
 TRIES = 3  # a committed slot survives this many boots that die before the health gate
@@ -137,3 +140,21 @@ def booted_slot(cmdline: Path = Path("/proc/cmdline")) -> str | None:
         if word.startswith("rauc.slot="):
             return word.split("=", 1)[1]
     return None
+
+
+def main(argv: Sequence[str], boot_dir: Path = DEFAULT_BOOT_DIR) -> int:
+    """RAUC's handler (image-build/ab/rauc-bootloader runs ``python -m`` this module): RAUC
+    calls it several times per `rauc status` or install, so it imports only this module, not
+    the whole `jukebox` command line (seconds per call on a Pi, a minute under emulation)."""
+    try:
+        answer = handle(boot_dir / "bootstate.txt", list(argv))
+    except (BootStateError, OSError) as exc:
+        sys.stderr.write(f"jukebox rauc-bootloader: {exc}\n")
+        return 1
+    if answer:
+        sys.stdout.write(answer + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -94,16 +94,9 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_bootloader(args: argparse.Namespace) -> int:
-    from device.update.bootstate import BootStateError, handle
+    from device.update.bootstate import main
 
-    try:
-        answer = handle(args.boot_dir / "bootstate.txt", args.request)
-    except (BootStateError, OSError) as exc:
-        sys.stderr.write(f"jukebox update bootloader: {exc}\n")
-        return EXIT_FAILED
-    if answer:
-        sys.stdout.write(answer + "\n")
-    return 0
+    return main(args.request, args.boot_dir)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

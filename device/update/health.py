@@ -76,7 +76,16 @@ def run_gate(
     base = status.folder(state_dir)
     previous = status.read(base / status.HEALTH) or {}
     install = status.read(base / status.INSTALL) or {}
-    slots = updater.slots()
+    started = monotonic()
+    while True:  # RAUC's service may still be starting: the gate waits for it, within its limit
+        try:
+            slots = updater.slots()
+            break
+        except InstallFailed as exc:
+            if monotonic() - started >= limit_s:
+                raise
+            log.warning("slots unknown yet (%s); asking again", exc)
+            sleep(poll_s)
     booted = slots.booted
     committed = previous.get("committed")
     version = next((s.version for s in slots.slots if s.name == booted), None)
@@ -88,7 +97,6 @@ def run_gate(
         and version is not None
         and version == install.get("target")
     )
-    started = monotonic()
     seen = signals()
     while (decision := verdict(seen, on_trial=on_trial, elapsed_s=monotonic() - started,
                                limit_s=limit_s)) == "wait":  # fmt: skip

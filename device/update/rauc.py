@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 KEYRING = Path("/etc/rauc/keyring.pem")
 INFO_TIMEOUT_S = 600.0  # a plain bundle is hashed whole: a few hundred MB on an SD card
 INSTALL_TIMEOUT_S = 3600.0
+# `rauc status` asks the bootloader handler about each slot; at boot, with the kiosk starting
+# beside it, that took over a minute under QEMU's emulation.
+STATUS_TIMEOUT_S = 300.0
 
 
 class InstallFailed(Exception):
@@ -106,14 +109,14 @@ class RaucUpdater:
             raise InstallFailed(f"rauc install failed (exit {code}): {' / '.join(tail[-3:])}")
 
     def slots(self) -> Slots:
-        result = self._run(["status", "--output-format=json"], 60.0)
+        result = self._run(["status", "--output-format=json"], STATUS_TIMEOUT_S)
         if result.returncode != 0:
             raise InstallFailed(f"rauc status failed: {_last_words(result)}")
         return parse_status(result.stdout)
 
     def mark(self, good: bool) -> None:
         word = "mark-good" if good else "mark-bad"
-        result = self._run(["status", word, "booted"], 60.0)
+        result = self._run(["status", word, "booted"], STATUS_TIMEOUT_S)
         if result.returncode != 0:
             raise InstallFailed(f"rauc status {word} failed: {_last_words(result)}")
 

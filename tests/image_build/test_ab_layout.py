@@ -95,7 +95,7 @@ def test_the_boot_script_and_rauc_agree_on_the_state_file() -> None:
     assert state.text() == "BOOT_ORDER=B A\nBOOT_A_LEFT=3\nBOOT_B_LEFT=1\n"
     exported = "BOOT_ORDER=B A\nBOOT_A_LEFT=3\nBOOT_B_LEFT=0\n\0"  # as U-Boot's env export -t
     assert parse(exported).primary() == "A"  # the try was spent: back to A
-    assert "exec /opt/jukebox/venv/bin/jukebox update bootloader" in (
+    assert "exec /opt/jukebox/venv/bin/python -I -m device.update.bootstate" in (
         bootscript.BOOTLOADER_HANDLER.read_text()
     )
 

@@ -4,6 +4,7 @@ output, and the build's update options refused before anything long starts."""
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def test_each_slot_carries_its_kernel_and_the_fat_boots_u_boot(root: Path, tmp_p
     assert "compatible=jukebox-springfield-rpi-arm64" in conf
     assert (root / "etc/rauc/keyring.pem").read_text() == keyring.read_text()
     handler = root / ab_root.HANDLER
-    assert handler.stat().st_mode & 0o111 and "jukebox update bootloader" in handler.read_text()
+    assert handler.stat().st_mode & 0o111 and "-m device.update.bootstate" in handler.read_text()
 
 
 def test_without_u_boot_the_build_stops_and_says_which_package(root: Path) -> None:
@@ -103,3 +104,24 @@ def test_the_default_bundle_version_is_the_release_version() -> None:
         ["--bundle-cert", "/etc/hostname", "--bundle-key", "/etc/hostname"]
     )
     builder.check_update_args(args)  # accepted
+
+
+def test_the_bootloader_handler_runs_alone_in_isolated_mode(tmp_path: Path) -> None:
+    """RAUC's handler imports only the boot state module (python -I -m, as the image's
+    rauc-bootloader runs it): set-primary, then get-primary reads it back; a bad request
+    is refused with its words."""
+    command = [sys.executable, "-I", "-m", "device.update.bootstate"]
+    boot = tmp_path / "firmware"
+    boot.mkdir()
+    from device.update import bootstate
+
+    assert bootstate.main(["set-primary", "B"], boot) == 0
+    assert (boot / "bootstate.txt").read_text().startswith("BOOT_ORDER=B A\n")
+    done = subprocess.run([*command, "frobnicate"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1 and "unknown request 'frobnicate'" in done.stderr
+    probe = (
+        "import sys, device.update.bootstate; "
+        "print(sorted(m for m in sys.modules if m.startswith(('jukebox', 'tenant', 'device.co'))))"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr

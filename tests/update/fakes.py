@@ -19,6 +19,7 @@ class FakeUpdater:
     install_error: str | None = None
     marks: list[bool] = field(default_factory=list)
     installed: list[Path] = field(default_factory=list)
+    status_failures: int = 0  # so many `rauc status` calls fail first (its service starting)
 
     def inspect(self, bundle: Path) -> BundleInfo:
         if self.info is None:
@@ -35,6 +36,9 @@ class FakeUpdater:
         self.installed.append(bundle)
 
     def slots(self) -> Slots:
+        if self.status_failures > 0:
+            self.status_failures -= 1
+            raise InstallFailed("rauc status: timed out after 300.0 seconds")
         return Slots(
             self.booted,
             tuple(

@@ -7,8 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from device.update import status
 from device.update.health import Signals, run_gate, verdict
+from device.update.rauc import InstallFailed
 from tests.update.fakes import FakeUpdater
 
 ALL_UP = Signals(ready=True, tenant=True, mqtt=True)
@@ -135,3 +138,16 @@ def test_a_new_slot_whose_daemon_failed_for_good_is_left_at_once(tmp_path: Path)
     updater = FakeUpdater(booted="A", versions={"A": "0.1.0", "B": "0.2.0"})
     record = gate(tmp_path, updater, [ALL_UP], reboots)
     assert record["phase"] == "rolled_back" and "jukebox.service failed" in record["result"]
+
+
+def test_the_gate_waits_for_rauc_status_within_its_limit(tmp_path: Path) -> None:
+    status.write(status.folder(tmp_path) / status.HEALTH, {"committed": "A", "seq": 3})
+    installed(tmp_path)
+    updater = FakeUpdater(booted="B", versions={"A": "0.1.0", "B": "0.2.0"}, status_failures=2)
+    reboots: list[str] = []
+    record = gate(tmp_path, updater, [ALL_UP], reboots)
+    assert updater.marks == [True] and record["phase"] == "committed" and not reboots
+    never = FakeUpdater(booted="B", status_failures=1000)
+    with pytest.raises(InstallFailed):
+        gate(tmp_path, never, [ALL_UP], reboots)
+    assert never.marks == [] and not reboots
