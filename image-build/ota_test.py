@@ -73,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per boot (1800)")
     p.add_argument("--memory", default="1024")
     p.add_argument("--bundles", type=Path, help="keep the bundles here and reuse them")
+    p.add_argument("--bundle", type=Path,
+                   help="the N+1 bundle to use, e.g. the build's OUT.raucb made with "
+                   "--bundle-version 9999.0 (default: made from slot A)")  # fmt: skip
     p.add_argument("--cut-after", type=float, default=CUT_AFTER_S,
                    help="power-cut: seconds after RAUC starts installing (30)")  # fmt: skip
     ota_good.add_arguments(p)
@@ -92,7 +95,9 @@ def main(argv: Sequence[str]) -> int:
             store = args.bundles or work
             store.mkdir(parents=True, exist_ok=True)
             good = bad = None
-            if set(scenarios) - {"bad"}:
+            if args.bundle:  # N+1 from the build (--bundle-version 9999.0), same root
+                good = args.bundle
+            elif set(scenarios) - {"bad"}:
                 good = make(store, rootfs, compatible, args, "good")
             if "bad" in scenarios:
                 bad_root = work / "bad.ext4"
