@@ -3,9 +3,9 @@ site, kiosk or day."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import BigInteger, and_, bindparam, case, func, literal, select
 
@@ -81,7 +81,9 @@ class PlayQueries(Database):
 
         The plays are summed first, from the covering index `plays_report` alone; only the
         few hundred sums are then joined to tracks, devices or playlists for their labels
-        (joining every play to its track first took 5 s over 1,000,000 plays on SQLite).
+        (joining every play to its track first took 5 s over 1,000,000 plays on SQLite). On
+        SQLite a period of days is summed a day at a time and folded (`_folded`), by day
+        without any GROUP BY (`_play_days`).
         """
         if by == "day" and _days(from_ms, to_ms) is not None:
             return self._play_days(slug, counted_ms, from_ms, to_ms)
@@ -90,10 +92,13 @@ class PlayQueries(Database):
             "track": p.track_id, "artist": p.track_id, "site": p.site, "device": p.device_id,
             "playlist": p.playlist_id, "day": p.played_ms // DAY_MS,
         }[by]  # fmt: skip
+        days = _days(from_ms, to_ms) if self._sqlite and by != "day" else None
         conditions = [p.tenant == slug]
-        if from_ms is not None:
+        if days is not None:  # one day's range at a time, folded below
+            conditions += [p.played_ms >= bindparam("lo"), p.played_ms < bindparam("hi")]
+        if from_ms is not None and days is None:
             conditions.append(p.played_ms >= from_ms)
-        if to_ms is not None:
+        if to_ms is not None and days is None:
             conditions.append(p.played_ms < to_ms)
         sums = (
             select(
@@ -109,7 +114,10 @@ class PlayQueries(Database):
         )
         query = _labelled(sums, by, slug)
         with self._read() as conn:
-            rows = conn.execute(query).all()
+            if days is None:
+                rows = conn.execute(query).all()
+            else:
+                rows = _folded(conn.execute(query, {"lo": lo, "hi": hi}) for _, lo, hi in days)
         groups = [
             PlayGroup(
                 key=_day(row.key) if by == "day" else str(row.key),
@@ -180,6 +188,32 @@ class PlayQueries(Database):
                 for d, start, end in days
             ]
         return [(day, n) for day, n in counts if n]
+
+
+def _folded(days: Iterable[Iterable[Any]]) -> list[Any]:
+    """The sums of each key over the days' rows (key, label, plays, counted, listened_ms,
+    time_estimated). SQLite has no hash aggregate: its GROUP BY sorts the rows; a day's 33,000
+    plays at a time, thirty times, took about a quarter less than a month's 1,000,000 at once
+    (0.86-1.3 s against 1.15-2.6 s on the loaded 2-core VM; bench/console.py)."""
+    totals: dict[Any, list[Any]] = {}
+    for rows in days:
+        for key, label, *sums in rows:
+            found = totals.get(key)
+            if found is None:
+                totals[key] = [key, label, *(int(n or 0) for n in sums)]
+            else:
+                for i, n in enumerate(sums, start=2):
+                    found[i] += int(n or 0)
+    return [_Row(*values) for values in totals.values()]
+
+
+class _Row(NamedTuple):
+    key: Any
+    label: Any
+    plays: int
+    counted: int
+    listened_ms: int
+    time_estimated: int
 
 
 def _days(from_ms: int | None, to_ms: int | None) -> list[tuple[int, int, int]] | None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tenant.store import TenantStore
+from tenant.store import GROUPINGS, GroupBy, TenantStore
 from tenant.store import plays as plays_module
 from tenant.store.plays import DAY_MS, MAX_DAY_RANGES
 from tenant.timefmt import parse_rfc3339
@@ -91,3 +91,19 @@ def test_without_bounds_or_over_a_long_period_one_group_by_gives_the_same_days(
     assert by_day(store, long_ago, DAY1 + 10 * DAY_MS) == every_day
     assert store.plays_per_day(SLUG) == [(d, n) for d, _label, n, *_ in every_day]
     assert store.plays_per_day(SLUG, long_ago, None) == store.plays_per_day(SLUG)
+
+
+@pytest.mark.parametrize("by", GROUPINGS)
+def test_every_grouping_a_day_at_a_time_is_what_one_group_by_gives(
+    store: TenantStore, by: GroupBy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.store_plays(SLUG, [
+        play(SLUG, "jk-bbbbbbbbbbbbbbbbbbbb", n, started_wall_ms=DAY1 + n * DAY_MS // 3,
+             track_id=f"trk-{n % 3}", site=f"site-{n % 2}", listened_ms=20_000 + 5_000 * n)
+        for n in range(12)
+    ], RECEIVED)  # fmt: skip
+    period = (DAY1 + DAY_MS // 2, DAY1 + 9 * DAY_MS)
+    a_day_at_a_time = store.play_groups(SLUG, by, 30_000, *period)
+    monkeypatch.setattr(plays_module, "MAX_DAY_RANGES", 0)  # every period is too long now
+    assert store.play_groups(SLUG, by, 30_000, *period) == a_day_at_a_time
+    assert sum(g.plays for g in a_day_at_a_time) == 14  # n = 2 … 11, and 4 of the fixture
