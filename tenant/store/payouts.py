@@ -66,7 +66,7 @@ from tenant.store.upsert import upsert
 
 NO_INFO = ("", "", "")  # ISRC, artist, title of a track the catalogue does not know
 STREAM_ROWS = 20_000  # plays fetched at a time while streaming a period
-SORT_MEMORY_MB = 64  # for the sorts of a period's summary (GROUP BY, ORDER BY event_id)
+SORT_MEMORY_MB = 64  # for the sort of a period's summary (its GROUP BY; the hash reads an index)
 SQLITE_CACHE = -2000  # SQLite's default page cache (2 MB), restored after a summary
 
 
@@ -351,7 +351,7 @@ class PayoutQueries(Database):
             raw = conn.connection.dbapi_connection
             assert raw is not None
             cursor = raw.cursor()
-            # One snapshot for both passes; room for their sorts (in memory, not temp files).
+            # One snapshot for all three queries; room for the GROUP BY's sort.
             if postgresql:  # psycopg has begun a transaction: this is its first statement
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute(f"SET LOCAL work_mem = '{SORT_MEMORY_MB}MB'")
