@@ -105,3 +105,24 @@ def test_the_first_bad_play_is_named_as_the_engine_names_it(store: TenantStore) 
 
     assert str(stored.value) == str(engine.value)
     assert "play e2: end_reason: 'melted'" in str(stored.value)
+
+
+def test_the_hash_takes_event_ids_in_pythons_order_whatever_their_characters(
+    store: TenantStore,
+) -> None:
+    """The store reads plays in its payout index's order (byte-wise on PostgreSQL, BINARY on
+    SQLite), never sorted by a language's collation: upper case before lower, accents and
+    characters beyond the BMP by code point, `-` not ignored; ids and sites of many-byte
+    characters are length-prefixed by characters, as Python's len()."""
+    ids = ["b-2", "B-1", "a", "Z", "é", "f", "e\u0301", "😀", "\uffff", "a-", "a0", "-a", "ß"]
+    assert sorted(ids) != sorted(ids, key=str.casefold)  # an order a collation would change
+    play_list = [
+        CountedPlay(event_id, "sité-😀", "t0", "visitor", "finished", 60_000, NOV.start_ms + n,
+                    NOV.start_ms + n)
+        for n, event_id in enumerate(ids)
+    ]  # fmt: skip
+    inputs = PayoutInputs(NOV, PayoutRules(), (), HOLDERS, ())
+
+    stored, engine = both(store, inputs, play_list, None, None)
+
+    assert stored == engine
