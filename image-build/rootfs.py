@@ -63,6 +63,7 @@ PACKAGES = (
     # Over-the-air updates: RAUC and its service, U-Boot for the A/B boot (ab_root.py).
     "rauc",
     "rauc-service",
+    "squashfs-tools",  # `rauc info` reads a plain bundle's manifest with unsquashfs
     "u-boot-rpi",
     # The kiosk: Python for its virtualenv, libmpv for python-mpv.
     "python3",
@@ -123,6 +124,7 @@ DPKG_INCLUDES = (
     "/usr/share/doc/*/copyright",
     "/lib/modules/*/kernel/drivers/net/ethernet/broadcom/*",  # the Pi 4's own Ethernet
     "/lib/modules/*/kernel/drivers/net/wireless/broadcom/*",  # the Pi's own Wi-Fi (brcmfmac)
+    "/lib/modules/*/kernel/drivers/media/mc/*",  # the media controller snd-usb-audio needs
     "/usr/lib/linux-image-*/broadcom/*",  # the Pi's device trees
 )
 

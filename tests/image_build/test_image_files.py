@@ -129,6 +129,7 @@ KERNEL = "/lib/modules/6.1.0-57-arm64/kernel"
         f"{KERNEL}/drivers/staging/vc04_services/bcm2835-audio/snd-bcm2835.ko",
         f"{KERNEL}/drivers/i2c/busses/i2c-bcm2835.ko",
         f"{KERNEL}/sound/usb/snd-usb-audio.ko",
+        f"{KERNEL}/drivers/media/mc/mc.ko",  # snd-usb-audio does not load without it
         "/usr/lib/linux-image-6.1.0-57-arm64/broadcom/bcm2711-rpi-4-b.dtb",
         "/usr/lib/linux-image-6.1.0-57-arm64/broadcom/bcm2837-rpi-zero-2-w.dtb",
         "/usr/lib/aarch64-linux-gnu/libGL.so.1.7.0",
@@ -155,3 +156,9 @@ def test_what_a_pi_kiosk_boots_and_plays_with_is_unpacked(path: str) -> None:
 )
 def test_what_no_pi_kiosk_uses_is_left_out(path: str) -> None:
     assert not dpkg_unpacks(path)
+
+
+def test_the_image_has_what_rauc_info_runs() -> None:
+    """`rauc info` extracts a plain bundle's manifest with unsquashfs: without squashfs-tools
+    every bundle is refused on the kiosk (found by image-build/ota-test)."""
+    assert "squashfs-tools" in rootfs.PACKAGES and "rauc" in rootfs.PACKAGES
