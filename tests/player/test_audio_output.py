@@ -86,6 +86,7 @@ def test_mpv_lists_its_outputs_and_switches_without_ending_the_track(cached_trac
         _wait(lambda: progressed_past(1000))
         player.set_output("auto")
         assert player.output == "auto"
+        switched_back = len(seen)
         _wait(lambda: any(isinstance(e, PlaybackEnded) for e in seen) or progressed_past(10**9))
     finally:
         player.close()
@@ -95,7 +96,10 @@ def test_mpv_lists_its_outputs_and_switches_without_ending_the_track(cached_trac
     ]
     assert seen[-1] == PlaybackEnded(1, "eof")
     positions = [e.position_ms for e in seen if isinstance(e, PlaybackProgress)]
-    assert positions == sorted(positions) and positions[-1] > 2000  # never went back
+    assert positions == sorted(positions)  # never went back to the start
+    # It went on playing after the second switch, from where it was, to the end of the file
+    # (how far the last progress report got depends on the machine's load, not on the switch).
+    assert any(isinstance(e, PlaybackProgress) for e in seen[switched_back:-1])
 
 
 def test_the_kiosk_moves_a_playing_track_between_outputs_and_journals_one_play(
