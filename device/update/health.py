@@ -19,13 +19,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from device.update import status
 from device.update.rauc import InstallFailed, Updater
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 LIMIT_S = 600.0  # READY, tenant and MQTT within ten minutes of the gate's start
 POLL_S = 5.0
 
@@ -77,15 +78,20 @@ def run_gate(
     previous = status.read(base / status.HEALTH) or {}
     install = status.read(base / status.INSTALL) or {}
     started = monotonic()
-    while True:  # RAUC's service may still be starting: the gate waits for it, within its limit
-        try:
-            slots = updater.slots()
-            break
-        except InstallFailed as exc:
-            if monotonic() - started >= limit_s:
-                raise
-            log.warning("slots unknown yet (%s); asking again", exc)
-            sleep(poll_s)
+
+    def patiently(call: Callable[[], T], what: str) -> T:
+        """RAUC's service may still be starting, or busy with an install (it answers one
+        request at a time): ask again, within the gate's limit."""
+        while True:
+            try:
+                return call()
+            except InstallFailed as exc:
+                if monotonic() - started >= limit_s:
+                    raise
+                log.warning("%s: %s; asking again", what, exc)
+                sleep(poll_s)
+
+    slots = patiently(updater.slots, "slots unknown yet")
     booted = slots.booted
     committed = previous.get("committed")
     version = next((s.version for s in slots.slots if s.name == booted), None)
@@ -109,7 +115,7 @@ def run_gate(
     if target:
         record["target"] = target
     if decision == "good":
-        updater.mark(True)
+        patiently(lambda: updater.mark(True), "mark-good not done yet")
         record["committed"] = booted
         if on_trial:
             record.update(phase=status.COMMITTED, result=f"slot {booted} ({version}) committed")

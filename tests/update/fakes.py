@@ -20,6 +20,7 @@ class FakeUpdater:
     marks: list[bool] = field(default_factory=list)
     installed: list[Path] = field(default_factory=list)
     status_failures: int = 0  # so many `rauc status` calls fail first (its service starting)
+    mark_failures: int = 0  # so many marks fail first (the service busy with an install)
 
     def inspect(self, bundle: Path) -> BundleInfo:
         if self.info is None:
@@ -48,4 +49,7 @@ class FakeUpdater:
         )
 
     def mark(self, good: bool) -> None:
+        if self.mark_failures > 0:
+            self.mark_failures -= 1
+            raise InstallFailed("rauc status mark-good: already processing a different method")
         self.marks.append(good)

@@ -151,3 +151,12 @@ def test_the_gate_waits_for_rauc_status_within_its_limit(tmp_path: Path) -> None
     with pytest.raises(InstallFailed):
         gate(tmp_path, never, [ALL_UP], reboots)
     assert never.marks == [] and not reboots
+
+
+def test_mark_good_waits_for_an_install_in_progress(tmp_path: Path) -> None:
+    """On the card's first boot the install may run beside the gate: RAUC's service answers
+    one request at a time, so mark-good is asked again rather than the gate failing (found by
+    ota-test: the slot then lost a try at every boot)."""
+    updater = FakeUpdater(mark_failures=3)
+    record = gate(tmp_path, updater, [ALL_UP], [])
+    assert updater.marks == [True] and record["committed"] == "A"
