@@ -115,7 +115,7 @@ class UpdateClient:
             status.ROLLED_BACK, status.REBOOTING,
         ):  # fmt: skip
             return  # rolled back: not again until the tenant names another version
-        if install.get("target") == target.version and _seq(install) > _seq(health):
+        if install.get("target") == target.version and _seq(install) > status.judged_seq(health):
             phase = install.get("phase")
             if phase == status.INSTALLED:
                 if not self.gate.armed:
@@ -133,6 +133,9 @@ class UpdateClient:
         self._download_and_request(target)
 
     def _download_and_request(self, target: FirmwareTarget) -> None:
+        # A new install makes the other slot unbootable while RAUC writes it: no reboot into
+        # it until the installer says `installed` again (step arms the gate then).
+        self.gate.disarm()
         cache = MediaCache(self.base / CACHE)
         for old in cache.media.glob("*/*"):
             if old.name != target.sha256:

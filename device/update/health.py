@@ -111,6 +111,8 @@ def run_gate(
         sleep(poll_s)
         seen = signals()
     record: dict[str, Any] = {"seq": status.next_seq(state_dir), **slots.as_json()}
+    seen_seq = install.get("seq")  # the install this verdict judged (status.judged_seq)
+    record["install_seq"] = seen_seq if isinstance(seen_seq, int) else 0
     target = install.get("target") if isinstance(install.get("target"), str) else version
     if target:
         record["target"] = target
@@ -160,11 +162,10 @@ def run_gate(
 def _never_came_up(install: dict[str, Any], previous: dict[str, Any], version: str | None) -> bool:
     """An install newer than the last verdict, yet the committed slot booted: the new slot's
     one try was spent (RAUC made it the next boot's) without reaching this gate."""
-    seq_install, seq_health = install.get("seq", 0), previous.get("seq", 0)
+    seq_install = install.get("seq", 0)
     return (
         install.get("phase") == status.INSTALLED
         and isinstance(seq_install, int)
-        and isinstance(seq_health, int)
-        and seq_install > seq_health
+        and seq_install > status.judged_seq(previous)
         and install.get("target") != version
     )

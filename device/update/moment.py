@@ -54,6 +54,10 @@ class RebootGate:
         """From any thread: a new slot waits; reboot at the next safe moment."""
         self._armed.set()
 
+    def disarm(self) -> None:
+        """From any thread: the slot that waited is being rewritten; no reboot into it."""
+        self._armed.clear()
+
     @property
     def armed(self) -> bool:
         return self._armed.is_set() and not self.done

@@ -112,6 +112,15 @@ def next_seq(state_dir: Path) -> int:
     return max(seqs) + 1
 
 
+def judged_seq(health: dict[str, Any]) -> int:
+    """The sequence number of the last install record the health gate had seen when it wrote
+    its verdict (``install_seq``; older records: the verdict's own ``seq``). An install record
+    newer than that is news to the gate, even if the verdict was written after it: the gate
+    reads install.json when it starts and may wait minutes for RAUC before it writes."""
+    value = health.get("install_seq", health.get("seq", 0))
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def booted_version(record: dict[str, Any]) -> str | None:
     """The booted slot's bundle version in a record with slots (what RAUC installed there):
     the version the kiosk runs, as updates count it; None for a slot from the card's image."""

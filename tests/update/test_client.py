@@ -255,3 +255,29 @@ def test_a_rolled_back_version_is_not_tried_again(
     client.step()
     assert not client.gate.armed and not (base / status.REQUEST).exists()
     assert client.report()["phase"] == "rolled_back"
+
+
+def test_an_install_that_ends_while_the_boot_s_health_gate_waits_is_not_requested_again(
+    tmp_path: Path, served: tuple[Path, str], keys: dict[str, Path], root: Path
+) -> None:
+    """Found by ota-test: the card's first gate waited minutes for RAUC (busy installing) and
+    wrote its verdict after the install record; the client took the install for an old one,
+    downloaded and requested the same bundle again, and the safe-moment reboot came while
+    RAUC was rewriting the slot."""
+    folder, url = served
+    target = publish(folder, make(tmp_path / "b.raucb", root, keys))
+    state = tmp_path / "state"
+    base = state / "update"
+    status.write(base / status.INSTALL, {"phase": "installed", "target": "0.2.0", "seq": 5})
+    late_verdict = {"committed": "A", "seq": 6, "install_seq": 4, "target": "0.2.0"}
+    status.write(base / status.HEALTH, late_verdict)  # judged the install at seq 4 (installing)
+    reboots: list[str] = []
+    client = client_for(state, url, reboots)
+    client.set_target(target)
+    client.step()
+    assert client.gate.armed and not (base / status.REQUEST).exists()
+    assert client.report()["phase"] == "installed"
+    # The tenant names another version: the slot will be rewritten, so no reboot into it now.
+    client.set_target(FirmwareTarget("0.3.0", "/v1/firmware/none", "0" * 64, 10))  # type: ignore[arg-type]
+    client.step()  # the download fails (nothing served there) but the gate is disarmed first
+    assert not client.gate.armed and not reboots

@@ -110,6 +110,38 @@ def test_a_slot_that_never_reached_the_gate_is_reported_rolled_back(tmp_path: Pa
     assert record["phase"] == "rolled_back" and record["seq"] > 5
 
 
+def test_an_install_finished_while_the_gate_waited_is_still_judged_at_the_next_boot(
+    tmp_path: Path,
+) -> None:
+    """The gate reads install.json when it starts, then may wait for RAUC; an install that
+    ends meanwhile is newer than what it judged, though older than its verdict (ota-test)."""
+    base = status.folder(tmp_path)
+    status.write(base / status.HEALTH, {"committed": "A", "seq": 3})
+    status.write(base / status.INSTALL, {"phase": "installing", "target": "0.2.0", "seq": 4})
+    updater = FakeUpdater(booted="A", versions={"A": "0.1.0", "B": None}, mark_failures=2)
+
+    def installer_finishes() -> Signals:
+        if status.read(base / status.INSTALL) == {"phase": "installing", "target": "0.2.0",
+                                                  "seq": 4}:  # fmt: skip
+            updater.versions["B"] = "0.2.0"
+            record = {"phase": "installed", "target": "0.2.0", "seq": status.next_seq(tmp_path)}
+            status.write(base / status.INSTALL, record)
+        return ALL_UP
+
+    clock = Clock()
+    verdict_ = run_gate(
+        tmp_path, updater, installer_finishes, reboot=lambda: None,
+        monotonic=clock.monotonic, sleep=clock.sleep, limit_s=60, poll_s=5,
+    )  # fmt: skip
+    install = status.read(base / status.INSTALL) or {}
+    assert verdict_["seq"] > install["seq"] > verdict_["install_seq"] == 4
+    assert verdict_["committed"] == "A" and verdict_.get("phase") != "rolled_back"
+    # B's one try was spent without reaching the gate: the next boot, on A, says so.
+    record = gate(tmp_path, FakeUpdater(booted="A", versions={"A": "0.1.0", "B": "0.2.0"}),
+                  [ALL_UP], [])  # fmt: skip
+    assert record["phase"] == "rolled_back" and "never reached the health gate" in record["result"]
+
+
 def test_the_committed_slot_is_never_rejected_for_a_missing_network(tmp_path: Path) -> None:
     status.write(status.folder(tmp_path) / status.HEALTH, {"committed": "A", "seq": 3})
     updater, reboots = FakeUpdater(booted="A"), list[str]()
