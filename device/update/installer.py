@@ -89,10 +89,14 @@ def run_install(
         log.error("update %s: install failed: %s", target, exc)
         (base / status.REQUEST).unlink(missing_ok=True)  # no loop: the daemon asks again later
         return record(status.FAILED, str(exc))
+    log.info("update %s installed in the other slot", target)
+    # The record first (it asks `rauc status`: seconds on a slow card), then the request goes:
+    # the daemon, seeing neither a request nor an `installed` record, would ask again, and its
+    # reboot would come in the middle of that second install (found by ota-test good).
+    done = record(status.INSTALLED, "installed in the other slot; reboot at a safe moment", 100)
     (base / status.REQUEST).unlink(missing_ok=True)
     bundle.unlink(missing_ok=True)  # the slot holds it now; the data partition needs the room
-    log.info("update %s installed in the other slot", target)
-    return record(status.INSTALLED, "installed in the other slot; reboot at a safe moment", 100)
+    return done
 
 
 def read_compatible(system_conf: Path) -> str:

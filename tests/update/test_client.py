@@ -281,3 +281,42 @@ def test_an_install_that_ends_while_the_boot_s_health_gate_waits_is_not_requeste
     client.set_target(FirmwareTarget("0.3.0", "/v1/firmware/none", "0" * 64, 10))  # type: ignore[arg-type]
     client.step()  # the download fails (nothing served there) but the gate is disarmed first
     assert not client.gate.armed and not reboots
+
+
+class StatusTakesTime(RealInspect):
+    """`rauc status` after the install is slow on a card (about 20 s under QEMU): the daemon's
+    client looks in meanwhile, which `during` stands for."""
+
+    def __init__(self, keyring: Path, during: Any) -> None:
+        super().__init__(keyring)
+        self.during = during
+
+    def slots(self) -> Any:
+        if self.installed and self.during is not None:
+            during, self.during = self.during, None
+            during()
+        return super().slots()
+
+
+def test_the_client_looking_in_while_the_installer_finishes_does_not_ask_again(
+    tmp_path: Path, served: tuple[Path, str], keys: dict[str, Path], root: Path
+) -> None:
+    """Found by ota-test good: the installer removed the request before its `installed`
+    record was written; the client saw neither, downloaded and asked again, and its reboot
+    came in the middle of that second install."""
+    folder, url = served
+    target = publish(folder, make(tmp_path / "b.raucb", root, keys))
+    state, reboots = tmp_path / "state", list[str]()
+    base = state / "update"
+    client = client_for(state, url, reboots)
+    client.set_target(target)
+    client.step()
+    asked = json.loads((base / status.REQUEST).read_text())
+    updater = StatusTakesTime(keys["ca.pem"], client.step)
+    record = run_install(state, updater, compatible=COMPATIBLE, running="0.1.0")
+    assert record["phase"] == "installed" and updater.during is None  # the client looked in
+    assert not (base / status.REQUEST).exists()  # no second request, the first one done
+    assert client.report()["phase"] != "downloading"
+    client.step()
+    assert client.gate.armed and not reboots
+    assert asked["seq"] < record["seq"]
