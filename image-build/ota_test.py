@@ -213,7 +213,7 @@ class Console:
         reset_at: float | None = None
         try:
             for raw in process.stdout:
-                if self._line(raw) == until:
+                if until in self._line(raw):
                     if then is not None:
                         reset_at, until, then = time.monotonic() + RESET_AFTER_S, then, None
                         continue
@@ -244,13 +244,14 @@ class Console:
     def _now(self) -> float:
         return time.monotonic() - self.started
 
-    def _line(self, raw: bytes) -> str | None:
-        """Record one console line; the name of the last marker it matched."""
+    def _line(self, raw: bytes) -> set[str]:
+        """Record one console line; the names of every marker it matched (a rollback line
+        matches both ``rolled_back`` and ``marked_bad``: waiting for either must see it)."""
         line = raw.decode("utf-8", "replace").rstrip()
         now = self._now()
         self.record.write(f"{now:8.2f} {line}\n")
         self.record.flush()  # the log can be followed while it runs
-        matched = None
+        matched: set[str] = set()
         for what, pattern in MARKERS.items():
             found = pattern.search(line)
             if found:
@@ -260,7 +261,7 @@ class Console:
                     continue  # one install's lines: the boot's first one counts
                 self.seen.append((what, found.group(1) if found.groups() else "", now))
                 self.steps.note(f"+{now:.0f} s {what}: {line.strip()[:150]}")
-                matched = what
+                matched.add(what)
         return matched
 
 
