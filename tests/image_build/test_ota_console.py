@@ -7,6 +7,7 @@ for are found in console lines copied from a real run's log (`bad`, image of d20
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from tests.image_build import load
 
@@ -24,7 +25,7 @@ ROLLBACK = (
 SLOT = "jukebox-boot: slot A (partition 2), tries left A=2 B=3"
 
 
-def console() -> object:
+def console() -> Any:
     return ota_test.Console(io.StringIO(), progress.Steps(1))
 
 
@@ -47,5 +48,5 @@ def test_the_booted_slot_is_read_and_a_plain_line_matches_nothing() -> None:
     assert c._line(SLOT.encode()) == {"slot"}
     assert c.values("slot") == ["A"]
     assert c._line(b"[   12.0] systemd[1]: Reached target basic.target.") == set()
-    log = c.record.getvalue()  # type: ignore[attr-defined]
+    log = c.record.getvalue()
     assert "basic.target" in log and SLOT in log
