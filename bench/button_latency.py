@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import queue
 import shutil
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -187,16 +189,15 @@ class Load:
 
         self.broker = MosquittoProcess(folder / "mosquitto").start()
         (folder / "tenant-plays").mkdir()
-        self.store = TenantStore(default_database_url(folder / "tenant-plays"))
-        settings = BrokerSettings(
-            host=self.broker.host,
-            port=self.broker.port,
-            service=TenantBrokerAccount("jk-service", "unused"),
-            ingester=TenantBrokerAccount("jk-ingester", "unused"),
+        # The ingester is the tenant's work, on another machine in the field: its own process
+        # here, so that it does not share the kiosk's interpreter lock.
+        self.ingester_stop = multiprocessing.get_context("spawn").Event()
+        self.ingester = multiprocessing.get_context("spawn").Process(
+            target=run_ingester,
+            args=(folder / "tenant-plays", self.broker.host, self.broker.port, self.ingester_stop),
+            name="ingester",
         )
-        self.ingester = Ingester(
-            self.store, settings, client_id="jk-bench", now_ms=lambda: int(time.time() * 1000)
-        ).start()
+        self.ingester.start()
         self.outbox = PlayJournal(journal_path, IDENTITY, exclusive=False)
         self.link = MqttLink(
             BrokerAccount(self.broker.host, self.broker.port, False, IDENTITY.device_id, "x"),
@@ -244,12 +245,30 @@ class Load:
         for thread in self.threads:
             thread.join(timeout=30)
         self.link.close()
-        self.ingester.stop()
+        self.ingester_stop.set()
+        self.ingester.join(timeout=30)
         self.outbox.close()
-        self.store.close()
         self.broker.stop()
         self.service.terminate()
         self.service.wait(10)
+
+
+def run_ingester(folder: Path, host: str, port: int, stop: EventType) -> None:
+    """The tenant's ingester in a process of its own, until `stop` is set."""
+    store = TenantStore(default_database_url(folder))
+    settings = BrokerSettings(
+        host=host,
+        port=port,
+        service=TenantBrokerAccount("jk-service", "unused"),
+        ingester=TenantBrokerAccount("jk-ingester", "unused"),
+    )
+    ingester = Ingester(
+        store, settings, client_id="jk-bench", now_ms=lambda: int(time.time() * 1000)
+    )
+    ingester.start()
+    stop.wait()
+    ingester.stop()
+    store.close()
 
 
 def loadavg() -> str:

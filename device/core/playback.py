@@ -10,6 +10,7 @@ and end. Like every controller it is a plain object called on the core's thread
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from device.core.accounting import Play, PlayAccounting
@@ -63,11 +64,11 @@ class PlaybackController:
             index: int | None = current.index
         else:
             index = self._playable(playlist, current.index + direction, direction, wrap=True)
-        self.end_current(EndReason.SKIPPED)
         if index is None:
+            self.end_current(EndReason.SKIPPED)
             self.go_idle()
             return
-        self.play(playlist, index, StartedBy.VISITOR)
+        self.replace_current(lambda: self.play(playlist, index, StartedBy.VISITOR))
 
     def next_playlist(self) -> None:
         """Select the next playlist offered now (one outside its own hours is skipped)."""
@@ -85,8 +86,9 @@ class PlaybackController:
             return
         self.selected = offered[0].id
         if self.mode is Mode.PLAYING:
-            self.end_current(EndReason.SKIPPED)
-            self.start_playlist(self.selected_playlist(), StartedBy.VISITOR)
+            self.replace_current(
+                lambda: self.start_playlist(self.selected_playlist(), StartedBy.VISITOR)
+            )
         else:
             self.end_current(EndReason.STOPPED)
             self.go_idle(keep_selection=True)
@@ -152,6 +154,18 @@ class PlaybackController:
     def set_preload(self, play: Play | None) -> None:
         self.preloaded = play
         self.player.preload(play.item if play else None)
+
+    def replace_current(self, start: Callable[[], None]) -> None:
+        """Skip the current play for what `start` plays: sound first, then the journal.
+
+        Closing the skipped play is a durable SQLite write (an fsync), which a disk busy with
+        a download can stretch to tens of milliseconds; the visitor's press must not wait
+        for it. The skipped play's figures are fixed before the new item starts.
+        """
+        skipped, self.current = self.current, None
+        start()
+        if skipped is not None:
+            self.accounting.finished(skipped, EndReason.SKIPPED)
 
     def end_current(self, reason: EndReason, error: str | None = None) -> None:
         current, self.current = self.current, None

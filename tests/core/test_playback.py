@@ -10,7 +10,7 @@ import pytest
 
 from device.core.playback import START_TIMEOUT_S
 from device.core.status import Mode
-from device.domain import EndReason, Library, StartedBy
+from device.domain import EndReason, Library, PlayItem, StartedBy
 from device.events import PlaybackEnded, PlaybackStarted
 from device.journal.outbox import PlayJournal
 from tests.conftest import make_library
@@ -127,3 +127,31 @@ def test_a_started_event_for_another_item_opens_no_play(rig: Rig) -> None:
     rig.tap("play")
     rig.kiosk.handle(PlaybackStarted(999, 10_000))
     assert rig.journal.stats().open == 0 and rig.kiosk.playback.deadline() is not None
+
+
+def test_a_skip_starts_the_next_track_before_the_journal_closes_the_skipped_play(
+    rig: Rig,
+) -> None:
+    """The close is a durable write a busy disk can slow down: the press must not wait for it.
+
+    The player is asked to play while the skipped play is still open in the journal; right
+    after, the skipped play is closed with what was heard, and exactly once.
+    """
+    open_when_asked: list[int] = []
+    play = rig.player.play
+
+    def play_noting_the_journal(item: PlayItem) -> None:
+        open_when_asked.append(sum(p.end_reason is None for p in rig.journal.plays()))
+        play(item)
+
+    rig.player.play = play_noting_the_journal  # type: ignore[method-assign]
+    rig.tap("next")  # starts the first track: nothing in the journal yet
+    token = rig.start_audio()
+    rig.listen(token, 2.0)
+    rig.tap("next")  # skips it
+    rig.start_audio()
+    rig.tap("next", seconds=1.5)  # held: the next playlist, while playing: also a skip
+    assert open_when_asked == [0, 1, 1]
+    plays = rig.journal.plays()
+    assert [p.end_reason for p in plays] == [EndReason.SKIPPED, EndReason.SKIPPED]
+    assert plays[0].listened_ms == 2000
