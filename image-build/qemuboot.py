@@ -16,7 +16,8 @@ file and took its secrets off the boot partition, as the console and the disk af
 --gpio-check: also gpio_check.py, run in the guest as the kiosk's user, passed its checks of
 the gpiod pin factory on virt's GPIO chip.
 --analyze: also `systemd-analyze blame` and `critical-chain jukebox.service` from the guest,
-once READY (guest_analyze.sh), on the console and in the log.
+once READY (guest_analyze.sh), on the console and in the log. Every run ends with where the
+boot's time went, stage by stage (boot_stages.py).
 
 Size: QEMU's command line, the serial log's reading and the verdicts belong together (a
 little over 400 lines).
@@ -42,6 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import boot_stages
 import qemu_ab
 from progress import BuildError, Steps, clock, run, say
 
@@ -232,6 +234,7 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
             command += ["-qmp", f"unix:{qmp},server=on,wait=off"]
         steps.note(f"serial console → {log}")
         watch(command, log, args.timeout, steps, result, qmp=qmp, power_off=args.expect_site)
+        result.notes.extend(boot_stages.summary(log.read_text(errors="replace")))
         if args.expect_site and result.complete and not result.fatal:
             left = site_secrets(disk)
             if left:

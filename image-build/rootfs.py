@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ab_root
+import boot_speed
 from progress import BuildError, Steps, clean_env, run
 
 HERE = Path(__file__).resolve().parent
@@ -245,6 +246,7 @@ def customize(root: Path, settings: Settings) -> None:
     steps.step(f"The project into {VENV} (pip, arm64 wheels from PyPI)")
     versions = install_project(root, Path(settings.wheel), settings.docs, settings.pip_cache)
     steps.note(versions)
+    steps.note(compile_bytecode(root))
 
     steps.step(f"The default configuration, checked by the installed jukebox: {CONFIG}")
     checked = chroot(root, f"{VENV}/bin/python", "-m", "jukebox", "run", "--check",
@@ -304,7 +306,8 @@ def add_user(root: Path) -> None:
 
 
 def install_units(root: Path, units: list[Path]) -> None:
-    """The project's units, enabled; the system's network units enabled, others masked."""
+    """The project's units, enabled; the system's network units enabled, others masked, and
+    what the kiosk's boot skips (boot_speed.py)."""
     system = root / "etc/systemd/system"
     for unit in units:
         shutil.copyfile(unit, system / unit.name)
@@ -320,9 +323,11 @@ def install_units(root: Path, units: list[Path]) -> None:
         template = re.sub(r"@[^.]+\.", "@.", wanted)
         (wants / wanted).unlink(missing_ok=True)
         (wants / wanted).symlink_to(f"/lib/systemd/system/{template}")
-    present = [u for u in MASK if _unit_exists(root, u)]
+    present = [u for u in MASK if _unit_exists(root, u)] + boot_speed.to_mask(root)
     if present:
         run([*systemctl, "mask", *present], what="masking units")
+    run([*systemctl, "set-default", boot_speed.DEFAULT_TARGET], what="setting the default target")
+    boot_speed.turn_off_generators(root)
 
 
 def _unit_exists(root: Path, unit: str) -> bool:
@@ -378,6 +383,19 @@ def install_project(root: Path, wheel: Path, docs: list[str], pip_cache: str | N
     chroot(root, f"{VENV}/bin/python", "-m", "pip", "uninstall", "--yes", "--quiet",
            *VENV_BUILD_ONLY, what="removing pip and setuptools from the virtualenv")  # fmt: skip
     return ", ".join(found)
+
+
+def compile_bytecode(root: Path) -> str:
+    """Every module of the stdlib and the virtualenv with its .pyc: the read-only root cannot
+    save one, so a missing .pyc would be compiled again at every start (boot_speed.py)."""
+    stale = boot_speed.stale_bytecode(root)
+    if stale:
+        chroot(root, "/usr/bin/python3", "-c",
+               "import compileall, sys\nfor f in sys.argv[1:]: compileall.compile_file(f, quiet=2)",
+               *stale, what="compiling the missing .pyc files")  # fmt: skip
+    left = boot_speed.stale_bytecode(root)  # a file Python cannot compile (never imported)
+    missing = f"{len(left)} left without one, e.g. {left[:3]}" if left else "none missing"
+    return f"bytecode: {len(stale)} .pyc compiled here, {missing}"
 
 
 def host_ca_bundle() -> str:
