@@ -109,7 +109,9 @@ class RaucUpdater:
             raise InstallFailed(f"rauc install failed (exit {code}): {' / '.join(tail[-3:])}")
 
     def slots(self) -> Slots:
-        result = self._run(["status", "--output-format=json"], STATUS_TIMEOUT_S)
+        # Without --detailed, RAUC leaves out each slot's slot_status (the bundle version
+        # installed there): the report would name no version (rauc 1.8, src/main.c).
+        result = self._run(["status", "--detailed", "--output-format=json"], STATUS_TIMEOUT_S)
         if result.returncode != 0:
             raise InstallFailed(f"rauc status failed: {_last_words(result)}")
         return parse_status(result.stdout)
@@ -130,7 +132,8 @@ class RaucUpdater:
 
 
 def parse_status(text: str) -> Slots:
-    """`rauc status --output-format=json`: the booted slot and, per root slot, its version."""
+    """`rauc status --detailed --output-format=json`: the booted slot and, per root slot,
+    its version."""
     try:
         data = json.loads(text)
     except ValueError as exc:
