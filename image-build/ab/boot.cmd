@@ -57,7 +57,10 @@ test -n "${kernel_comp_addr_r}" || setexpr kernel_comp_addr_r ${ramdisk_addr_r} 
 load ${devtype} ${devnum}:${bootpart} ${kernel_addr_r} /boot/vmlinuz
 setenv kernel_comp_size ${filesize}
 load ${devtype} ${devnum}:${bootpart} ${ramdisk_addr_r} /boot/initrd.img
-setenv bootargs "${consoles} root=PARTUUID=6a756b65-0${bootpart} ro rootwait fsck.repair=yes net.ifnames=0 rauc.slot=${raucslot} ${jukebox_args}"
+# quiet: only the kernel's errors reach the consoles, where messages are printed one by one
+# (~35 kB of kernel and early systemd lines in a boot-test log: some 3 s at the Pi serial
+# console's 115200 baud). `dmesg` and the journal still have them all.
+setenv bootargs "${consoles} root=PARTUUID=6a756b65-0${bootpart} ro rootwait quiet fsck.repair=yes net.ifnames=0 rauc.slot=${raucslot} ${jukebox_args}"
 echo "jukebox-boot: bootargs ${bootargs}"
 booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdt_addr}
 echo "jukebox-boot: slot ${raucslot} did not boot; resetting (the next try counts down)"

@@ -130,3 +130,4 @@ def test_extra_kernel_arguments_come_from_the_boot_partition(image: Path, tmp_pa
     words = bootargs[1].split()
     assert "console=ttyAMA0" in words and "root=PARTUUID=6a756b65-02" in words
     assert "rauc.slot=A" in words and "systemd.show_status=1" in words and "ro" in words
+    assert "quiet" in words  # the kernel's chatter off the slow consoles (boot time)
