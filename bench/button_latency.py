@@ -48,6 +48,7 @@ from device.buttons.gpio_panel import GpioPanel
 from device.config import parse_config
 from device.content.folder import FolderContentSource
 from device.core.kiosk import Kiosk
+from device.daemon import LOCK_TURN_S
 from device.display.luma_display import NullDisplay
 from device.events import Event, PlaybackStarted, Shutdown
 from device.journal.outbox import PlayJournal
@@ -282,7 +283,10 @@ def main() -> None:
     parser.add_argument("--plays", type=int, default=10_000, help="queued plays to flush")
     parser.add_argument("--tracks", type=int, default=40, help="tracks the sync downloads")
     parser.add_argument("--mb", type=float, default=5.0, help="MB per synced track")
+    parser.add_argument("--lock-turn-ms", type=float, default=LOCK_TURN_S * 1000,
+                        help="switch interval (default: the daemon's)")  # fmt: skip
     args = parser.parse_args()
+    sys.setswitchinterval(args.lock_turn_ms / 1000)  # as device.daemon.run sets it
     logging.basicConfig(level=logging.ERROR)
     underruns = Underruns()
     logging.getLogger("device.player.mpv_player").addHandler(underruns)
@@ -313,7 +317,8 @@ def main() -> None:
         while track.is_dir():
             track = next(track.iterdir())
         cli = mpv_cli_start_seconds(track, runs=min(args.presses, 20))
-    print(f"button edge to playback-restart, {args.presses} presses, same cached 30 s FLAC:")
+    print(f"button edge to playback-restart, {args.presses} presses, same cached 30 s FLAC "
+          f"(interpreter switch interval {args.lock_turn_ms:g} ms):")  # fmt: skip
     print(describe(f"kiosk idle (load average {idle_load})", idle))
     if load is not None:
         flushed = load.flushed_at
