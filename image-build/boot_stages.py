@@ -21,7 +21,8 @@ MARKS = (
     ("U-Boot (boot.scr, loading the slot's kernel and initrd)", re.compile(r"Starting kernel")),
     ("kernel, until /init", re.compile(r"Run /init as init process")),
     ("initramfs (udev, growing the data partition, root mount)", re.compile(r"Welcome to ")),
-    ("systemd: generators, loading units", re.compile(r"Queued start job for default target")),
+    # "Queued start job" stays off the console under `quiet`: then the first line after it
+    ("systemd: generators, loading units", re.compile(r"Queued start job for|Created slice ")),
     (
         "early units, udev until the data partition is found",
         re.compile(r"Found device .*JUKEBOX-DATA"),
@@ -38,8 +39,7 @@ MARKS = (
 
 def stages(log: str) -> list[tuple[str, float, float]]:
     """(stage, seconds it took, seconds since QEMU started at its end) for the first boot in
-    `log`; a stage whose end line is missing is left out (the next one counts from the last
-    line seen)."""
+    `log`; a stage whose end line is missing is merged into the next one."""
     seen: dict[int, float] = {}
     for raw in log.splitlines():
         stamped = STAMPED.match(raw)
@@ -53,10 +53,14 @@ def stages(log: str) -> list[tuple[str, float, float]]:
             break
     result = []
     start = 0.0
+    skipped: list[str] = []
     for index, (name, _) in enumerate(MARKS):
-        if index in seen:
-            result.append((name, seen[index] - start, seen[index]))
-            start = seen[index]
+        if index not in seen:
+            skipped.append(name)  # e.g. "Run /init" under `quiet`: counted with the next
+            continue
+        result.append((" + ".join([*skipped, name]), seen[index] - start, seen[index]))
+        start = seen[index]
+        skipped = []
     return result
 
 

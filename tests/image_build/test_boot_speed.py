@@ -136,12 +136,16 @@ def test_the_stages_of_a_boot_are_read_from_its_console_log() -> None:
     assert took[1] == 5.95 and took[-1] == 65.01 and round(sum(took), 2) == 171.41
 
 
-def test_a_stage_whose_line_is_missing_is_left_out_and_the_next_counts_on() -> None:
-    log = "\n".join(line for line in LOG.splitlines() if "Queued start job" not in line)
-    found = boot_stages.stages(log)
+def test_a_stage_whose_line_is_missing_is_merged_into_the_next() -> None:
+    quiet = [line for line in LOG.splitlines() if "Queued start job" not in line]  # `quiet`
+    found = boot_stages.stages("\n".join(quiet))
     assert len(found) == len(boot_stages.MARKS) - 1
     name, took, end = found[3]
-    assert "udev" in name and round(took, 2) == round(61.56 - 25.81, 2) and end == 61.56
+    assert name.startswith("systemd: generators") and "+ early units, udev" in name
+    assert round(took, 2) == round(61.56 - 25.81, 2) and end == 61.56
+    slices = "   34.10 [  OK  ] Created slice system-getty.slice - Slice /system/getty."
+    found = boot_stages.stages("\n".join([*quiet[:4], slices, *quiet[4:]]))
+    assert [round(end, 2) for _, _, end in found][3] == 34.1  # the first line after it
 
 
 @pytest.mark.parametrize("text", ["", "not a console log\n"])
