@@ -118,6 +118,10 @@ def run_gate(
         record["target"] = target
     if decision == "good":
         patiently(lambda: updater.mark(True), "mark-good not done yet")
+        try:  # as they are now: read before the mark, the slot on trial was "booted bad"
+            record.update(updater.slots().as_json())
+        except InstallFailed as exc:
+            log.warning("slots not read again after mark-good: %s", exc)
         record["committed"] = booted
         if on_trial:
             record.update(phase=status.COMMITTED, result=f"slot {booted} ({version}) committed")

@@ -21,6 +21,9 @@ class FakeUpdater:
     installed: list[Path] = field(default_factory=list)
     status_failures: int = 0  # so many `rauc status` calls fail first (its service starting)
     mark_failures: int = 0  # so many marks fail first (the service busy with an install)
+    # RAUC's boot status per slot, from the bootloader backend ("good"/"bad"; a slot on trial
+    # has used its one try: "bad" until marked good), shown after the state: "booted good".
+    boot_status: dict[str, str] = field(default_factory=dict)
 
     def inspect(self, bundle: Path) -> BundleInfo:
         if self.info is None:
@@ -43,7 +46,19 @@ class FakeUpdater:
         return Slots(
             self.booted,
             tuple(
-                Slot(name, version, "booted" if name == self.booted else "inactive")
+                Slot(
+                    name,
+                    version,
+                    " ".join(
+                        filter(
+                            None,
+                            (
+                                "booted" if name == self.booted else "inactive",
+                                self.boot_status.get(name),
+                            ),
+                        )
+                    ),
+                )
                 for name, version in sorted(self.versions.items())
             ),
         )
@@ -53,3 +68,4 @@ class FakeUpdater:
             self.mark_failures -= 1
             raise InstallFailed("rauc status mark-good: already processing a different method")
         self.marks.append(good)
+        self.boot_status[self.booted] = "good" if good else "bad"

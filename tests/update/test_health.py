@@ -79,7 +79,22 @@ def test_a_new_slot_that_comes_up_healthy_is_committed(tmp_path: Path) -> None:
     assert record["committed"] == "B" and record["phase"] == "committed"
     report = status.update_report(tmp_path)
     assert report["phase"] == "committed" and report["booted"] == "B"
-    assert {"name": "B", "state": "booted", "version": "0.2.0"} in report["slots"]
+    assert {"name": "B", "state": "booted good", "version": "0.2.0"} in report["slots"]
+
+
+def test_the_committed_record_shows_the_slots_as_they_are_after_the_commit(
+    tmp_path: Path,
+) -> None:
+    """The trial boot used the new slot's one try, so RAUC calls it "bad" until mark-good:
+    the record must not report a committed slot as "booted bad" (QEMU good run, 085a9d5)."""
+    status.write(status.folder(tmp_path) / status.HEALTH, {"committed": "A", "seq": 3})
+    installed(tmp_path)
+    updater = FakeUpdater(booted="B", versions={"A": "0.1.0", "B": "0.2.0"},
+                          boot_status={"A": "good", "B": "bad"})  # fmt: skip
+    record = gate(tmp_path, updater, [ALL_UP], [])
+    assert record["phase"] == "committed"
+    assert {"name": "B", "state": "booted good", "version": "0.2.0"} in record["slots"]
+    assert {"name": "A", "state": "inactive good", "version": "0.1.0"} in record["slots"]
 
 
 def test_a_new_slot_without_tenant_or_mqtt_in_time_is_marked_bad_and_left(tmp_path: Path) -> None:
