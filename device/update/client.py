@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.media import MediaCache
+from device.platform.info import boot_id
 from device.ports import TenantHttp
 from device.sync.downloader import Downloader, DownloadError
 from device.update import status
@@ -51,8 +52,10 @@ class UpdateClient:
         rate_bytes_s: int = RATE_BYTES_S,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        this_boot: Callable[[], str] = boot_id,
     ) -> None:
         self.state_dir = Path(state_dir)
+        self._this_boot = this_boot
         self.base = status.folder(state_dir)
         self.http = http
         self.gate = gate
@@ -118,6 +121,11 @@ class UpdateClient:
         if install.get("target") == target.version and _seq(install) > status.judged_seq(health):
             phase = install.get("phase")
             if phase == status.INSTALLED:
+                if install.get("boot_id") not in (None, self._this_boot()):
+                    # Installed before a reboot: this boot is (or was) the new slot's one try,
+                    # which the health gate judges. Arming again would reboot before its
+                    # verdict: at night at once, and the slot, its try spent, would fall back.
+                    return
                 if not self.gate.armed:
                     log.info("firmware %s installed: reboot at a safe moment", target.version)
                     self._set_phase(status.INSTALLED, target, "waiting for a safe moment", 100)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from device.platform.info import boot_id
 from device.update import status
 from device.update.rauc import InstallFailed, Updater
 from device.update.versions import UpdateRefused, check_bundle
@@ -38,6 +39,7 @@ def run_install(
 
     def record(phase: str, result: str = "", progress: int | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {"phase": phase, "target": target, "seq": status.next_seq(state_dir)}
+        data["boot_id"] = boot_id()  # a later boot knows it has booted the slot since
         if result:
             data["result"] = result[: status.MAX_TEXT]
         if progress is not None:

@@ -20,6 +20,7 @@ import requests
 
 from contract.protocol import encode
 from device.journal.outbox import PlayJournal
+from device.platform.info import boot_id
 from device.update import status
 from device.update.client import UpdateClient
 from device.update.installer import run_install
@@ -86,11 +87,14 @@ def publish(folder: Path, bundle: Path) -> FirmwareTarget:
     return FirmwareTarget("0.2.0", f"/v1/firmware/{sha}", sha, len(data))  # type: ignore[arg-type]
 
 
-def client_for(state: Path, url: str, reboots: list[str]) -> UpdateClient:
+def client_for(
+    state: Path, url: str, reboots: list[str], this_boot: str | None = None
+) -> UpdateClient:
     gate = RebootGate(lambda: reboots.append("reboot"))
     return UpdateClient(
         state, lambda: Http(url), gate, running="0.1.0", runtime_dir=state / "run",
         tenant_up=lambda: True, mqtt_up=lambda: False, rate_bytes_s=1 << 30,
+        this_boot=(lambda: this_boot) if this_boot else boot_id,
     )  # fmt: skip
 
 
@@ -237,6 +241,33 @@ def test_after_the_switch_the_committed_version_is_not_installed_again(
     status.write(base / status.REQUEST, {"version": "0.2.0", "bundle": "x.raucb", "seq": 6})
     record = run_install(state, updater, compatible=COMPATIBLE, running="0.1.0")
     assert record["phase"] == "refused" and "the same as the running 0.2.0" in record["result"]
+
+
+def test_on_the_new_slot_before_the_gates_verdict_no_reboot_is_armed_again(
+    tmp_path: Path, served: tuple[Path, str], keys: dict[str, Path], root: Path
+) -> None:
+    """QEMU good run (085a9d5): after the safe-moment reboot, slot B's daemon read the
+    `installed` record (the gate had not judged it yet) and armed the reboot again. Outside
+    opening hours that reboot comes at once, before the commit, and B (its one try spent)
+    falls back to A: a night-time update could never succeed."""
+    folder, url = served
+    target = publish(folder, make(tmp_path / "b.raucb", root, keys))
+    state = tmp_path / "state"
+    base = state / "update"
+    earlier = {"phase": "committed", "committed": "A", "booted": "A", "seq": 3, "install_seq": 2}
+    status.write(base / status.HEALTH, earlier)  # the gate's last verdict, on slot A
+    installed = {"phase": "installed", "target": "0.2.0", "seq": 4, "boot_id": "the-install-boot"}
+    status.write(base / status.INSTALL, installed)
+    reboots: list[str] = []
+    client = client_for(state, url, reboots)
+    client.set_target(target)
+    client.step()
+    assert not client.gate.armed and not (base / status.REQUEST).exists()
+    # In the boot that installed it, the same record arms the reboot.
+    same_boot = client_for(state, url, reboots, this_boot="the-install-boot")
+    same_boot.set_target(target)
+    same_boot.step()
+    assert same_boot.gate.armed and not reboots
 
 
 def test_a_rolled_back_version_is_not_tried_again(
