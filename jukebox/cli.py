@@ -3,34 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from contract import __version__
 
-# The kiosk's own commands: `jukebox run` starts with no other part's imports (start to READY).
-DEVICE_COMMANDS = frozenset({"run", "control"})
+# The commands that run on the kiosk, each with the one module that adds it: `jukebox run`
+# (start to READY) and what systemd starts at every boot (`update health`, `firstboot`) or on
+# a stick (`stick`) load no other part: on a slow card every CLI imported costs seconds.
+KIOSK_COMMANDS = {
+    "run": "device.cli",
+    "control": "device.cli",
+    "firstboot": "device.firstboot.cli",
+    "stick": "device.stick.cli",
+    "update": "device.update.cli",
+}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """Every sub-command, or only the device's when `command` is one of them."""
-    from device import cli as device_cli
-
+    """Every sub-command, or only its own when `command` is one the kiosk runs."""
     parser = argparse.ArgumentParser(prog="jukebox", description=__doc__)
     parser.add_argument("--version", action="version", version=f"jukebox {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    device_cli.add_commands(commands)
-    if command in DEVICE_COMMANDS:
+    own = KIOSK_COMMANDS.get(command or "")
+    if own is not None:
+        importlib.import_module(own).add_commands(commands)
         return parser
     from demo import cli as demo_cli
+    from device import cli as device_cli
     from device.firstboot import cli as firstboot_cli
     from device.stick import cli as stick_cli
     from device.update import cli as update_cli
     from provisioning import cli as provisioning_cli
     from tenant import cli as tenant_cli
 
+    device_cli.add_commands(commands)
     tenant_cli.add_commands(commands)
     provisioning_cli.add_commands(commands)
     stick_cli.add_commands(commands)

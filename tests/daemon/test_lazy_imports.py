@@ -8,6 +8,7 @@ HTTP or screen-emulator code; a tenant kiosk (the positive control) has loaded i
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,3 +100,26 @@ def test_a_tenant_kiosk_loads_its_link(kiosk: ModuleReportingKiosk) -> None:
     kiosk.config.write_text(CONFIG + TENANT)
     modules = kiosk.modules(play=False)
     assert {"device.link", "device.sync.syncer", "requests"} <= modules
+
+
+@pytest.mark.parametrize(
+    "argv", [["update", "status", "--help"], ["firstboot", "--help"], ["stick", "--help"]]
+)
+def test_what_systemd_starts_on_the_kiosk_loads_no_other_program(argv: list[str]) -> None:
+    """`jukebox update health` and `jukebox firstboot` run at every boot: they must not load
+    the tenant, provisioning or the demo (seconds each on a slow card)."""
+    code = (
+        "import json, sys\n"
+        "from jukebox.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)  # fmt: skip
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert argv[0] in result.stdout  # the command's own help was printed
+    others = [m for m in loaded if m.split(".")[0] in ("tenant", "provisioning", "demo")]
+    assert others == []
