@@ -11,21 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.image_build import IMAGE_BUILD, load
+from tests.image_build.test_journal_files import fstab
 
 boot_speed = load("boot_speed")
 boot_stages = load("boot_stages")
 qemuboot = load("qemuboot")
 FILES = IMAGE_BUILD / "files"
 UNITS = IMAGE_BUILD.parent / "systemd"
-
-
-def fstab() -> dict[str, list[str]]:
-    return {
-        fields[1]: fields
-        for line in (FILES / "etc/fstab").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-        for fields in [line.split()]
-    }
 
 
 def test_only_the_read_only_root_goes_unchecked_at_boot() -> None:
