@@ -46,22 +46,14 @@ class FakeUpdater:
         return Slots(
             self.booted,
             tuple(
-                Slot(
-                    name,
-                    version,
-                    " ".join(
-                        filter(
-                            None,
-                            (
-                                "booted" if name == self.booted else "inactive",
-                                self.boot_status.get(name),
-                            ),
-                        )
-                    ),
-                )
+                Slot(name, version, self._state(name))
                 for name, version in sorted(self.versions.items())
             ),
         )
+
+    def _state(self, name: str) -> str:
+        words = ("booted" if name == self.booted else "inactive", self.boot_status.get(name))
+        return " ".join(word for word in words if word)
 
     def mark(self, good: bool) -> None:
         if self.mark_failures > 0:
