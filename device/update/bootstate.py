@@ -16,7 +16,6 @@ its own environment in flash. RAUC's semantics: `set-primary` puts a slot first 
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -106,20 +105,7 @@ def load(path: Path) -> BootState:
 
 
 def save(path: Path, state: BootState) -> None:
-    """Atomically, and durably on FAT too.
-
-    On vfat the renamed file's directory entry (which names its first cluster) is written
-    with the file's inode, not with the folder: fsyncing the folder after the rename leaves
-    it dirty, and a power cut within the next ~30 s brought the old state back (ota-test
-    power-cut: RAUC's "non-bootable" mark of slot B was gone after the cut). Fsyncing the file
-    again after the rename writes that entry.
-    """
-    atomic_write(path, state.text().encode(), mode=0o644)
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic_write(path, state.text().encode(), mode=0o644)  # durable on the FAT too
 
 
 def handle(path: Path, args: list[str]) -> str:
