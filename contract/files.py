@@ -17,7 +17,11 @@ def write_all(fd: int, data: bytes) -> None:
 
 def fsync_dir(path: Path) -> None:
     """Make a rename or a new file in `path` durable (the directory entry itself)."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    _fsync(path, os.O_DIRECTORY)
+
+
+def _fsync(path: Path, flags: int = 0) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | flags)
     try:
         os.fsync(fd)
     finally:
@@ -45,11 +49,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             os.close(fd)
         os.replace(temporary, path)
         fsync_dir(path.parent)
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(path)
     except BaseException:
         with contextlib.suppress(OSError):
             temporary.unlink()
