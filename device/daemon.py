@@ -55,12 +55,10 @@ if TYPE_CHECKING:  # imported where used: a folder kiosk never loads its tenant'
 
 log = logging.getLogger(__name__)
 
-# A thread waiting for the interpreter lock asks for it after 1 ms instead of Python's 5 ms.
-# The core shares the lock with the sync and publisher threads, and a press crosses three
-# threads (the pin callback, the core, mpv's event thread). bench/gil_inversion.py measured
-# the core's wake-up beside two niced workers at p50 8.3 ms with 5 ms and 2.4 ms with 1 ms
-# (p99 123 against 56 ms, load 4.3). The rest is a priority inversion (a niced thread
-# preempted while it holds the lock) that only a separate process removes (README).
+# A thread waiting for the interpreter lock asks for it after 1 ms instead of Python's 5 ms:
+# the core shares the lock with the sync and publisher threads, and a press crosses three
+# threads (pin callback, core, mpv's event thread). Figures: bench/gil_inversion.py; what it
+# cannot fix: docs/architecture.md, "Priorities, and the one interpreter lock".
 LOCK_TURN_S = 0.001
 
 
