@@ -48,6 +48,7 @@ __all__ = [
     "JournalLockedError",
     "JournalStats",
     "PlayJournal",
+    "WirePlay",
     "migrate",
 ]
 
@@ -139,6 +140,33 @@ _COLUMNS = (
     "error",
 )
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM plays"
+
+
+def _wire_value(column: str) -> str:
+    if column == "clock_synced":  # stored 0/1, a JSON boolean on the wire
+        return "json(CASE clock_synced WHEN 0 THEN 'false' ELSE 'true' END)"
+    if column == "error":  # the schema's bound: cut, marked with an ellipsis
+        return "CASE WHEN length(error) > :error_max THEN substr(error, 1, :error_max - 1) || '…' ELSE error END"  # noqa: E501
+    return column
+
+
+# A finished play as the play-batch payload carries it (PlayReport.to_dict's keys and values),
+# built by SQLite's json_object: the publisher's batches cost the interpreter ~1 ms per 250
+# plays instead of ~7 ms through PlayReport objects, while a visitor may be pressing.
+_SELECT_WIRE = (
+    "SELECT seq, event_id, json_object("
+    + ", ".join(f"'{column}', {_wire_value(column)}" for column in _COLUMNS)
+    + ") FROM plays WHERE seq > :seq AND end_reason IS NOT NULL ORDER BY seq LIMIT :limit"
+)
+
+
+@dataclass(frozen=True)
+class WirePlay:
+    """A finished play ready for the wire: its JSON object as text, with seq and event id."""
+
+    seq: int
+    event_id: EventId
+    json: str
 
 
 def migrate(
@@ -383,6 +411,14 @@ class PlayJournal:
                 (seq, limit),
             ).fetchall()
         return [_report(row) for row in rows]
+
+    def finished_wire_after(self, seq: int, limit: int, *, error_max: int) -> list[WirePlay]:
+        """`finished_after`, each play already JSON (an error text cut to `error_max`)."""
+        with self._reading("list finished plays") as conn:
+            rows = conn.execute(
+                _SELECT_WIRE, {"seq": seq, "limit": limit, "error_max": error_max}
+            ).fetchall()
+        return [WirePlay(row[0], EventId(row[1]), row[2]) for row in rows]
 
     def play(self, event_id: EventId) -> PlayReport | None:
         with self._reading("read a play") as conn:

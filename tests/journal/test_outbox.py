@@ -449,3 +449,44 @@ def test_a_newer_schema_missing_a_needed_column_is_refused(path: Path) -> None:
     conn.close()
     with pytest.raises(JournalError, match=r"lacks column\(s\) boot_id, clock_synced"):
         PlayJournal(path, IDENTITY)
+
+
+def test_the_wire_form_is_the_report_as_json_made_by_sqlite(journal: PlayJournal) -> None:
+    """finished_wire_after's JSON (SQLite's json_object) is to_dict's, value for value."""
+    texts = [
+        None,
+        'quote " backslash \\ newline \n tab \t nul-ish \x01 end',
+        "é ü 日本 🎵 " * 3,
+        "x" * 499,
+        "y" * 500,
+        "z" * 501,
+        "ü" * 800,
+    ]
+    ids = []
+    for i, error in enumerate(texts):
+        event_id = start(
+            journal,
+            f"sha256:{i:02x}",
+            isrc=None if i % 2 else "FRZ032600001",
+            track_duration_ms=None if i % 3 else DurationMs(215_000),
+            clock_synced=bool(i % 2),
+            started_by=list(StartedBy)[i % len(StartedBy)],
+        )
+        reason = EndReason.ERROR if error is not None else EndReason.FINISHED
+        journal.close_play(
+            event_id, listened_ms=DurationMs(i), reason=reason, ended_wall_ms=7, error=error
+        )
+        ids.append(event_id)
+    start(journal, "sha256:open")  # still playing: never on the wire
+
+    wire = journal.finished_wire_after(0, 100, error_max=500)
+
+    assert [(w.seq, w.event_id) for w in wire] == [(p.seq, p.event_id) for p in journal.plays()[:7]]
+    for sent, report in zip(wire, journal.plays(), strict=False):
+        expected = report.to_dict()
+        if isinstance(expected["error"], str) and len(expected["error"]) > 500:
+            expected["error"] = expected["error"][:499] + "…"
+        assert json.loads(sent.json) == expected
+    lengths = [len(json.loads(w.json)["error"] or "") for w in wire]
+    assert lengths == [min(len(text or ""), 500) for text in texts]
+    assert journal.finished_wire_after(wire[2].seq, 2, error_max=500) == wire[3:5]

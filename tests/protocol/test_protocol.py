@@ -4,6 +4,7 @@ does not fit is refused with a message that names where it is wrong."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any, get_args
 
@@ -25,6 +26,7 @@ from contract.protocol.payloads import MAX_PAYLOAD_BYTES
 from device.domain import DurationMs, EndReason, PlaylistId, StartedBy, TrackId
 from device.journal.outbox import PlayJournal
 from device.journal.report import JournalIdentity
+from device.mqtt.publisher import _Batch, _encode
 
 SCHEMAS: tuple[Schema, ...] = get_args(Schema)
 IDENTITY = JournalIdentity(
@@ -63,9 +65,13 @@ def test_real_journal_plays_fit_the_play_batch_schema(tmp_path: Path) -> None:
                 play, listened_ms=DurationMs(31_000), reason=reason, ended_wall_ms=1_780_000_031_000
             )
         plays = [p.to_dict() for p in journal.plays(finished_only=True)]
+        wire = journal.finished_wire_after(0, 100, error_max=500)
     assert len(plays) == len(EndReason)
     payload = encode("play-batch", {"v": 1, "batch_id": "b-1", "plays": plays})
     assert decode("play-batch", payload)["plays"] == plays
+    # The publisher's payload, joined from the journal's JSON, passes the same check.
+    batch = _Batch(uuid.uuid4().hex, {w.event_id: w.json for w in wire}, wire[-1].seq)
+    assert decode("play-batch", _encode(batch))["plays"] == plays
 
 
 def test_an_open_play_is_not_a_report() -> None:
