@@ -92,6 +92,12 @@ class MosquittoProcess:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The running broker's process id (for priorities and diagnostics), None if stopped."""
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
+    @property
     def config_file(self) -> Path:
         return self._given_config or self.work_dir / "mosquitto.conf"
 
