@@ -90,15 +90,21 @@ class TimedInbox(queue.Queue[Event]):
 
 
 class Underruns(logging.Handler):
-    """Counts mpv's "audio device underrun" warnings (they reach us through MpvPlayer's log)."""
+    """Counts mpv's "audio device underrun" warnings and "Too many events queued" errors (mpv
+    drops events that its client, python-mpv's event thread, has not taken in time); both
+    reach us through MpvPlayer's log."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.count = 0
+        self.events_dropped = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if "underrun" in record.getMessage().lower():
+        message = record.getMessage().lower()
+        if "underrun" in message:
             self.count += 1
+        if "too many events" in message:
+            self.events_dropped += 1
 
 
 def percentiles(seconds: list[float]) -> tuple[float, float, float]:
@@ -415,6 +421,7 @@ def main() -> None:
     ratio = statistics.median(cli) / statistics.median(idle)
     print(f"the kiosk answers {ratio:.1f}x faster than starting mpv per track (median, idle)")
     print(f"mpv audio underrun warnings during the run: {underruns.count}")
+    print(f"mpv 'too many events queued' errors during the run: {underruns.events_dropped}")
 
 
 if __name__ == "__main__":
