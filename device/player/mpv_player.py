@@ -109,6 +109,22 @@ _END_ERROR = mpv.MpvEventEndFile.ERROR
 _END_REDIRECT = mpv.MpvEventEndFile.REDIRECT
 
 
+def _silence_main_handle(player: Any) -> None:
+    """Turn off the events of python-mpv's main handle, which nobody reads.
+
+    python-mpv reads events from a second client ("py_event_handler"); the main one's queue
+    filled up after about 140 tracks, and mpv then logged "Too many events queued" as an error
+    on every kiosk (bench/button_latency.py --presses 200 showed it).
+    """
+    request = getattr(mpv, "_mpv_request_event", None)
+    if request is None:  # another python-mpv: harmless, the queue is bounded
+        log.debug("python-mpv has no _mpv_request_event; main handle events left on")
+        return
+    for event_id in mpv.MpvEventID.ANY:
+        if event_id != mpv.MpvEventID.SHUTDOWN:  # the one event mpv will not turn off
+            request(player.handle, event_id, 0)
+
+
 @dataclass
 class _Entry:
     """One mpv playlist entry we created, keyed by mpv's playlist_entry_id."""
@@ -173,6 +189,7 @@ class MpvPlayer:
         self._mpv.observe_property("time-pos", self._guarded(self._on_time_pos))
         self._mpv.observe_property("pause", self._guarded(self._on_pause))
         self._mpv.observe_property("duration", self._guarded(self._on_duration))
+        _silence_main_handle(self._mpv)
         log.info("mpv %s ready (ao=%s)", self._mpv.mpv_version, options.get("ao", "auto"))
 
     # ------------------------------------------------------------------ core thread

@@ -656,3 +656,21 @@ def test_without_an_audio_device_a_track_ends_in_error_not_finished(tmp_path: Pa
             os.environ.pop("ALSA_CONFIG_PATH", None)
         else:
             os.environ["ALSA_CONFIG_PATH"] = env_card
+
+
+def test_many_tracks_leave_no_events_queued_unread(
+    media: Media,
+    recorder: Recorder,
+    make_player: Callable[..., MpvPlayer],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """python-mpv's main handle is never read: its queue (1,000 events) must not fill up and
+    make mpv log "Too many events queued" as an error after ~140 tracks."""
+    player = make_player(mpv_log_level="warn")
+    caplog.set_level(logging.WARNING, logger="device.player.mpv_player")
+    for token in range(1, 181):  # ~7 events a track on each handle
+        player.play(PlayItem(token, media.a if token % 2 else media.b))
+        recorder.wait_for(started(token))
+    player.stop()
+    recorder.wait_for(ended(180))
+    assert not [r for r in caplog.records if "too many events" in r.getMessage().lower()]
