@@ -1,7 +1,8 @@
 """The protocol's validators as Python source, generated from its JSON schemas ahead of time.
 
-fastjsonschema turns a schema into Python code; doing that at run time costs each process
-about 140 ms of pure-Python work here (several times that on a Raspberry Pi), spent by
+fastjsonschema turns a schema into Python code; doing that at run time cost each process
+117 ms of pure-Python work here for the nine schemas (bench/validator_first_use.py; several
+times that on a Raspberry Pi), spent by
 whichever thread first checks a payload: on a kiosk, the niced play publisher or sync thread,
 holding the one interpreter lock while a visitor presses. The generated modules in
 `contract.protocol.validators` are compiled to .pyc once, like any other module.

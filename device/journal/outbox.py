@@ -146,7 +146,10 @@ def _wire_value(column: str) -> str:
     if column == "clock_synced":  # stored 0/1, a JSON boolean on the wire
         return "json(CASE clock_synced WHEN 0 THEN 'false' ELSE 'true' END)"
     if column == "error":  # the schema's bound: cut, marked with an ellipsis
-        return "CASE WHEN length(error) > :error_max THEN substr(error, 1, :error_max - 1) || '…' ELSE error END"  # noqa: E501
+        return (
+            "CASE WHEN length(error) > :error_max"
+            " THEN substr(error, 1, :error_max - 1) || '…' ELSE error END"
+        )
     return column
 
 
