@@ -394,9 +394,12 @@ def main() -> None:
                     flush = load.flush()
                     pressed = kiosk.press(args.presses, warm_up=0, until=flush.done)
                     flushing += [latency for _, latency in pressed]
-                    while not flush.done():
-                        time.sleep(0.1)
+                    deadline = time.monotonic() + 120
+                    while not flush.done() and time.monotonic() < deadline:
+                        time.sleep(0.1)  # a flush that never ends (no ingester) stops the rounds
                     rounds.append(flush.seconds)
+                    if flush.seconds is None:
+                        break
                 syncing = [latency for _, latency in kiosk.press(args.presses, warm_up=0)]
                 busy_load = loadavg()
                 load.close()
@@ -413,7 +416,7 @@ def main() -> None:
         print(describe(f"kiosk under load (load average {busy_load})", flushing + syncing))
         print(describe("  of which: sync + flush of queued plays", flushing))
         print(describe("  of which: sync only", syncing))
-        took = ", ".join(f"{s:.1f}" for s in rounds if s is not None)
+        took = ", ".join("unfinished" if s is None else f"{s:.1f}" for s in rounds)
         print(f"  {len(rounds)} flushes of {args.plays} plays: {took} s; "
               f"sync downloaded {load.synced_mb:.0f} MB")  # fmt: skip
         print(f"  tenant, broker and ingester at nice {args.tenant_nice}")
