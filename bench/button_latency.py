@@ -90,9 +90,9 @@ class TimedInbox(queue.Queue[Event]):
 
 
 class Underruns(logging.Handler):
-    """Counts mpv's "audio device underrun" warnings and "Too many events queued" errors (mpv
-    drops events that its client, python-mpv's event thread, has not taken in time); both
-    reach us through MpvPlayer's log."""
+    """Counts mpv's "audio device underrun" warnings and "Too many events queued" errors (a
+    client's queue of 1,000 events overflowing: python-mpv's unread main handle did, until
+    MpvPlayer turned its events off); both reach us through MpvPlayer's log."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
