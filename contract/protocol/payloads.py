@@ -47,12 +47,17 @@ def load_schema(name: Schema) -> dict[str, Any]:
     return schema
 
 
+def validator_module(name: Schema) -> str:
+    """The generated validator's module name in contract.protocol.validators."""
+    return name.replace("-", "_")
+
+
 @cache
 def _validator(name: Schema) -> Callable[[object], object]:
     # Python code generated from the schema ahead of time (contract/protocol/codegen.py): an
     # ingester checks thousands of plays a second, and compiling at run time would cost each
     # process ~120 ms of interpreter-bound work, in whichever thread first checks a payload.
-    module = importlib.import_module(f"contract.protocol.validators.{name.replace('-', '_')}")
+    module = importlib.import_module(f"contract.protocol.validators.{validator_module(name)}")
     validator: Callable[[object], object] = module.validate
     return validator
 

@@ -9,14 +9,15 @@ import fastjsonschema
 import pytest
 
 from contract.protocol import PayloadError, Schema, load_schema, validate
-from contract.protocol.codegen import generated_source, module_name, validators_dir
+from contract.protocol.codegen import generated_source, validators_dir
+from contract.protocol.payloads import validator_module
 
 SCHEMAS: tuple[Schema, ...] = get_args(Schema)
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
 def test_the_committed_validator_is_what_its_schema_generates(name: Schema) -> None:
-    path = validators_dir() / f"{module_name(name)}.py"
+    path = validators_dir() / f"{validator_module(name)}.py"
     assert path.exists(), f"{path} is missing: run `python -m contract.protocol.codegen`"
     assert path.read_text() == generated_source(name), (
         f"{path} is stale (its schema changed, or fastjsonschema did): "
@@ -26,7 +27,7 @@ def test_the_committed_validator_is_what_its_schema_generates(name: Schema) -> N
 
 def test_no_validator_is_left_for_a_schema_that_is_gone() -> None:
     modules = {p.stem for p in validators_dir().glob("*.py")} - {"__init__"}
-    assert modules == {module_name(name) for name in SCHEMAS}
+    assert modules == {validator_module(name) for name in SCHEMAS}
 
 
 # A wrong payload per schema: the generated validator refuses it exactly as fastjsonschema's
@@ -46,7 +47,7 @@ WRONG: dict[Schema, dict[str, Any]] = {
 
 @pytest.mark.parametrize("name", SCHEMAS)
 def test_the_generated_validator_refuses_as_the_compiled_one_does(name: Schema) -> None:
-    generated = importlib.import_module(f"contract.protocol.validators.{module_name(name)}")
+    generated = importlib.import_module(f"contract.protocol.validators.{validator_module(name)}")
     compiled = fastjsonschema.compile(load_schema(name))
     refusals = []
     for check in (generated.validate, compiled):
