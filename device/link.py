@@ -62,6 +62,7 @@ class TenantLink:
         self.mqtt: MqttSupervisor | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._updates: UpdateClient | None = None
 
     def boot_library(self) -> Library:
         """What was synced last time, playable at once without any network."""
@@ -143,12 +144,15 @@ class TenantLink:
         return link is not None and link.online
 
     def start_updates(self, client: UpdateClient) -> None:
+        self._updates = client
         thread = threading.Thread(target=client.run, args=(self._stop,), name="update", daemon=True)
         thread.start()
         self._threads.append(thread)
 
     def close(self) -> None:
         self._stop.set()
+        if self._updates is not None:
+            self._updates.wake()  # it sleeps on its own event between looks
         for thread in self._threads:
             thread.join(timeout=5)
         self.client.close()

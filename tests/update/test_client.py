@@ -22,7 +22,7 @@ from contract.protocol import encode
 from device.journal.outbox import PlayJournal
 from device.platform.info import boot_id
 from device.update import status
-from device.update.client import UpdateClient
+from device.update.client import CHECK_S, UpdateClient
 from device.update.installer import run_install
 from device.update.moment import RebootGate
 from device.update.rauc import RaucUpdater
@@ -351,3 +351,19 @@ def test_the_client_looking_in_while_the_installer_finishes_does_not_ask_again(
     client.step()
     assert client.gate.armed and not reboots
     assert asked["seq"] < record["seq"]
+
+
+def test_the_client_stops_as_soon_as_it_is_woken_after_the_stop(tmp_path: Path) -> None:
+    """The link sets its stop event, then wakes the client: no wait for the next look.
+
+    Without the wake, `run` sleeps up to CHECK_S (5 s) and the link's join timed out first,
+    holding a kiosk's shutdown for 5 s.
+    """
+    client = client_for(tmp_path, "http://127.0.0.1:9", [])
+    stop = threading.Event()
+    thread = threading.Thread(target=client.run, args=(stop,), daemon=True)
+    thread.start()
+    stop.set()
+    client.wake()
+    thread.join(timeout=CHECK_S / 2)
+    assert not thread.is_alive()
