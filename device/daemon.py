@@ -50,7 +50,7 @@ from device.usb.monitor import UdevMonitor
 
 if TYPE_CHECKING:  # imported where used: a folder kiosk never loads its tenant's code
     from device.identity.keys import DeviceKey
-    from device.link import TenantLink
+    from device.link_start import LinkStarter, StartedLink
     from device.stick.watcher import StickWatcher
 
 log = logging.getLogger(__name__)
@@ -146,9 +146,13 @@ def run(config: KioskConfig, options: RunOptions) -> int:
         )
         if link is None:
             _start_content_loader(config, cache, events)
+        else:
+            health.append(link)
         _start_usb(parts, config, cache, events, usb, link)
         parts.callback(notifier.stopping)  # the first thing said when the stack unwinds
         notifier.ready(f"kiosk {device_id} playing from {config.device.state_dir}")
+        if link is not None:
+            link.start()  # its modules load now, while the core answers
         mode = "simulated" if options.simulate else "hardware"
         log.info("kiosk %s ready (firmware %s, %s)", device_id, FIRMWARE_VERSION, mode)
         kiosk.run()
@@ -254,61 +258,73 @@ def _start_tenant(
     gate: RebootGate,
     display: Health,
     player: Health,
-) -> TenantLink | None:
+) -> LinkStarter | None:
     """The tenant link with remote administration over MQTT, when there is a tenant and a key.
 
     The desired state saved last time applies before the core's first event, so the first
-    autoplay already follows it; what was synced last time plays at once.
+    autoplay already follows it; what was synced last time plays at once. Both are read from
+    files here; the link itself is built after READY (device/link_start.py).
     """
     if config.tenant is None or key is None:
         return None
-    from device.link import TenantLink
-    from device.mqtt.remote import RemoteOutbox
-    from device.mqtt.supervisor import MqttSetup
-    from device.platform.logs import recent_lines
-    from device.remote import RemoteAdmin
+    from device.link_start import LinkStarter
+    from device.remote.admin import STATE_FILE
+    from device.remote.desired import load_saved
+    from device.sync.source import TenantContentSource
 
     state_dir = config.device.state_dir
-    link = TenantLink(config.tenant, state_dir, cache, key, events.put)
-    rebooter = RebootRequest.from_environment()
-    updates = link.updates(gate, rebooter.runtime_dir)
-    remote = RemoteOutbox()
-    admin = parts.enter_context(
-        closing(
-            RemoteAdmin(
-                events.put,
-                remote,
-                sync_now=link.sync_now,
-                playlists_present=link.playlists_present,
-                status=lambda: kiosk.status,
-                rebooter=rebooter,
-                recent_logs=recent_lines,
-                state_dir=state_dir,
-                journal_stats=journal.stats,
-                firmware=updates.set_target,
-                update_report=updates.report,
-            )
+    saved = load_saved(state_dir / STATE_FILE)
+    if saved is not None:
+        events.put(DesiredStateReceived(saved[0]))  # remote administration posts it again: a no-op
+    library = TenantContentSource(state_dir, cache).load()
+    events.put(LibraryUpdated(library))
+    tenant = config.tenant
+
+    def build() -> StartedLink:
+        from device.link import TenantLink
+        from device.link_start import StartedLink
+        from device.mqtt.remote import RemoteOutbox
+        from device.mqtt.supervisor import MqttSetup
+        from device.platform.logs import recent_lines
+        from device.remote import RemoteAdmin
+
+        link = TenantLink(tenant, state_dir, cache, key, events.put)
+        rebooter = RebootRequest.from_environment()
+        updates = link.updates(gate, rebooter.runtime_dir)
+        remote = RemoteOutbox()
+        admin = RemoteAdmin(
+            events.put,
+            remote,
+            sync_now=link.sync_now,
+            playlists_present=link.playlists_present,
+            status=lambda: kiosk.status,
+            rebooter=rebooter,
+            recent_logs=recent_lines,
+            state_dir=state_dir,
+            journal_stats=journal.stats,
+            firmware=updates.set_target,
+            update_report=updates.report,
         )
-    )
-    if admin.applied is not None:
-        events.put(DesiredStateReceived(admin.applied))
-    mqtt = MqttSetup(
-        config.device.journal_path,
-        identity,
-        inbox=admin,
-        status=lambda: kiosk.status,
-        remote=remote,
-        desired_version=lambda: admin.desired_version,
-        heartbeat_s=config.tenant.heartbeat_s,
-        update=updates.report,
-        panel=_panel_state(config, display),
-        audio_ok=lambda: player.problem is None,
-    )
-    events.put(LibraryUpdated(link.boot_library()))
-    link.start(mqtt)
-    link.start_updates(updates)
-    parts.callback(link.close)
-    return link
+        mqtt = MqttSetup(
+            config.device.journal_path,
+            identity,
+            inbox=admin,
+            status=lambda: kiosk.status,
+            remote=remote,
+            desired_version=lambda: admin.desired_version,
+            heartbeat_s=tenant.heartbeat_s,
+            update=updates.report,
+            panel=_panel_state(config, display),
+            audio_ok=lambda: player.problem is None,
+        )
+        link.show(library)
+        link.start(mqtt)
+        link.start_updates(updates)
+        return StartedLink(link.content_replaced, closers=[link.close, admin.close])
+
+    starter = LinkStarter(build)
+    parts.callback(starter.close)
+    return starter
 
 
 def _panel_state(config: KioskConfig, display: Health) -> Callable[[], str | None]:
@@ -347,7 +363,7 @@ def _start_usb(
     cache: MediaCache,
     events: queue.Queue[Event],
     monitor: UdevMonitor,
-    link: TenantLink | None,
+    link: LinkStarter | None,
 ) -> None:
     """Hot-plug: sound cards to the core, technician sticks to their watcher (docs/usb.md)."""
     state_dir = config.device.state_dir

@@ -20,7 +20,6 @@ from device.identity.enrollment import Enrollment
 from device.identity.keys import DeviceKey
 from device.mqtt.supervisor import MqttSetup, MqttSupervisor
 from device.platform.backoff import Backoff
-from device.sync.source import TenantContentSource
 from device.sync.syncer import Syncer
 from device.tenant_api.client import TenantClient
 from device.update.client import UpdateClient
@@ -56,7 +55,6 @@ class TenantLink:
             enrollment_token=config.enrollment_token,
             backoff=Backoff(base_s=2.0, cap_s=300.0),
         )
-        self.source = TenantContentSource(state_dir, cache)
         self._syncer_args = (cache, state_dir, sink, config)
         self.syncer: Syncer | None = None
         self.mqtt: MqttSupervisor | None = None
@@ -64,9 +62,9 @@ class TenantLink:
         self._threads: list[threading.Thread] = []
         self._updates: UpdateClient | None = None
 
-    def boot_library(self) -> Library:
-        """What was synced last time, playable at once without any network."""
-        library = self.source.load()
+    def show(self, library: Library) -> None:
+        """The syncer, told what the core shows: the library synced last time, which the
+        daemon read from disk and handed to the core before this link was built."""
         cache, state_dir, sink, config = self._syncer_args
         self.syncer = Syncer(
             self.enrollment.session,
@@ -77,7 +75,6 @@ class TenantLink:
             interval_s=config.sync_interval_s,
             shown=library,
         )
-        return library
 
     def start(self, mqtt: MqttSetup | None = None) -> None:
         """Enroll, sync, and (given `mqtt`) run the MQTT link while the kiosk holds an account.
@@ -85,7 +82,7 @@ class TenantLink:
         `mqtt` comes here rather than to the constructor because remote administration, which
         it carries, is built from this link's `sync_now` and `playlists_present`.
         """
-        assert self.syncer is not None, "boot_library() first: the syncer must know what shows"
+        assert self.syncer is not None, "show() first: the syncer must know what the core shows"
         self._threads.append(self.enrollment.start(self._stop))
         sync = threading.Thread(target=self._sync_forever, name="sync", daemon=True)
         sync.start()

@@ -35,6 +35,7 @@ from device.remote.desired import (
     DesiredStateError,
     desired_from_payload,
     firmware_from_payload,
+    load_saved,
     peek,
 )
 from device.remote.diagnostics import fit, plain, versions
@@ -176,20 +177,10 @@ class RemoteAdmin:
 
     def _load(self) -> None:
         """The desired state saved last time, applied before any network is there."""
-        try:
-            payload = self.path.read_bytes()
-        except FileNotFoundError:
+        saved = load_saved(self.path)
+        if saved is None:
             return
-        except OSError as exc:
-            log.error("cannot read the saved desired state %s: %s", self.path, exc)
-            return
-        try:
-            data = decode("desired-state", payload)
-            state = desired_from_payload(data)
-            firmware = firmware_from_payload(data)
-        except (PayloadError, DesiredStateError) as exc:
-            log.error("ignoring the saved desired state %s: %s", self.path, exc)
-            return
+        state, firmware = saved
         log.info("applying the saved desired state %d", state.version)
         with self._lock:
             self._applied = state

@@ -8,15 +8,20 @@ each problem naming its key like the schema's messages do.
 from __future__ import annotations
 
 import json
+import logging
 import zoneinfo
+from pathlib import Path
 from typing import Any
 
+from contract.protocol import PayloadError, decode
 from contract.protocol.payloads import MAX_PAYLOAD_BYTES
 from device.core.desired import DesiredState, ScheduledPlaylist, VolumeLimits
 from device.core.schedule import WeeklyWindow, WindowError, parse_window
 from device.domain import PlaylistId, Sha256
 from device.update.target import FirmwareTarget
 from device.update.versions import parse_version
+
+log = logging.getLogger(__name__)
 
 
 class DesiredStateError(ValueError):
@@ -96,6 +101,28 @@ def _window(key: str, entry: dict[str, Any]) -> WeeklyWindow:
         return parse_window(entry["days"], entry["from"], entry["to"])
     except WindowError as exc:
         raise DesiredStateError(f"{key}.{exc}") from None
+
+
+def load_saved(path: Path) -> tuple[DesiredState, FirmwareTarget | None] | None:
+    """The desired state saved last time and its firmware entry; None when there is none.
+
+    A broken or unreadable file is logged and ignored: the kiosk plays without it. Read by
+    remote administration and, before the link has started, by the daemon (device/daemon.py),
+    so that the very first autoplay already follows it.
+    """
+    try:
+        payload = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.error("cannot read the saved desired state %s: %s", path, exc)
+        return None
+    try:
+        data = decode("desired-state", payload)
+        return desired_from_payload(data), firmware_from_payload(data)
+    except (PayloadError, DesiredStateError) as exc:
+        log.error("ignoring the saved desired state %s: %s", path, exc)
+        return None
 
 
 def peek(payload: bytes, key: str) -> object:

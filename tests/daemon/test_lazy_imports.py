@@ -1,8 +1,9 @@
 """A kiosk loads only the code its configuration needs (issue 17: start to READY, memory).
 
-The real `jukebox run --simulate` runs in its own process, plays, and stops; at exit it writes
-the names in its sys.modules. A folder kiosk must not have loaded the tenant link, sync, MQTT,
-HTTP or screen-emulator code; a tenant kiosk (the positive control) has loaded its link.
+The real `jukebox run --simulate` runs in its own process, plays, and stops; at READY and at
+exit it writes the names in its sys.modules. A folder kiosk must not have loaded the tenant
+link, sync, MQTT, HTTP or screen-emulator code; a tenant kiosk loads its link after READY
+(device/link_start.py), and has loaded it by the end (the positive control).
 """
 
 from __future__ import annotations
@@ -36,11 +37,28 @@ NOT_FOR_A_FOLDER_KIOSK = (
     "pygame",
 )
 
-# The kiosk's own entry point, writing its loaded module names when the process ends.
+# What a tenant kiosk loads after READY, on the link's own thread.
+LINK_AFTER_READY = (
+    "device.link",
+    "device.sync.syncer",
+    "device.mqtt",
+    "device.tenant_api",
+    "device.identity.enrollment",
+    "paho",
+    "requests",
+)
+
+# The kiosk's own entry point, writing its loaded module names when it tells systemd it is
+# ready (before the sd_notify message leaves) and when the process ends.
 WRAPPER = (
     "import atexit, json, sys\n"
     "out = sys.argv.pop(1)\n"
-    "atexit.register(lambda: open(out, 'w').write(json.dumps(sorted(sys.modules))))\n"
+    "def dump(path): open(path, 'w').write(json.dumps(sorted(sys.modules)))\n"
+    "atexit.register(lambda: dump(out))\n"
+    "from device.platform.systemd import Notifier\n"
+    "ready = Notifier.ready\n"
+    "def at_ready(self, status): dump(out + '.ready'); ready(self, status)\n"
+    "Notifier.ready = at_ready\n"
     "from jukebox.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
@@ -56,18 +74,25 @@ class ModuleReportingKiosk(KioskProcess):
         jukebox_args = super().command[3:]  # after: python -m jukebox
         return [sys.executable, "-c", WRAPPER, str(self.modules_file), *jukebox_args]
 
-    def modules(self, *, play: bool) -> set[str]:
-        """Start (load the playlist and play), stop: every module the whole run loaded."""
+    def modules(self, *, play: bool = False, linked: bool = False) -> set[str]:
+        """Start (load the playlist and play, or wait for the tenant link to try), stop:
+        every module the whole run loaded."""
         self.start()
         client = self.connect()
         if play:
             self.wait_until(lambda s: s["playlist_id"] is not None, 30, "the playlist")
             client.send(cmd="tap", button="play")
             self.wait_until(lambda s: s["mode"] == "playing", 30, "playback")
+        elif linked:
+            self.wait_until(lambda s: s["tenant_state"] is not None, 30, "the tenant link")
         else:
             self.status()
         assert self.quit() == 0, self.log.read_text() if self.log else ""
         names: list[str] = json.loads(self.modules_file.read_text())
+        return set(names)
+
+    def modules_at_ready(self) -> set[str]:
+        names: list[str] = json.loads(Path(f"{self.modules_file}.ready").read_text())
         return set(names)
 
 
@@ -96,10 +121,14 @@ def test_a_folder_kiosk_loads_no_tenant_sync_mqtt_or_emulator_code(
     assert unwanted == {}
 
 
-def test_a_tenant_kiosk_loads_its_link(kiosk: ModuleReportingKiosk) -> None:
+def test_a_tenant_kiosk_loads_its_link_after_ready(kiosk: ModuleReportingKiosk) -> None:
     kiosk.config.write_text(CONFIG + TENANT)
-    modules = kiosk.modules(play=False)
-    assert {"device.link", "device.sync.syncer", "requests"} <= modules
+    modules = kiosk.modules(linked=True)
+    at_ready = kiosk.modules_at_ready()
+    assert "device.player.mpv_player" in at_ready  # READY came once the player was there
+    early = {name: found for name in LINK_AFTER_READY if (found := loaded(at_ready, name))}
+    assert early == {}
+    assert all(loaded(modules, name) for name in LINK_AFTER_READY), sorted(modules)
 
 
 @pytest.mark.parametrize(
