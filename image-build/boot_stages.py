@@ -3,7 +3,8 @@
 The log's lines start with the seconds since QEMU started (qemuboot.watch writes them); the
 stages end at console lines every boot prints: U-Boot's "Starting kernel", the kernel's
 "Run /init", systemd's "Welcome to", its targets, jukebox.service's start and the daemon's
-"kiosk … ready". Used by boot-test (its notes) and by hand:
+"kiosk … ready". A mark reached after a later one (basic.target, which the daemon does not
+wait for) is left out of the chain. Used by boot-test (its notes) and by hand:
 
     python3 image-build/boot_stages.py IMAGE.boot-test.log
 """
@@ -58,6 +59,9 @@ def stages(log: str) -> list[tuple[str, float, float]]:
         if index not in seen:
             skipped.append(name)  # e.g. "Run /init" under `quiet`: counted with the next
             continue
+        if any(when < seen[index] for later, when in seen.items() if later > index):
+            continue  # reached after a later mark, so off the daemon's path: basic.target,
+            # which jukebox.service no longer waits for (DefaultDependencies=no)
         result.append((" + ".join([*skipped, name]), seen[index] - start, seen[index]))
         start = seen[index]
         skipped = []

@@ -140,6 +140,19 @@ def test_a_stage_whose_line_is_missing_is_merged_into_the_next() -> None:
     assert [round(end, 2) for _, _, end in found][3] == 34.1  # the first line after it
 
 
+def test_a_target_reached_after_the_daemon_started_is_off_its_path() -> None:
+    """jukebox.service does not wait for basic.target: the chain goes from local-fs.target
+    straight to the daemon's start, and no stage takes negative time."""
+    basic = next(line for line in LOG.splitlines() if "basic.target" in line)
+    log = LOG.replace(basic + "\n", "").replace(
+        "  171.41", basic.replace("105.93", "120.00") + "\n  171.41"
+    )  # reached after jukebox.service's start (106.40), before READY (171.41)
+    found = boot_stages.stages(log)
+    assert [round(end, 2) for _, _, end in found][-3:] == [84.77, 106.4, 171.41]
+    assert all(took >= 0 for _, took, _ in found)
+    assert not any("basic.target" in name for name, _, _ in found)
+
+
 @pytest.mark.parametrize("text", ["", "not a console log\n"])
 def test_a_log_without_stages_says_so(tmp_path: Path, text: str) -> None:
     log = tmp_path / "x.log"

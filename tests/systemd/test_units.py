@@ -38,6 +38,33 @@ def test_unit_passes_systemd_analyze_verify(tmp_path: Path, unit: Path) -> None:
     assert unit.name not in result.stderr, result.stderr
 
 
+def unit_values(unit: Path, key: str) -> list[str]:
+    """Every word of every `key=` line (systemd allows a key many times)."""
+    words: list[str] = []
+    for line in unit.read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() == key:
+            words += value.split()
+    return words
+
+
+def test_the_daemon_waits_for_its_state_partition_but_not_for_the_network_or_clock() -> None:
+    """Music first (issue 17): with systemd's default dependencies the daemon would wait for
+    sysinit.target, which Debian's resolved and timesyncd hold back until they run."""
+    unit = UNITS[0].parent / "jukebox.service"
+    assert unit_values(unit, "DefaultDependencies") == ["no"]
+    after = unit_values(unit, "After")
+    assert {"local-fs.target", "systemd-tmpfiles-setup.service"} <= set(after)
+    assert "/var/lib/jukebox" in unit_values(unit, "RequiresMountsFor")
+    waits = {"sysinit.target", "basic.target", "network-online.target", "time-sync.target"}
+    assert waits.isdisjoint(after)
+    # What default dependencies gave and a service still needs: stopped before shutdown.
+    assert "shutdown.target" in unit_values(unit, "Conflicts")
+    assert "shutdown.target" in unit_values(unit, "Before")
+    firstboot = UNITS[0].parent / "jukebox-firstboot.service"
+    assert "jukebox.service" in unit_values(firstboot, "Before")
+
+
 def test_the_daemon_unit_is_sandboxed() -> None:
     result = analyze("security", "--offline=true", str(UNITS[0].parent / "jukebox.service"))
     exposure = re.search(r"Overall exposure level for jukebox.service: ([0-9.]+)", result.stdout)
