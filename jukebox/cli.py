@@ -56,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     words = sys.argv[1:] if argv is None else list(argv)
     command = next((word for word in words if not word.startswith("-")), None)
+    if command in KIOSK_COMMANDS:
+        from device.platform.method_cache import install
+
+        install()  # before the kiosk's modules create their dataclasses
     args = build_parser(command).parse_args(words)
     setup_logging(args.verbose)
     result: int = args.handler(args)
