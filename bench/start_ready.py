@@ -4,7 +4,8 @@ READY is the daemon's own sd_notify message (device/platform/systemd.py), receiv
 NOTIFY_SOCKET of our own, so the figure is what systemd would see: process start, imports,
 configuration, the boot screen, the journal, libmpv, the buttons, the core. Two kiosks: one
 playing a local content folder, one linked with a tenant (an address nobody answers: READY
-never waits for the network). Beside them, in the same run, the bare interpreter
+never waits for the network); and the folder kiosk again without the dataclass method cache
+(`JUKEBOX_NO_METHOD_CACHE=1`), its baseline. Beside them, in the same run, the bare interpreter
 (`python -c pass`) and the imports alone (`python -c "import device.daemon"`).
 
     .venv/bin/python bench/start_ready.py [--starts 7] [--importtime]
@@ -26,12 +27,16 @@ import time
 from pathlib import Path
 
 from demo.tracks import TrackSpec, synthesise_track
+from device.platform.method_cache import DISABLE_VARIABLE, cache_path
 from device.sim.process import HEADLESS_FOLDER_CONFIG
 
 FOLDER_CONFIG = HEADLESS_FOLDER_CONFIG
 # A tenant nobody answers on (port 9 is discard; nothing listens on loopback here).
 TENANT_CONFIG = FOLDER_CONFIG + '\n[tenant]\nurl = "http://127.0.0.1:9/t/bench"\n'
 KIOSKS = {"folder kiosk": "folder.toml", "tenant kiosk": "tenant.toml"}
+# The same folder kiosk compiling its dataclasses' methods as Python does (issue 17): the
+# cache's baseline in the same run (device/platform/method_cache.py).
+NO_CACHE = "folder kiosk, no method cache"
 
 
 def prepare(root: Path) -> None:
@@ -50,7 +55,9 @@ def command(root: Path, config: str, *python_options: str) -> list[str]:
     ]  # fmt: skip
 
 
-def to_ready(root: Path, config: str, *python_options: str) -> tuple[float, str]:
+def to_ready(
+    root: Path, config: str, *python_options: str, method_cache: bool = True
+) -> tuple[float, str]:
     """Seconds from spawn to READY=1, and the process's stderr (for -X importtime)."""
     address = root / "notify.sock"
     address.unlink(missing_ok=True)
@@ -58,6 +65,9 @@ def to_ready(root: Path, config: str, *python_options: str) -> tuple[float, str]
         notify.bind(str(address))
         notify.settimeout(30)
         env = dict(os.environ, NOTIFY_SOCKET=str(address))
+        env.pop(DISABLE_VARIABLE, None)
+        if not method_cache:
+            env[DISABLE_VARIABLE] = "1"
         began = time.monotonic()
         process = subprocess.Popen(
             command(root, config, *python_options),
@@ -115,13 +125,14 @@ def main() -> None:
         prepare(root)
         to_ready(root, "folder.toml")  # warm the page cache and create the tenant kiosk's key
         to_ready(root, "tenant.toml")
-        figures: dict[str, list[float]] = {name: [] for name in KIOSKS}
+        figures: dict[str, list[float]] = {name: [] for name in [*KIOSKS, NO_CACHE]}
         bare, imports = [], []
         for _ in range(args.starts):  # interleaved, so a burst of load hits every figure
             bare.append(python_seconds("pass"))
             imports.append(python_seconds("import device.daemon"))
             for name, config in KIOSKS.items():
                 figures[name].append(to_ready(root, config)[0])
+            figures[NO_CACHE].append(to_ready(root, "folder.toml", method_cache=False)[0])
         offenders = {}
         if args.importtime:
             for name, config in KIOSKS.items():
@@ -135,7 +146,14 @@ def main() -> None:
             f"  jukebox run --simulate, {name:<13} {median:6.3f} s   max {max(seconds):6.3f} s"
             f"   {median / base:5.1f}x the bare interpreter"
         )
+    cache_ratio = statistics.median(figures["folder kiosk"]) / statistics.median(figures[NO_CACHE])
+    print(f"  folder kiosk with the method cache: {cache_ratio:.2f}x its start without")
     print(f"  python -c 'import device.daemon'     {statistics.median(imports):6.3f} s")
+    cached = cache_path()
+    state = (
+        f"{cached.stat().st_size // 1024} KiB" if cached.exists() else "missing (not yet written)"
+    )
+    print(f"  dataclass method cache: {state}, {cached}")
     print(f"  python -c pass (baseline)            {base:6.3f} s")
     for name, rows in offenders.items():
         print(f"slowest imports, {name} (cumulative ms):")

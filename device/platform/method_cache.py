@@ -13,7 +13,8 @@ compiled exactly as the builtin ``exec`` would (filename ``<string>``, no ``__fu
 inherited) and the new entries are saved at exit, atomically, when Python may write bytecode
 (``sys.dont_write_bytecode``) and the folder is writable. Keyed by the whole source text, an
 entry is never stale, only unused; the file is per interpreter (its cache tag) and a
-corrupt or foreign one is ignored. The kiosk's root is read-only: the image build writes the
+corrupt or foreign one is ignored; ``JUKEBOX_NO_METHOD_CACHE=1`` turns it off (for a
+comparison: bench/start_ready.py). The kiosk's root is read-only: the image build writes the
 file once (``python -m device.platform.method_cache``), as it writes every ``.pyc``.
 """
 
@@ -25,6 +26,7 @@ import dataclasses
 import importlib
 import logging
 import marshal
+import os
 import sys
 import threading
 from pathlib import Path
@@ -35,7 +37,9 @@ from contract.files import atomic_write
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KIOSK_MODULES", "MethodCache", "cache_path", "install"]
+__all__ = ["DISABLE_VARIABLE", "KIOSK_MODULES", "MethodCache", "cache_path", "install"]
+
+DISABLE_VARIABLE = "JUKEBOX_NO_METHOD_CACHE"  # set (to anything): compile as Python does
 
 # What a kiosk imports by the time it plays with its tenant linked: the image build loads
 # these once to fill the cache (the daemon adds whatever else it meets when it may write).
@@ -103,9 +107,9 @@ class MethodCache:
 
 
 def install(path: Path | None = None) -> MethodCache | None:
-    """Serve `dataclasses` from the cache in this process; None when something else (another
-    cache, a debugger's hook) already replaced its `exec`."""
-    if "exec" in vars(dataclasses):
+    """Serve `dataclasses` from the cache in this process; None when DISABLE_VARIABLE is set
+    or something else (another cache, a debugger's hook) already replaced its `exec`."""
+    if os.environ.get(DISABLE_VARIABLE) or "exec" in vars(dataclasses):
         return None
     cache = MethodCache(path or cache_path())
     dataclasses.exec = cache.exec  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import logging
 import marshal
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from types import CodeType
 
 import pytest
 
-from device.platform.method_cache import MethodCache, install, uninstall
+from device.platform.method_cache import DISABLE_VARIABLE, MethodCache, install, uninstall
 
 # Imports the kiosk's modules (with the cache at argv[1] unless it is "-") and writes every
 # method that `dataclasses` generated for them, as code objects, to argv[2].
@@ -120,9 +121,16 @@ def test_a_cache_that_cannot_be_written_is_not_an_error(tmp_path: Path) -> None:
     assert cache.save() is False
 
 
-@pytest.mark.parametrize(("argv", "installed"), [(["run", "--help"], True), (["admin"], False)])
-def test_jukebox_installs_it_for_the_kiosk_s_commands_only(
-    argv: list[str], installed: bool
+@pytest.mark.parametrize(
+    ("argv", "environment", "installed"),
+    [
+        (["run", "--help"], {}, True),
+        (["admin"], {}, False),
+        (["run", "--help"], {DISABLE_VARIABLE: "1"}, False),
+    ],
+)
+def test_jukebox_installs_it_for_the_kiosk_s_commands_unless_told_not_to(
+    argv: list[str], environment: dict[str, str], installed: bool
 ) -> None:
     code = (
         "import dataclasses, sys\n"
@@ -133,6 +141,7 @@ def test_jukebox_installs_it_for_the_kiosk_s_commands_only(
         "    pass\n"
         "print('installed' if 'exec' in vars(dataclasses) else 'not installed')\n"
     )
+    env = {k: v for k, v in os.environ.items() if k != DISABLE_VARIABLE} | environment
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)  # fmt: skip
+                            timeout=60, check=True, env=env)  # fmt: skip
     assert result.stdout.strip().splitlines()[-1] == ("installed" if installed else "not installed")
