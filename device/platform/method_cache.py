@@ -67,19 +67,25 @@ class MethodCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._known = _load(path)
-        self._used: dict[str, CodeType] = {}
+        self._used: set[int] = set()  # hashes of the texts served: what `save` keeps
         self._new: dict[str, CodeType] = {}
         self._lock = threading.Lock()
 
-    def exec(self, source: Any, globals: dict[str, Any] | None = None, locals: Any = None) -> None:
+    def exec(
+        self, source: Any, globals: dict[str, Any] | None = None, locals: Any = None
+    ) -> None:
         if isinstance(source, str):
-            code = self._known.get(source)
+            with self._lock:
+                # Handed over, not kept: the function made from it holds what it needs.
+                code = self._known.pop(source, None)
+                key = hash(source)
+                known = code is not None or key in self._used  # a text met twice
+                self._used.add(key)
             if code is None:
                 code = compile(source, "<string>", "exec", dont_inherit=True)
-                with self._lock:
-                    self._new[source] = code
-            else:
-                self._used[source] = code
+                if not known:
+                    with self._lock:
+                        self._new[source] = code
             source = code
         builtins.exec(source, globals, locals)
 
@@ -89,14 +95,15 @@ class MethodCache:
 
     @property
     def hits(self) -> int:
-        return len(self._used)
+        return len(self._used) - len(self._new)
 
     def save(self) -> bool:
         """Write what this process used and compiled, when it compiled anything new."""
         with self._lock:
             if not self._new:
                 return False
-            entries = {**self._used, **self._new}
+            used = {k: v for k, v in _load(self.path).items() if hash(k) in self._used}
+            entries = used | self._new
         try:
             self.path.parent.mkdir(exist_ok=True)
             atomic_write(self.path, marshal.dumps(entries))
