@@ -71,9 +71,7 @@ class MethodCache:
         self._new: dict[str, CodeType] = {}
         self._lock = threading.Lock()
 
-    def exec(
-        self, source: Any, globals: dict[str, Any] | None = None, locals: Any = None
-    ) -> None:
+    def exec(self, source: Any, globals: dict[str, Any] | None = None, locals: Any = None) -> None:
         if isinstance(source, str):
             with self._lock:
                 # Handed over, not kept: the function made from it holds what it needs.
