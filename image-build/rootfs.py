@@ -247,6 +247,9 @@ def customize(root: Path, settings: Settings) -> None:
     versions = install_project(root, Path(settings.wheel), settings.docs, settings.pip_cache)
     steps.note(versions)
     steps.note(compile_bytecode(root))
+    cached = chroot(root, f"{VENV}/bin/python", "-m", "device.platform.method_cache",
+                    what="caching the methods the kiosk's dataclasses generate")  # fmt: skip
+    steps.note(cached.strip())  # Python 3.11 would compile them at every start
 
     steps.step(f"The default configuration, checked by the installed jukebox: {CONFIG}")
     checked = chroot(root, f"{VENV}/bin/python", "-m", "jukebox", "run", "--check",
