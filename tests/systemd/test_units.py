@@ -61,6 +61,8 @@ def test_the_daemon_waits_for_its_state_partition_but_not_for_the_network_or_clo
     # What default dependencies gave and a service still needs: stopped before shutdown.
     assert "shutdown.target" in unit_values(unit, "Conflicts")
     assert "shutdown.target" in unit_values(unit, "Before")
+    # While the system boots, the daemon's start goes before the services started beside it.
+    assert int(unit_values(unit, "StartupCPUWeight")[0]) > 100  # systemd's default weight
     firstboot = UNITS[0].parent / "jukebox-firstboot.service"
     assert "jukebox.service" in unit_values(firstboot, "Before")
 
