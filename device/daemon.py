@@ -268,14 +268,13 @@ def _start_tenant(
     if config.tenant is None or key is None:
         return None
     from device.link_start import LinkStarter
-    from device.remote.admin import STATE_FILE
-    from device.remote.desired import load_saved
+    from device.remote.desired import STATE_FILE, load_saved
     from device.sync.source import TenantContentSource
 
     state_dir = config.device.state_dir
     saved = load_saved(state_dir / STATE_FILE)
     if saved is not None:
-        events.put(DesiredStateReceived(saved[0]))  # remote administration posts it again: a no-op
+        events.put(DesiredStateReceived(saved[0]))  # posted again by RemoteAdmin: a no-op
     library = TenantContentSource(state_dir, cache).load()
     events.put(LibraryUpdated(library))
     tenant = config.tenant
@@ -304,6 +303,7 @@ def _start_tenant(
             journal_stats=journal.stats,
             firmware=updates.set_target,
             update_report=updates.report,
+            saved=lambda: saved,  # read once, above
         )
         mqtt = MqttSetup(
             config.device.journal_path,

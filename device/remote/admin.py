@@ -32,7 +32,9 @@ from device.journal.outbox import JournalStats
 from device.platform.boot_log import previous_boot_lines
 from device.ports import Rebooter, RemotePublisher
 from device.remote.desired import (
+    STATE_FILE,
     DesiredStateError,
+    SavedState,
     desired_from_payload,
     firmware_from_payload,
     load_saved,
@@ -43,7 +45,6 @@ from device.update.target import FirmwareTarget
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "desired-state.json"
 RECHECK_S = 5.0  # while syncing: how often the playlists on disk are compared with the wish
 REBOOT_DELAY_S = 3.0  # time for the result to leave before systemd stops the link
 IDENTIFY_DEFAULT_S = 30
@@ -59,7 +60,9 @@ class RemoteAdmin:
     `sync_now` asks the content sync for an immediate pass (must not block);
     `playlists_present` gives the ids of the playlists wholly on disk; `status` and the
     optional `journal_stats` feed the diagnostics; `recent_logs(n)` gives the last n log lines,
-    `previous_boot()` the last lines of the boot before this one (from the system journal).
+    `previous_boot()` the last lines of the boot before this one (from the system journal);
+    `saved()` the desired state saved last time, when the caller has read it already (the
+    daemon does, before READY), else it is read here from the state directory.
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class RemoteAdmin:
         firmware_version: str = FIRMWARE_VERSION,
         recheck_s: float = RECHECK_S,
         reboot_delay_s: float = REBOOT_DELAY_S,
+        saved: Callable[[], SavedState | None] | None = None,
     ) -> None:
         self.sink = sink
         self.publisher = publisher
@@ -104,7 +108,7 @@ class RemoteAdmin:
         self._watcher: threading.Thread | None = None
         self._watching = False  # under the lock: a watcher runs or is about to
         self._reboot: threading.Timer | None = None
-        self._load()
+        self._load(saved or (lambda: load_saved(self.path)))
 
     # ------------------------------------------------------------------ RemoteInbox
 
@@ -175,9 +179,9 @@ class RemoteAdmin:
 
     # ------------------------------------------------------------------ desired state
 
-    def _load(self) -> None:
+    def _load(self, read: Callable[[], SavedState | None]) -> None:
         """The desired state saved last time, applied before any network is there."""
-        saved = load_saved(self.path)
+        saved = read()
         if saved is None:
             return
         state, firmware = saved

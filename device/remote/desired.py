@@ -23,6 +23,8 @@ from device.update.versions import parse_version
 
 log = logging.getLogger(__name__)
 
+STATE_FILE = "desired-state.json"  # in the state directory: the last applied desired state
+
 
 class DesiredStateError(ValueError):
     """A desired state that fits the schema but cannot be applied; the message names the key."""
@@ -103,7 +105,10 @@ def _window(key: str, entry: dict[str, Any]) -> WeeklyWindow:
         raise DesiredStateError(f"{key}.{exc}") from None
 
 
-def load_saved(path: Path) -> tuple[DesiredState, FirmwareTarget | None] | None:
+SavedState = tuple[DesiredState, FirmwareTarget | None]
+
+
+def load_saved(path: Path) -> SavedState | None:
     """The desired state saved last time and its firmware entry; None when there is none.
 
     A broken or unreadable file is logged and ignored: the kiosk plays without it. Read by

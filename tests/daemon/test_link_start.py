@@ -1,12 +1,17 @@
 """The tenant link's start after READY (device/link_start.py): built once, on its own
 thread; a pack imported meanwhile still reaches the sync; a failure is a visible problem;
-`close` waits for the build and closes what it made, in order."""
+`close` waits for the build and closes what it made, in order; and the saved desired state,
+which the daemon reads before READY, applies in a real kiosk process."""
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 
 from device.link_start import LinkStarter, StartedLink
+from device.remote.desired import STATE_FILE
+from device.sim.process import HEADLESS_FOLDER_CONFIG, KioskProcess
 
 
 class Build:
@@ -87,3 +92,28 @@ def test_closed_before_its_thread_runs_nothing_is_built() -> None:
     starter.start()
     starter.close()
     assert build.calls == 0
+
+
+def test_a_tenant_kiosk_applies_its_saved_desired_state_with_nobody_answering(
+    tmp_path: Path,
+) -> None:
+    """Read by the daemon before READY, not by the link (built after it): the volume limit
+    saved last time clamps the configured default (40) with the tenant unreachable."""
+    state = tmp_path / "state"
+    state.mkdir()
+    saved = {"v": 1, "version": 3, "playlists": [], "volume": {"min": 10, "max": 30}}
+    (state / STATE_FILE).write_text(json.dumps(saved))
+    config = tmp_path / "jukebox.toml"
+    config.write_text(HEADLESS_FOLDER_CONFIG + '[tenant]\nurl = "http://127.0.0.1:9/t/nobody"\n')
+    kiosk = KioskProcess(config, tmp_path / "control.sock", tmp_path / "kiosk.log")
+    try:
+        kiosk.start()
+        kiosk.connect()
+        kiosk.wait_until(lambda s: s["volume"] != 0, 10, "the core's first status")
+        assert kiosk.status()["volume"] == 30
+        kiosk.wait_until(lambda s: s["tenant_state"] == "unreachable", 30, "the link's first try")
+        assert kiosk.quit() == 0
+    finally:
+        kiosk.close()
+    log = (tmp_path / "kiosk.log").read_text()
+    assert "applying the saved desired state 3" in log  # remote administration, after READY
