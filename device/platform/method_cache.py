@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["DISABLE_VARIABLE", "KIOSK_MODULES", "MethodCache", "cache_path", "install"]
 
+# The kiosk image's file holds about 600; a developer's checkout gathers more as classes change.
+MAX_ENTRIES = 2000
 DISABLE_VARIABLE = "JUKEBOX_NO_METHOD_CACHE"  # set (to anything): compile as Python does
 
 # What a kiosk imports by the time it plays with its tenant linked: the image build loads
@@ -95,13 +97,20 @@ class MethodCache:
     def hits(self) -> int:
         return len(self._used) - len(self._new)
 
-    def save(self) -> bool:
-        """Write what this process used and compiled, when it compiled anything new."""
+    def save(self, max_entries: int = MAX_ENTRIES) -> bool:
+        """Add what this process compiled to the file, when it compiled anything new.
+
+        Entries other processes wrote stay (a folder kiosk and a tenant kiosk create
+        different classes), until the file would pass `max_entries`: then only what this
+        process used is kept, which drops the texts of classes edited since.
+        """
         with self._lock:
             if not self._new:
                 return False
-            used = {k: v for k, v in _load(self.path).items() if hash(k) in self._used}
-            entries = used | self._new
+            entries = _load(self.path)
+            if len(entries) + len(self._new) > max_entries:
+                entries = {k: v for k, v in entries.items() if hash(k) in self._used}
+            entries |= self._new
         try:
             self.path.parent.mkdir(exist_ok=True)
             atomic_write(self.path, marshal.dumps(entries))

@@ -100,6 +100,23 @@ def test_a_class_made_with_the_cache_behaves_like_one_made_without(tmp_path: Pat
     assert again.hits == 0 and again.misses == 1  # a text it never saw: compiled
 
 
+def test_a_save_keeps_what_other_processes_wrote_until_the_file_is_full(tmp_path: Path) -> None:
+    path = tmp_path / "m.marshal"
+    first = MethodCache(path)
+    first.exec("a = 1", {}, None)
+    assert first.save()
+    second = MethodCache(path)  # another kind of kiosk: other classes
+    second.exec("b = 2", {}, None)
+    assert second.save()
+    assert set(marshal.loads(path.read_bytes())) == {"a = 1", "b = 2"}
+    third = MethodCache(path)
+    third.exec("b = 2", {}, None)  # served from the file
+    third.exec("c = 3", {}, None)
+    assert third.hits == 1 and third.misses == 1
+    assert third.save(max_entries=2)  # three would not fit: what it did not use goes
+    assert set(marshal.loads(path.read_bytes())) == {"b = 2", "c = 3"}
+
+
 @pytest.mark.parametrize("content", [b"", b"not marshal", marshal.dumps({"a": 1}), b"\x00" * 9])
 def test_a_broken_cache_file_is_ignored(
     tmp_path: Path, content: bytes, caplog: pytest.LogCaptureFixture
