@@ -13,7 +13,7 @@ import pytest
 
 from device.core.desired import DesiredState
 from device.journal.outbox import PlayJournal
-from device.remote.admin import STATE_FILE
+from device.remote.desired import STATE_FILE
 from tests.remote.support import RemoteRig, wait_for
 
 
