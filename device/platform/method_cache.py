@@ -69,7 +69,7 @@ class MethodCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._known = _load(path)
-        self._used: set[int] = set()  # hashes of the texts served: what `save` keeps
+        self._used: set[int] = set()  # hashes of the texts met: what a full file keeps
         self._new: dict[str, CodeType] = {}
         self._lock = threading.Lock()
 
