@@ -12,10 +12,7 @@ again until the tenant names another one.
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
-import platform
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +21,7 @@ from typing import Any
 
 from contract.media import MediaCache
 from device.platform.info import boot_id
+from device.platform.priority import lower_this_thread
 from device.ports import TenantHttp
 from device.sync.downloader import Downloader, DownloadError
 from device.update import status
@@ -96,7 +94,7 @@ class UpdateClient:
         return status.update_report(self.state_dir, phase)
 
     def run(self, stop: threading.Event) -> None:
-        _lower_priority()
+        lower_this_thread()  # below the core and mpv; the rate ceiling protects playback too
         while not stop.is_set():
             try:
                 self.step()
@@ -215,22 +213,3 @@ class UpdateClient:
 def _seq(record: dict[str, Any]) -> int:
     value = record.get("seq", 0)
     return value if isinstance(value, int) else 0
-
-
-IOPRIO_SET = {"x86_64": 251, "aarch64": 30, "armv7l": 314}
-IOPRIO_IDLE = 3 << 13  # class idle, data 0: disk time only when nobody else wants it
-
-
-def _lower_priority() -> None:
-    """This thread only: nice 10 and idle I/O class. jukebox.service's system call filter
-    (``~@resources``) refuses both; then the download's rate ceiling is what protects playback."""
-    try:
-        os.nice(10)
-    except OSError as exc:
-        log.info("update thread: nice refused (%s); the rate ceiling applies", exc)
-    number = IOPRIO_SET.get(platform.machine())
-    if number is None:
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.syscall(number, 1, 0, IOPRIO_IDLE) != 0:  # IOPRIO_WHO_PROCESS, this thread
-        log.info("update thread: idle I/O class refused (errno %d)", ctypes.get_errno())

@@ -74,6 +74,49 @@ def test_the_daemon_unit_is_sandboxed() -> None:
     assert float(exposure.group(1)) <= 3.0
 
 
+def syscall_group(name: str, seen: set[str] | None = None) -> set[str]:
+    """The system calls of a systemd group (@name), its nested groups expanded."""
+    if not name.startswith("@"):
+        return {name}
+    seen = set() if seen is None else seen
+    result = analyze("syscall-filter", name)
+    assert result.returncode == 0, result.stderr
+    calls: set[str] = set()
+    for line in result.stdout.splitlines()[1:]:
+        word = line.strip()
+        if not word or word.startswith("#"):
+            continue
+        if word.startswith("@"):
+            if word not in seen:
+                seen.add(word)
+                calls |= syscall_group(word, seen)
+        else:
+            calls.add(word)
+    return calls
+
+
+def allowed_syscalls(unit: Path) -> set[str]:
+    """What the unit's SystemCallFilter= lines allow, read as systemd does: the first line is an
+    allow list, a later `~` line takes calls out of it and a later plain line puts them back."""
+    allowed: set[str] = set()
+    for line in unit.read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() != "SystemCallFilter":
+            continue
+        deny = value.startswith("~")
+        calls = set().union(*(syscall_group(w) for w in value.lstrip("~").split()))
+        allowed = allowed - calls if deny else allowed | calls
+    return allowed
+
+
+def test_the_daemon_may_lower_its_background_work_and_nothing_more_of_its_resources() -> None:
+    allowed = allowed_syscalls(UNITS[0].parent / "jukebox.service")
+    assert "read" in allowed and "reboot" not in allowed  # the reading itself holds
+    # device/platform/priority.py: nice, I/O class and SCHED_IDLE of its own threads
+    assert {"setpriority", "ioprio_set", "sched_setscheduler"} <= allowed
+    assert not {"setrlimit", "sched_setaffinity", "sched_setattr", "mbind"} & allowed
+
+
 @pytest.fixture
 def notify_socket(tmp_path: Path) -> Iterator[tuple[socket.socket, Path]]:
     path = tmp_path / "notify.sock"
