@@ -20,7 +20,8 @@ from device.identity.enrollment import Enrollment
 from device.identity.keys import DeviceKey
 from device.mqtt.supervisor import MqttSetup, MqttSupervisor
 from device.platform.backoff import Backoff
-from device.sync.syncer import Syncer
+from device.sync.fetch_process import ProcessFetcher
+from device.sync.syncer import DOWNLOADS_DIR, Syncer
 from device.tenant_api.client import TenantClient
 from device.update.client import UpdateClient
 from device.update.moment import RebootGate
@@ -66,13 +67,22 @@ class TenantLink:
         """The syncer, told what the core shows: the library synced last time, which the
         daemon read from disk and handed to the core before this link was built."""
         cache, state_dir, sink, config = self._syncer_args
+        session = self.enrollment.session
         self.syncer = Syncer(
-            self.enrollment.session,
+            session,
             cache,
             state_dir,
             sink,
             quota_bytes=config.cache_quota_mb * 1024 * 1024,
             interval_s=config.sync_interval_s,
+            fetcher=ProcessFetcher(
+                session,
+                session.base_url,
+                cache.root,
+                state_dir / DOWNLOADS_DIR,
+                verify=self.client.verify,
+                user_agent=f"jukebox/{FIRMWARE_VERSION}",
+            ),
             shown=library,
         )
 

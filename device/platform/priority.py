@@ -59,6 +59,24 @@ def lower_this_thread(nice: int = BACKGROUND_NICE, io_level: int = IOPRIO_LOWEST
     return ok
 
 
+def make_this_thread_idle() -> bool:
+    """Put the calling thread in the SCHED_IDLE class (and lowest best-effort I/O): it runs
+    only on a CPU nothing else wants, and any waking thread of a normal class preempts it at
+    once, where a nice value still lets it finish a slice of a few milliseconds first.
+
+    Only for a process of its own (the download process): a thread of this class holding the
+    interpreter lock could keep it from the core while other work fills the CPUs. Threads it
+    starts inherit the class. Never raises; True when both were set.
+    """
+    ok = lower_this_thread(nice=19)
+    try:
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+    except OSError as exc:
+        log.warning("thread %s is not idle-class: %s", threading.current_thread().name, exc)
+        ok = False
+    return ok
+
+
 def thread_nice(native_id: int) -> int:
     """A thread's nice value (for the technician and the tests)."""
     return os.getpriority(os.PRIO_PROCESS, native_id)

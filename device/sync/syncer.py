@@ -24,7 +24,6 @@ import logging
 import shutil
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Literal
 
 import requests
 
-from contract.media import CacheError, MediaCache
+from contract.media import MediaCache
 from device.domain import Library, PlaylistId, Sha256
 from device.events import EventSink, LibraryUpdated, SyncProgress, SyncState
 from device.platform.backoff import Backoff
@@ -46,12 +45,8 @@ from device.sync.document import (
     parse_document,
     read_limited,
 )
-from device.sync.downloader import (
-    Downloader,
-    DownloadError,
-    DownloadIntegrityError,
-    ServerTrouble,
-)
+from device.sync.downloader import Downloader, ServerTrouble
+from device.sync.fetchers import Fetcher, FetchStopped, ThreadFetcher
 from device.sync.quota import CacheQuota
 from device.sync.source import WallClock, build_library, utc_now
 from device.sync.store import ActiveDocument, load_active, save_active
@@ -98,35 +93,6 @@ class SyncResult:
     detail: str = ""
 
 
-class _Stopped(Exception):
-    """The stop event was set in the middle of a download."""
-
-
-class _Batch:
-    """The files of one pass, shared by the download workers."""
-
-    def __init__(self, missing: dict[Sha256, int]) -> None:
-        self.lock = threading.Lock()
-        self.items = iter(list(missing.items()))
-        self.total = sum(missing.values())
-        self.received = self.done = self.failed = 0
-        self.halted: str | None = None  # set when the tenant became unreachable
-        self.next_post = 0.0  # monotonic time of the next progress report
-
-    def next(self) -> tuple[Sha256, int] | None:
-        with self.lock:
-            return None if self.halted is not None else next(self.items, None)
-
-    def finish(self, *, failed: bool, halt: str | None = None) -> None:
-        with self.lock:
-            if failed:
-                self.failed += 1
-            else:
-                self.done += 1
-            if halt is not None and self.halted is None:
-                self.halted = halt
-
-
 class _Progress:
     """Posts SyncProgress: state changes at once, byte counts at most every `every_s`."""
 
@@ -153,7 +119,9 @@ class Syncer:
     `state_dir` holds ``library.json`` and ``downloads/``; `sink` receives LibraryUpdated and
     SyncProgress events; `quota_bytes` bounds the media cache; `interval_s` separates passes.
     `shown` is the library the daemon posted at boot (TenantContentSource.load()); by default
-    the syncer assumes that one, as of its construction.
+    the syncer assumes that one, as of its construction. `fetcher` runs the downloads: by
+    default `parallel_downloads` threads of this process; the daemon passes a ProcessFetcher
+    (device/sync/fetch_process.py), which runs them in an idle-class process of their own.
     """
 
     def __init__(
@@ -170,6 +138,7 @@ class Syncer:
         progress_every_s: float = 0.25,
         timeout_s: float = 30.0,
         parallel_downloads: int = 2,
+        fetcher: Fetcher | None = None,
         shown: Library | None = None,
     ) -> None:
         if interval_s <= 0:
@@ -181,11 +150,11 @@ class Syncer:
         self.interval_s = interval_s
         self.wall_clock = wall_clock
         self.timeout_s = timeout_s
-        self.parallel_downloads = max(1, parallel_downloads)
         self.backoff = backoff or Backoff(base_s=5.0, cap_s=max(interval_s, 900.0))
         self.downloader = Downloader(
             http, cache, self.state_dir / DOWNLOADS_DIR, timeout_s=timeout_s
         )
+        self.fetcher = fetcher or ThreadFetcher(self.downloader, parallel_downloads)
         self.quota = CacheQuota(cache, quota_bytes)
         self._progress = _Progress(sink, progress_every_s)
         self._lock = threading.Lock()
@@ -319,7 +288,7 @@ class Syncer:
                 )
                 self._post("failed", detail="revoked by the tenant: sync stopped")
                 return SyncResult("revoked", detail=str(exc))
-            except _Stopped:
+            except FetchStopped:
                 return SyncResult("stopped")
             except Exception as exc:
                 log.exception("content sync pass failed")
@@ -451,58 +420,27 @@ class Syncer:
         return result
 
     def _download(self, missing: dict[Sha256, int]) -> tuple[int, int, int, str | None]:
-        """Fetch every missing file; (downloaded, failed, bytes, why the pass stopped).
+        """Fetch every missing file; (downloaded, failed, bytes, why the pass stopped)."""
+        total = sum(missing.values())
+        self._post("downloading", files_total=len(missing), bytes_total=total, force=True)
+        next_post = 0.0  # monotonic time of the next progress report
 
-        A few downloads run side by side so that one file's fsync and the next request's
-        round trip overlap the transfer of another (files are taken in the planned order).
-        """
-        batch = _Batch(missing)
-        self._post("downloading", files_total=len(missing), bytes_total=batch.total, force=True)
-
-        def progress(count: int) -> None:  # once per chunk (1 MiB): keep it to a few operations
-            if self._stop.is_set():
-                raise _Stopped
-            with batch.lock:
-                batch.received += count
-                now = time.monotonic()
-                if now < batch.next_post:
-                    return
-                batch.next_post = now + self._progress.every_s
-                self._post(
-                    "downloading",
-                    files_done=batch.done,
-                    files_total=len(missing),
-                    bytes_done=batch.received,
-                    bytes_total=batch.total,
-                )
-
-        def worker() -> None:
-            while (item := batch.next()) is not None and not self._stop.is_set():
-                sha, size = item
-                try:
-                    self.downloader.fetch(sha, size, progress)
-                except ServerTrouble as exc:
-                    log.warning("download interrupted, will resume: %s", exc)
-                    batch.finish(failed=True, halt=str(exc))
-                except DownloadIntegrityError as exc:
-                    log.error("downloaded file rejected: %s", exc)
-                    batch.finish(failed=True)
-                except (DownloadError, CacheError, OSError) as exc:
-                    log.error("download failed: %s", exc)
-                    batch.finish(failed=True)
-                except BaseException:  # stopped, revoked, or a bug: the other workers stop too
-                    batch.finish(failed=True, halt="interrupted")
-                    raise
-                else:
-                    batch.finish(failed=False)
+        def progress(received: int, done: int) -> None:  # per chunk: a few operations
+            nonlocal next_post
+            now = time.monotonic()
+            if now < next_post:
+                return
+            next_post = now + self._progress.every_s
+            self._post(
+                "downloading",
+                files_done=done,
+                files_total=len(missing),
+                bytes_done=received,
+                bytes_total=total,
+            )
 
         started = time.monotonic()
-        workers = min(self.parallel_downloads, len(missing))
-        with ThreadPoolExecutor(workers, thread_name_prefix="download") as pool:
-            for future in [pool.submit(worker) for _ in range(workers)]:
-                future.result()  # re-raises _Stopped, DeviceRevoked or a bug, after all ended
-        if self._stop.is_set():
-            raise _Stopped
+        batch = self.fetcher.fetch_all(missing, progress, self._stop)
         log.info(
             "downloaded %d file(s), %.1f MB in %.1f s%s",
             batch.done,

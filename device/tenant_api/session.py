@@ -99,7 +99,7 @@ class TenantSession:
         if response.status_code == 401:
             response.close()
             log.info("tenant refused the access token for %s %s: renewing it", method, path)
-            grant = self._renew_rejected(grant)
+            grant = self.renew_rejected(grant)
             response = self._send(method, path, grant, headers, json, stream, timeout)
             if response.status_code == 401:
                 with response:
@@ -183,7 +183,9 @@ class TenantSession:
             self._grant = None
             self._blocked = None
 
-    def _renew_rejected(self, rejected: TokenGrant) -> TokenGrant:
+    def renew_rejected(self, rejected: TokenGrant) -> TokenGrant:
+        """A new token, because the tenant answered 401 to `rejected` (unless another thread
+        already replaced it)."""
         with self._lock:
             if self._grant is rejected:
                 self._renew_after = 0.0

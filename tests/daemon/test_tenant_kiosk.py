@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -92,7 +93,14 @@ def test_a_new_kiosk_shows_a_code_is_claimed_syncs_and_plays(
     assert device["status"] == "active" and device["site"] == "alcazar"
     client.send(cmd="tap", button="play")
     kiosk.wait_until(lambda s: s["plays_started"] == 1, 15, "the first play")
+    assert kiosk.process is not None
+    daemon_pid = kiosk.process.pid
     assert kiosk.quit() == 0
+    # The media came through a download process of its own (device/sync/fetch_process.py).
+    assert kiosk.log is not None
+    log = kiosk.log.read_text()
+    fetched_by = re.findall(r"download process (\d+): \d+ file\(s\)", log)
+    assert fetched_by and daemon_pid not in map(int, fetched_by)
     [play] = kiosk.plays()
     assert (play.tenant, play.site, play.device_id) == (SLUG, "alcazar", device["device_id"])
     assert play.isrc == "FRZ032600000" and play.end_reason is EndReason.STOPPED

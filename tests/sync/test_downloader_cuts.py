@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from device.sync.downloader import Downloader, ServerTrouble
+from device.sync.fetchers import ThreadFetcher
 from tests.sync.conftest import SLUG, Device, Media
 
 pytestmark = pytest.mark.timeout(30)
@@ -158,6 +159,7 @@ def test_a_sync_pass_cut_after_some_bytes_starts_its_backoff_over(
         syncer = device.syncer(parallel_downloads=1)
         syncer.http = http
         syncer.downloader = Downloader(http, device.cache, device.state_dir / "downloads")
+        syncer.fetcher = ThreadFetcher(syncer.downloader, parallel=1)
         for _ in range(6):
             syncer.backoff.next_delay()  # a long outage came before: the ceiling is at minutes
         nothing = syncer.sync_once()

@@ -1,0 +1,133 @@
+"""The download process: `python -m device.sync.fetch_worker`, started by ProcessFetcher.
+
+It reads one JSON request on stdin (the tenant, an access token, the cache, the files), puts
+itself in the idle scheduling class, fetches the files with the kiosk's own Downloader threads
+and writes one JSON object per line on stdout: ``{"progress": [bytes, files_done]}`` while it
+works, then ``{"result": {...}}``, or ``{"refused": "token", "detail": ...}`` when the tenant
+turned the token away (it expired, or the kiosk was revoked: the daemon's renewal tells
+which). Its log goes to stderr (the daemon's journal). The token comes on stdin, never in
+argv, which every process on the kiosk can read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+
+from contract.media import MediaCache
+from device.domain import Sha256
+from device.platform.logs import setup_logging
+from device.platform.priority import make_this_thread_idle
+from device.sync.downloader import CHUNK_BYTES, Downloader
+from device.sync.fetchers import ThreadFetcher
+from device.tenant_api.client import TenantClient
+from device.tenant_api.errors import TenantError
+
+log = logging.getLogger(__name__)
+
+
+class TokenRejected(TenantError):
+    """The tenant answered 401 to the token the daemon handed over: it must renew it."""
+
+
+class BearerHttp:
+    """device.ports.TenantHttp with a fixed access token: renewing it is the daemon's job."""
+
+    def __init__(self, client: TenantClient, token: str) -> None:
+        self.client = client
+        self.base_url = client.base_url
+        self._token = token
+
+    def get(
+        self,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        timeout: float = 30.0,
+    ) -> requests.Response:
+        merged = {**(headers or {}), "Authorization": f"Bearer {self._token}"}
+        response = self.client.request("GET", path, headers=merged, stream=stream, timeout=timeout)
+        if response.status_code == 401:
+            response.close()
+            raise TokenRejected(f"GET {path}: the tenant refused the access token", status=401)
+        return response
+
+
+class Reporter:
+    """Writes the result lines; the download threads share it."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        line = json.dumps(message, separators=(",", ":")).encode() + b"\n"
+        with self.lock:
+            self.out.write(line)
+            self.out.flush()
+
+
+def run(request: dict[str, Any], reporter: Reporter) -> int:
+    """Fetch what `request` names; the exit status (0 also when files failed: see the result)."""
+    client = TenantClient(
+        request["base_url"],
+        timeout=float(request["timeout_s"]),
+        verify=request["verify"],
+        user_agent=request["user_agent"],
+    )
+    downloader = Downloader(
+        BearerHttp(client, request["token"]),
+        MediaCache(Path(request["cache"])),
+        Path(request["downloads"]),
+        chunk_bytes=int(request.get("chunk_bytes", CHUNK_BYTES)),
+        timeout_s=float(request["timeout_s"]),
+    )
+    missing = {Sha256(sha): int(size) for sha, size in request["files"]}
+    log.info(
+        "download process %d: %d file(s), %.1f MB to fetch",
+        os.getpid(),
+        len(missing),
+        sum(missing.values()) / 1e6,
+    )
+    fetcher = ThreadFetcher(downloader, int(request["parallel"]))
+    try:
+        batch = fetcher.fetch_all(
+            missing,
+            lambda received, done: reporter.send({"progress": [received, done]}),
+            threading.Event(),  # the daemon stops this process with SIGTERM
+        )
+    except TokenRejected as exc:
+        reporter.send({"refused": "token", "detail": str(exc)})
+        return 0
+    result = {
+        "done": batch.done,
+        "failed": batch.failed,
+        "received": batch.received,
+        "halted": batch.halted,
+    }
+    reporter.send({"result": result})
+    return 0
+
+
+def main() -> int:
+    setup_logging()
+    make_this_thread_idle()  # before the download threads start: they inherit it
+    try:
+        request = json.loads(sys.stdin.buffer.read())
+    except ValueError as exc:
+        log.error("download process: the request on stdin is not JSON: %s", exc)
+        return 2
+    return run(request, Reporter(sys.stdout.buffer))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
