@@ -7,7 +7,9 @@ the same file: the figure a kiosk that spawns mpv per track would pay.
 
 With `--load`, the same kiosk is pressed again while it works as a busy kiosk does: a sync
 downloads at full speed from a local tenant (`jukebox tenant serve`, over and over into fresh
-caches, on a thread lowered as the daemon's sync thread is) and 10,000 plays queued in the
+caches, on a thread lowered as the daemon's sync thread is, its downloads in an idle-class
+process of their own as the daemon's are; `--downloads thread` keeps them on the sync's own
+threads, as before, for a comparison) and 10,000 plays queued in the
 kiosk's own journal flush through a real mosquitto to the tenant's ingester (the device's MQTT
 link and play publisher, as in bench/report_flush.py). A flush takes seconds, so the queued
 plays flush `--rounds` times (queued again between rounds, while nobody presses) and the
@@ -66,7 +68,8 @@ from device.mqtt.transport import BrokerAccount
 from device.platform.clock import SystemClock
 from device.platform.priority import lower_this_thread
 from device.player.mpv_player import MpvPlayer
-from device.sync.syncer import Syncer
+from device.sync.fetch_process import ProcessFetcher
+from device.sync.syncer import DOWNLOADS_DIR, Syncer
 from tenant.admin_client import AdminClient, Credentials
 from tenant.broker.process import MosquittoProcess
 from tenant.broker.settings import BrokerAccount as TenantBrokerAccount
@@ -190,9 +193,16 @@ class Load:
     """A sync at full speed and a flush of queued plays, both as the daemon runs them."""
 
     def __init__(
-        self, folder: Path, journal_path: Path, tracks: int, mb: float, tenant_nice: int
+        self,
+        folder: Path,
+        journal_path: Path,
+        tracks: int,
+        mb: float,
+        tenant_nice: int,
+        downloads: str = "process",
     ) -> None:
         self.folder = folder
+        self.downloads = downloads
         self.stop = threading.Event()
         self.synced_mb = 0.0
         data = folder / "tenant"
@@ -252,8 +262,13 @@ class Load:
         run = 0
         while not self.stop.is_set():
             state = self.folder / f"sync-{run}"
-            syncer = Syncer(self.session, MediaCache(state / "cache"), state, lambda e: None,
-                            1 << 40, 300)  # fmt: skip
+            cache = MediaCache(state / "cache")
+            fetcher = None  # the sync's own threads
+            if self.downloads == "process":  # as device/link.py builds it
+                fetcher = ProcessFetcher(self.session, self.session.base_url, cache.root,
+                                         state / DOWNLOADS_DIR)  # fmt: skip
+            syncer = Syncer(self.session, cache, state, lambda e: None, 1 << 40, 300,
+                            fetcher=fetcher)  # fmt: skip
             syncer._stop = self.stop
             result = syncer.sync_once()
             self.synced_mb += result.bytes_downloaded / 1e6
@@ -360,6 +375,9 @@ def main() -> None:
     parser.add_argument("--tenant-nice", type=int, default=19,
                         help="nice of the tenant, broker and ingester (another machine in the "
                         "field); 0 lets them compete with the kiosk as equals")  # fmt: skip
+    parser.add_argument("--downloads", choices=("process", "thread"), default="process",
+                        help="where the sync's downloads run: an idle-class process, as the "
+                        "daemon's do, or the sync's own threads (before)")  # fmt: skip
     parser.add_argument("--lock-turn-ms", type=float, default=LOCK_TURN_S * 1000,
                         help="switch interval (default: the daemon's)")  # fmt: skip
     args = parser.parse_args()
@@ -378,7 +396,7 @@ def main() -> None:
             fill(queued, args.plays)
             queued.close()
             load = Load(folder, folder / "state" / "journal.sqlite3", args.tracks, args.mb,
-                        args.tenant_nice)  # fmt: skip
+                        args.tenant_nice, args.downloads)  # fmt: skip
         kiosk = BenchKiosk(folder)
         try:
             idle_load = loadavg()
@@ -419,7 +437,8 @@ def main() -> None:
         took = ", ".join("unfinished" if s is None else f"{s:.1f}" for s in rounds)
         print(f"  {len(rounds)} flushes of {args.plays} plays: {took} s; "
               f"sync downloaded {load.synced_mb:.0f} MB")  # fmt: skip
-        print(f"  tenant, broker and ingester at nice {args.tenant_nice}")
+        where = "an idle-class process" if args.downloads == "process" else "the sync's threads"
+        print(f"  tenant, broker and ingester at nice {args.tenant_nice}; downloads on {where}")
     print(describe("`mpv` command spawn to playing (baseline)", cli))
     ratio = statistics.median(cli) / statistics.median(idle)
     print(f"the kiosk answers {ratio:.1f}x faster than starting mpv per track (median, idle)")
