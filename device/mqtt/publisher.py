@@ -343,7 +343,11 @@ class PlayPublisher:
         deleted = self.journal.delete_finished(done) if done else 0
         self.stats.acked += len(acked)
         self.stats.rejected += len(rejected)
+        owner = self._batches.get(ack["batch_id"])
         for event_id in done:
+            if owner is not None and owner.plays.pop(event_id, None) is not None:
+                owner.payload = None  # the usual case: one lookup, not one per batch in flight
+                continue
             for batch in self._batches.values():
                 if batch.plays.pop(event_id, None) is not None:
                     batch.payload = None
