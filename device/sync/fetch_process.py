@@ -138,7 +138,7 @@ class ProcessFetcher:
         self.pid = process.pid
         assert process.stdin is not None and process.stdout is not None
         answer: dict[str, Any] = {}
-        received = 0
+        received = 0  # as the process last said (its progress lines are spaced out)
         try:
             try:
                 with process.stdin:
@@ -151,6 +151,8 @@ class ProcessFetcher:
                     progress(received_before + received, done_before + files)
                 else:
                     answer = message
+                    result = message.get("result", message)
+                    received = int(result.get("received", received))
             if stop.is_set():
                 raise FetchStopped
             status = process.wait()
