@@ -265,7 +265,7 @@ class Load:
             cache = MediaCache(state / "cache")
             fetcher = None  # the sync's own threads
             if self.downloads == "process":  # as device/link.py builds it
-                fetcher = ProcessFetcher(self.session, self.session.base_url, cache.root,
+                fetcher = ProcessFetcher(self.session, self.session.base_url, cache,
                                          state / DOWNLOADS_DIR)  # fmt: skip
             syncer = Syncer(self.session, cache, state, lambda e: None, 1 << 40, 300,
                             fetcher=fetcher)  # fmt: skip

@@ -78,7 +78,7 @@ class TenantLink:
             fetcher=ProcessFetcher(
                 session,
                 session.base_url,
-                cache.root,
+                cache,
                 state_dir / DOWNLOADS_DIR,
                 verify=self.client.verify,
                 user_agent=f"jukebox/{FIRMWARE_VERSION}",

@@ -23,9 +23,11 @@ import selectors
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
+from contract.media import MediaCache
 from device.domain import Sha256
 from device.sync.fetchers import BatchResult, FetchStopped, Progress
 from device.tenant_api.client import TokenGrant
@@ -56,7 +58,7 @@ class ProcessFetcher:
         self,
         tokens: TokenSource,
         base_url: str,
-        cache_root: Path,
+        cache: MediaCache,
         downloads_dir: Path,
         *,
         verify: bool | str = True,
@@ -67,7 +69,7 @@ class ProcessFetcher:
     ) -> None:
         self.tokens = tokens
         self.base_url = base_url
-        self.cache_root = Path(cache_root)
+        self.cache = cache
         self.downloads_dir = Path(downloads_dir)
         self.verify = verify
         self.user_agent = user_agent
@@ -102,12 +104,9 @@ class ProcessFetcher:
                 return BatchResult(done, failed + len(missing), received, None)
             log.info("the download process's access token was refused: renewing it")
             grant, renewed = self.tokens.renew_rejected(grant), True
-            still = {sha: size for sha, size in missing.items() if not self._cached(sha)}
+            still = {s: size for s, size in missing.items() if self.cache.path_for(s) is None}
             done += len(missing) - len(still)
             missing = still
-
-    def _cached(self, sha: Sha256) -> bool:
-        return (self.cache_root / "media" / sha[:2] / sha).is_file()
 
     def _run(
         self,
@@ -125,7 +124,7 @@ class ProcessFetcher:
             "verify": self.verify,
             "user_agent": self.user_agent,
             "timeout_s": self.timeout_s,
-            "cache": str(self.cache_root.resolve()),
+            "cache": str(self.cache.root.resolve()),
             "downloads": str(self.downloads_dir.resolve()),
             "parallel": self.parallel,
             "files": [[sha, size] for sha, size in missing.items()],
@@ -166,7 +165,7 @@ class ProcessFetcher:
         return answer, received
 
 
-def _lines(stream: Any, stop: threading.Event) -> Any:
+def _lines(stream: IO[bytes], stop: threading.Event) -> Iterator[dict[str, Any]]:
     """The JSON objects the process writes, one per line, until it closes stdout or `stop`."""
     fd = stream.fileno()
     pending = b""

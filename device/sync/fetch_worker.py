@@ -27,7 +27,7 @@ from contract.media import MediaCache
 from device.domain import Sha256
 from device.platform.logs import setup_logging
 from device.platform.priority import make_this_thread_idle
-from device.sync.downloader import CHUNK_BYTES, Downloader
+from device.sync.downloader import Downloader
 from device.sync.fetchers import ThreadFetcher
 from device.tenant_api.client import TenantClient
 from device.tenant_api.errors import TenantError
@@ -105,7 +105,6 @@ def run(request: dict[str, Any], reporter: Reporter) -> int:
         BearerHttp(client, request["token"]),
         MediaCache(Path(request["cache"])),
         Path(request["downloads"]),
-        chunk_bytes=int(request.get("chunk_bytes", CHUNK_BYTES)),
         timeout_s=float(request["timeout_s"]),
     )
     missing = {Sha256(sha): int(size) for sha, size in request["files"]}
