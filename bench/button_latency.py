@@ -34,6 +34,7 @@ import queue
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -266,7 +267,8 @@ class Load:
             fetcher = None  # the sync's own threads
             if self.downloads == "process":  # as device/link.py builds it
                 fetcher = ProcessFetcher(self.session, self.session.base_url, cache,
-                                         state / DOWNLOADS_DIR)  # fmt: skip
+                                         state / DOWNLOADS_DIR,
+                                         log_to=subprocess.DEVNULL)  # fmt: skip
             syncer = Syncer(self.session, cache, state, lambda e: None, 1 << 40, 300,
                             fetcher=fetcher)  # fmt: skip
             syncer._stop = self.stop

@@ -66,6 +66,7 @@ class ProcessFetcher:
         timeout_s: float = 30.0,
         parallel: int = 2,
         python: str = sys.executable,
+        log_to: int | None = None,
     ) -> None:
         self.tokens = tokens
         self.base_url = base_url
@@ -76,6 +77,7 @@ class ProcessFetcher:
         self.timeout_s = timeout_s
         self.parallel = max(1, parallel)
         self.python = python
+        self.log_to = log_to  # the process's stderr: the daemon's (the journal) by default
         self.pid: int | None = None  # the running download process, for the tests
 
     def fetch_all(
@@ -133,6 +135,7 @@ class ProcessFetcher:
             [self.python, "-m", WORKER_MODULE],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=self.log_to,
         )
         self.pid = process.pid
         assert process.stdin is not None and process.stdout is not None
