@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from pathlib import Path
+
+
+def temporary_sibling(path: Path, suffix: str = ".tmp") -> Path:
+    """A hidden name beside `path` that no other writer picks: `.<name>.<random><suffix>`.
+
+    os.urandom, not secrets: `import secrets` imports hmac, which initialises OpenSSL (2.1 MiB
+    resident in a folder kiosk's daemon, which otherwise never loads it).
+    """
+    return path.with_name(f".{path.name}.{os.urandom(6).hex()}{suffix}")
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -38,7 +46,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     content back (image-build/ota-test power-cut, docs/image.md). On ext4 it finds nothing
     left to write.
     """
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    temporary = temporary_sibling(path)
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         try:

@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import io
 import logging
 import os
-import secrets
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from contract.files import fsync_dir, write_all
-from contract.ids import Sha256, is_sha256
+from contract.files import fsync_dir, temporary_sibling, write_all
+from contract.ids import Sha256, is_sha256, sha256, sha256_file
 
 __all__ = ["CacheError", "CacheIntegrityError", "MediaCache"]
 
@@ -95,7 +93,7 @@ class MediaCache:
             return False
         try:
             with _open_regular(path) as f:
-                actual = hashlib.file_digest(f, "sha256").hexdigest()
+                actual = sha256_file(f)
         except (OSError, CacheError) as exc:
             log.warning("cannot verify cached %s: %s", path, exc)
             return False
@@ -111,7 +109,7 @@ class MediaCache:
         try:
             with _open_regular(src) as f:
                 size = os.fstat(f.fileno()).st_size
-                sha = Sha256(hashlib.file_digest(f, "sha256").hexdigest())
+                sha = sha256_file(f)
                 if self._present(sha, size):
                     return sha
                 f.seek(0)
@@ -135,13 +133,13 @@ class MediaCache:
         final = self._location(sha)
         try:
             self._make_shard(final.parent)
-            temp = final.parent / f".{sha}.{secrets.token_hex(6)}{_PARTIAL}"
+            temp = temporary_sibling(final, _PARTIAL)
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             raise CacheError(f"cannot write into the cache {final.parent}: {exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # tells a starting cache this write is alive
-            digest = hashlib.sha256()
+            digest = sha256()
             size = 0
             for chunk in chunks:
                 size += len(chunk)

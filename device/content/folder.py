@@ -30,7 +30,6 @@ cache, never at the folder, so the player reads nothing a visitor's USB stick co
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -41,7 +40,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from contract.files import atomic_write
-from contract.ids import is_sha256
+from contract.ids import is_sha256, sha256
 from contract.media import CacheError, MediaCache
 from contract.tags import normalise_isrc, read_tags
 from contract.toml_reader import ConfigError, Problems, Section, article, kind_of, parse_toml, typed
@@ -384,4 +383,4 @@ def _revision(spec: _PlaylistSpec, tracks: tuple[Track, ...]) -> str:
         [[t.id, t.sha256, t.title, t.artist, t.album, t.isrc] for t in tracks],
     ]
     encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return hashlib.sha256(encoded).hexdigest()[:12]
+    return sha256(encoded).hexdigest()[:12]

@@ -11,7 +11,6 @@ import contextlib
 import errno
 import logging
 import os
-import secrets
 import stat
 import time
 import uuid
@@ -20,7 +19,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from contract.files import fsync_dir, write_all
+from contract.files import fsync_dir, temporary_sibling, write_all
 from contract.ids import device_id_for
 
 __all__ = [
@@ -144,7 +143,7 @@ def write_private_file(path: Path, data: bytes, *, replace: bool = True) -> bool
     even by two processes racing); otherwise returns True.
     """
     folder = path.parent
-    temp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    temp = temporary_sibling(path)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         try:

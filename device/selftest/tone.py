@@ -9,7 +9,6 @@ it writes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import math
@@ -17,7 +16,7 @@ import struct
 import wave
 from pathlib import Path
 
-from contract.ids import Sha256
+from contract.ids import Sha256, sha256
 from contract.media import CacheError, MediaCache
 
 log = logging.getLogger(__name__)
@@ -50,7 +49,7 @@ def tone_wav() -> bytes:
 def ensure_test_tone(cache: MediaCache) -> Path | None:
     """The tone's verified path in `cache`, stored if missing; None (logged) if it cannot be."""
     data = tone_wav()
-    sha = Sha256(hashlib.sha256(data).hexdigest())
+    sha = Sha256(sha256(data).hexdigest())
     try:
         cache.add_stream([data], sha, len(data))
     except CacheError as exc:

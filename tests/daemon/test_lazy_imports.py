@@ -2,8 +2,8 @@
 
 The real `jukebox run --simulate` runs in its own process, plays, and stops; at READY and at
 exit it writes the names in its sys.modules. A folder kiosk must not have loaded the tenant
-link, sync, MQTT, HTTP or screen-emulator code; a tenant kiosk loads its link after READY
-(device/link_start.py), and has loaded it by the end (the positive control).
+link, sync, MQTT, HTTP or screen-emulator code, nor OpenSSL; a tenant kiosk loads its link
+after READY (device/link_start.py), and has loaded it by the end (the positive control).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ NOT_FOR_A_FOLDER_KIOSK = (
     "jwt",
     "luma.emulator",
     "pygame",
+    "_hashlib",  # OpenSSL's hashes: 2.1 MiB for a few hashes (contract.ids.sha256)
+    "ssl",
 )
 
 # What a tenant kiosk loads after READY, on the link's own thread.
