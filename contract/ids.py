@@ -7,6 +7,7 @@ are derived from the device's public key: stable, unforgeable, no registry neede
 from __future__ import annotations
 
 import base64
+import functools
 import importlib
 import re
 import sys
@@ -61,6 +62,7 @@ def sha256_file(f: Readable) -> Sha256:
     return Sha256(digest.hexdigest())
 
 
+@functools.cache
 def _builtin_sha256() -> Callable[[bytes], Hasher]:
     """CPython's own SHA-256: `_sha256` up to 3.11, `_sha2` from 3.12; hashlib without them."""
     for name in ("_sha256", "_sha2"):
