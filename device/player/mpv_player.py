@@ -2,7 +2,8 @@
 
 Threads: the core calls every public method from its own thread; they issue short mpv commands
 and return without waiting for mpv's events. mpv's events arrive on python-mpv's event thread,
-where the callbacks below only translate them into PlaybackStarted/Progress/Ended for the sink.
+where the callbacks below translate them into PlaybackStarted/Progress/Ended for the sink; mpv
+also waits there at each file's load (`_LoadGate`), so an entry we did not create never opens.
 The sink is called with the player's lock held (that is what makes the guarantees below hold),
 so it must not block or call the player: putting the event on the core's queue is right.
 
@@ -23,6 +24,7 @@ What the core can rely on:
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import threading
@@ -125,6 +127,34 @@ def _silence_main_handle(player: Any) -> None:
             request(player.handle, event_id, 0)
 
 
+class _LoadGate:
+    """mpv's "on_load" hook on the handle python-mpv reads: before opening any file, mpv waits
+    until the event thread has looked at it and called `release`.
+
+    The last line of defence (see `MpvPlayer._on_load`) must act before mpv decodes a byte of
+    a file that is not ours. Removing it when its events arrive was too late under load: an
+    expanded playlist's entry once wrote 1.5 s of audio first (tests/player/test_mpv_player.py).
+    python-mpv has no hook API, so libmpv's two functions are called through its library.
+    """
+
+    NAME = b"on_load"
+
+    def __init__(self, player: Any) -> None:
+        self._handle = player._event_handle  # the client whose events python-mpv's thread reads
+        add = mpv.backend.mpv_hook_add
+        add.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_char_p, ctypes.c_int]
+        add.restype = ctypes.c_int
+        self._continue = mpv.backend.mpv_hook_continue
+        self._continue.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+        self._continue.restype = ctypes.c_int
+        code = add(self._handle, 0, self.NAME, 0)
+        if code < 0:
+            raise RuntimeError(f"mpv_hook_add on_load: {mpv.ErrorCode.human_readable(code)}")
+
+    def release(self, hook_id: int) -> None:
+        self._continue(self._handle, hook_id)
+
+
 @dataclass
 class _Entry:
     """One mpv playlist entry we created, keyed by mpv's playlist_entry_id."""
@@ -186,6 +216,7 @@ class MpvPlayer:
 
         self._mpv: Any = mpv.MPV(log_handler=self._on_log, loglevel=mpv_log_level, **options)
         self._mpv.register_event_callback(self._guarded(self._on_event))
+        self._load_gate = _LoadGate(self._mpv)
         self._mpv.observe_property("time-pos", self._guarded(self._on_time_pos))
         self._mpv.observe_property("pause", self._guarded(self._on_pause))
         self._mpv.observe_property("duration", self._guarded(self._on_duration))
@@ -369,6 +400,20 @@ class MpvPlayer:
             self._on_playback_restart()
         elif kind == mpv.MpvEventID.END_FILE:
             self._on_end_file(event.data)
+        elif kind == mpv.MpvEventID.HOOK:
+            self._on_load(int(event.data.id))
+
+    def _on_load(self, hook_id: int) -> None:
+        """mpv waits, about to open its current entry (start-file came just before): one we did
+        not create (an expanded playlist's, see _drop_expanded) is removed unopened."""
+        try:
+            with self._lock:
+                current = self._current
+                if current is not None and current not in self._entries and not self._closed:
+                    log.error("mpv was about to open entry %d, not ours: removing it", current)
+                    self._remove_entries(range(current, current + 1))
+        finally:
+            self._load_gate.release(hook_id)  # mpv waits for this, whatever happened above
 
     def _on_start_file(self, entry_id: int) -> None:
         with self._lock:
@@ -456,13 +501,18 @@ class MpvPlayer:
         """
         expanded = range(first_id, first_id + count)
         log.error("mpv expanded a playlist into entries %s; removing them", list(expanded))
+        self._remove_entries(expanded)
+
+    def _remove_entries(self, ids: range) -> None:
+        """Remove the entries with these ids that mpv's playlist still holds (by id: indexes
+        move, and "current" may already be the next entry after an earlier removal)."""
         try:
             playlist = self._mpv.playlist
-            indexes = [i for i, e in enumerate(playlist) if e.get("id") in expanded]
+            indexes = [i for i, e in enumerate(playlist) if e.get("id") in ids]
             for index in reversed(indexes):
                 self._mpv.command("playlist-remove", index)
         except Exception:
-            log.exception("could not remove the expanded playlist entries")
+            log.exception("could not remove playlist entries %s", list(ids))
 
     def _on_time_pos(self, _name: str, value: float | None) -> None:
         if value is None:
