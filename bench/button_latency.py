@@ -15,10 +15,13 @@ link and play publisher, as in bench/report_flush.py). A flush takes seconds, so
 plays flush `--rounds` times (queued again between rounds, while nobody presses) and the
 presses during the flushes are counted apart from those with the sync alone. The tenant, the
 broker and the ingester stand in for other machines: they run at nice 19 (`--tenant-nice 0`
-lets them compete with the kiosk as equals). Idle and loaded figures come from the same run;
-mpv's audio underrun warnings are counted over the whole run.
+lets them compete with the kiosk as equals, `--tenant-idle` puts them in the idle CPU class as
+well). Idle and loaded figures come from the same run; mpv's audio underrun warnings are
+counted over the whole run. `--stages` says where the presses' time goes, step by step (the
+core thread, mpv's commands, the event thread's turns), idle and during flushes.
 
     .venv/bin/python bench/button_latency.py [--presses 50] [--load] [--plays 10000] [--rounds 8]
+                                             [--stages] [--tenant-idle]
 
 Prints figures; asserts nothing.
 """
@@ -42,6 +45,7 @@ import time
 from collections.abc import Callable
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -60,7 +64,7 @@ from device.content.folder import FolderContentSource
 from device.core.kiosk import Kiosk
 from device.daemon import LOCK_TURN_S
 from device.display.luma_display import NullDisplay
-from device.events import Event, PlaybackStarted, Shutdown
+from device.events import ButtonDown, Event, PlaybackStarted, Shutdown
 from device.journal.outbox import PlayJournal
 from device.mqtt.health import HeartbeatSource
 from device.mqtt.link import MqttLink
@@ -80,17 +84,95 @@ from tenant.setup import init_tenant
 from tenant.store import TenantStore, default_database_url
 
 
+class Stages:
+    """Where a press's time goes (`--stages`): a mark at each step of its path, one press at a
+    time. The player's steps are marked by wrappers put around MpvPlayer's methods (this
+    bench's instrumentation; the daemon has none of it)."""
+
+    # Each step, after "edge", with what the time since the step before it is spent on.
+    SPANS = (
+        ("core", "the core thread takes the press"),
+        ("command", "the core decides; loadfile and unpause return"),
+        ("start-file", "mpv leaves the old file; the event thread's turn"),
+        ("on_load", "the event thread checks the entry at mpv's hook"),
+        ("restart", "mpv opens, decodes, starts output; the event thread's turn"),
+    )
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+        self.rows: list[dict[str, float]] = []
+
+    def mark(self, step: str) -> None:
+        if "edge" in self.marks:
+            self.marks.setdefault(step, time.monotonic())
+        if step == "restart" and "edge" in self.marks:
+            self.rows.append(self.marks)
+            self.marks = {}
+
+    def begin(self) -> None:
+        self.marks = {"edge": time.monotonic()}
+
+    def install(self) -> None:
+        """Wrap the player's steps; before the player is built."""
+        stages = self
+
+        def after(name: str, step: str) -> None:
+            method = getattr(MpvPlayer, name)
+
+            def wrapper(self: MpvPlayer, *args: Any) -> Any:
+                try:
+                    return method(self, *args)
+                finally:
+                    stages.mark(step)
+
+            setattr(MpvPlayer, name, wrapper)
+
+        def before(name: str, step: str) -> None:
+            method = getattr(MpvPlayer, name)
+
+            def wrapper(self: MpvPlayer, *args: Any) -> Any:
+                stages.mark(step)
+                return method(self, *args)
+
+            setattr(MpvPlayer, name, wrapper)
+
+        after("play", "command")
+        before("_on_start_file", "start-file")
+        after("_on_load", "on_load")
+
+    def describe(self, name: str, rows: list[dict[str, float]]) -> list[str]:
+        lines = [f"  {name}, by step of the path (ms):"]
+        previous = "edge"
+        for step, what in self.SPANS:
+            spans = [row[step] - row[previous] for row in rows if step in row and previous in row]
+            previous = step
+            if spans:
+                p50, p95, p99 = percentiles(spans)
+                lines.append(f"    {what:<58} p50 {p50:5.1f}  p95 {p95:5.1f}  "
+                             f"p99 {p99:5.1f}  max {max(spans) * 1000:5.1f}")  # fmt: skip
+        return lines
+
+
 class TimedInbox(queue.Queue[Event]):
     """The core's queue, noting when each PlaybackStarted arrives (on mpv's thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stages: Stages | None = None) -> None:
         super().__init__()
         self.started: queue.Queue[tuple[int, float]] = queue.Queue()
+        self.stages = stages
 
     def put(self, item: Event, block: bool = True, timeout: float | None = None) -> None:
         if isinstance(item, PlaybackStarted):
             self.started.put((item.token, time.monotonic()))
+            if self.stages is not None:
+                self.stages.mark("restart")
         super().put(item, block, timeout)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Event:
+        item = super().get(block, timeout)
+        if self.stages is not None and isinstance(item, ButtonDown):
+            self.stages.mark("core")
+        return item
 
 
 class Underruns(logging.Handler):
@@ -131,7 +213,8 @@ def describe(name: str, seconds: list[float]) -> str:
 class BenchKiosk:
     """The kiosk's real parts in this process, pressed through a MockFactory pin."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, stages: Stages | None = None) -> None:
+        self.stages = stages
         content = folder / "content"
         for i in range(3):
             synthesise_track(content / f"t{i}.flac", TrackSpec(f"T{i}", "Bench", 30.0))
@@ -149,7 +232,7 @@ class BenchKiosk:
         self.cache = MediaCache(self.config.device.cache_dir)
         library = FolderContentSource(content, self.cache).load()
         self.journal = PlayJournal(self.config.device.journal_path, IDENTITY)
-        self.inbox = TimedInbox()
+        self.inbox = TimedInbox(stages)
         self.player = MpvPlayer(self.inbox.put, self.cache.root, ao="null")
         factory = MockFactory()
         self.panel = GpioPanel(self.config.buttons, None, factory)
@@ -174,6 +257,8 @@ class BenchKiosk:
                 break
             while not self.inbox.started.empty():
                 self.inbox.started.get_nowait()
+            if self.stages is not None:
+                self.stages.begin()
             edge = time.monotonic()
             self.pin.drive_low()
             _, started = self.inbox.started.get(timeout=10)
@@ -201,6 +286,7 @@ class Load:
         mb: float,
         tenant_nice: int,
         downloads: str = "process",
+        tenant_idle: bool = False,
     ) -> None:
         self.folder = folder
         self.downloads = downloads
@@ -210,7 +296,7 @@ class Load:
         token = init_tenant(data, "bench", "Bench network")
         port = free_port()
         self.service = serve(data, port)
-        renice_process(self.service.pid, tenant_nice)
+        renice_process(self.service.pid, tenant_nice, tenant_idle)
         base_url = f"http://127.0.0.1:{port}/t/bench"
         admin = AdminClient(Credentials(f"http://127.0.0.1:{port}", "bench", token))
         print(f"preparing {tracks} tracks of ~{mb} MB at a local tenant ...", flush=True)
@@ -220,7 +306,7 @@ class Load:
         admin.assign("bench-load", devices=[self.session.key.device_id])
 
         self.broker = MosquittoProcess(folder / "mosquitto").start()
-        renice_process(self.broker.pid, tenant_nice)
+        renice_process(self.broker.pid, tenant_nice, tenant_idle)
         (folder / "tenant-plays").mkdir()
         # The ingester is the tenant's work, on another machine in the field: its own process
         # here, so that it does not share the kiosk's interpreter lock.
@@ -233,6 +319,7 @@ class Load:
                 self.broker.port,
                 self.ingester_stop,
                 tenant_nice,
+                tenant_idle,
             ),
             name="ingester",
         )
@@ -334,17 +421,23 @@ class FlushRound:
         return True
 
 
-def renice_process(pid: int | None, nice: int) -> None:
-    """Every thread of `pid` at `nice` (threads it starts later inherit it)."""
-    if pid is None or nice == 0:
+def renice_process(pid: int | None, nice: int, idle: bool = False) -> None:
+    """Every thread of `pid` at `nice`, and in the idle class with `idle` (threads it starts
+    later inherit both)."""
+    if pid is None:
         return
     for task in Path(f"/proc/{pid}/task").iterdir():
-        os.setpriority(os.PRIO_PROCESS, int(task.name), nice)
+        if nice:
+            os.setpriority(os.PRIO_PROCESS, int(task.name), nice)
+        if idle:
+            os.sched_setscheduler(int(task.name), os.SCHED_IDLE, os.sched_param(0))
 
 
-def run_ingester(folder: Path, host: str, port: int, stop: EventType, nice: int) -> None:
+def run_ingester(
+    folder: Path, host: str, port: int, stop: EventType, nice: int, idle: bool
+) -> None:
     """The tenant's ingester in a process of its own, until `stop` is set."""
-    os.nice(nice)
+    renice_process(os.getpid(), nice, idle)
     store = TenantStore(default_database_url(folder))
     settings = BrokerSettings(
         host=host,
@@ -377,6 +470,11 @@ def main() -> None:
     parser.add_argument("--tenant-nice", type=int, default=19,
                         help="nice of the tenant, broker and ingester (another machine in the "
                         "field); 0 lets them compete with the kiosk as equals")  # fmt: skip
+    parser.add_argument("--tenant-idle", action="store_true",
+                        help="the tenant, broker and ingester in the idle CPU class as well: "
+                        "closer still to other machines")  # fmt: skip
+    parser.add_argument("--stages", action="store_true",
+                        help="where each press's time goes, step by step")  # fmt: skip
     parser.add_argument("--downloads", choices=("process", "thread"), default="process",
                         help="where the sync's downloads run: an idle-class process, as the "
                         "daemon's do, or the sync's own threads (before)")  # fmt: skip
@@ -398,11 +496,17 @@ def main() -> None:
             fill(queued, args.plays)
             queued.close()
             load = Load(folder, folder / "state" / "journal.sqlite3", args.tracks, args.mb,
-                        args.tenant_nice, args.downloads)  # fmt: skip
-        kiosk = BenchKiosk(folder)
+                        args.tenant_nice, args.downloads, args.tenant_idle)  # fmt: skip
+        stages = None
+        if args.stages:
+            stages = Stages()
+            stages.install()
+        kiosk = BenchKiosk(folder, stages)
         try:
             idle_load = loadavg()
             idle = [latency for _, latency in kiosk.press(args.presses)]
+            idle_rows = list(stages.rows[-len(idle) :]) if stages else []
+            flush_rows: list[dict[str, float]] = []
             flushing: list[float] = []
             syncing: list[float] = []
             rounds: list[float | None] = []
@@ -414,6 +518,8 @@ def main() -> None:
                     flush = load.flush()
                     pressed = kiosk.press(args.presses, warm_up=0, until=flush.done)
                     flushing += [latency for _, latency in pressed]
+                    if stages and pressed:
+                        flush_rows += stages.rows[-len(pressed) :]
                     deadline = time.monotonic() + 120
                     while not flush.done() and time.monotonic() < deadline:
                         time.sleep(0.1)  # a flush that never ends (no ingester) stops the rounds
@@ -440,7 +546,13 @@ def main() -> None:
         print(f"  {len(rounds)} flushes of {args.plays} plays: {took} s; "
               f"sync downloaded {load.synced_mb:.0f} MB")  # fmt: skip
         where = "an idle-class process" if args.downloads == "process" else "the sync's threads"
-        print(f"  tenant, broker and ingester at nice {args.tenant_nice}; downloads on {where}")
+        idle_class = " in the idle class" if args.tenant_idle else ""
+        print(f"  tenant, broker and ingester at nice {args.tenant_nice}{idle_class}; "
+              f"downloads on {where}")  # fmt: skip
+    if stages is not None:
+        print("\n".join(stages.describe("idle", idle_rows)))
+        if flush_rows:
+            print("\n".join(stages.describe("during flushes", flush_rows)))
     print(describe("`mpv` command spawn to playing (baseline)", cli))
     ratio = statistics.median(cli) / statistics.median(idle)
     print(f"the kiosk answers {ratio:.1f}x faster than starting mpv per track (median, idle)")
