@@ -40,21 +40,23 @@ def lower_this_thread(nice: int = BACKGROUND_NICE, io_level: int = IOPRIO_LOWEST
 
     Never raises: a kiosk whose kernel refuses goes on at normal priority, and says so once.
     """
-    tid = threading.get_native_id()
+    return _lower(threading.get_native_id(), f"thread {threading.current_thread().name}",
+                  nice, io_level)  # fmt: skip
+
+
+def _lower(tid: int, who: str, nice: int, io_level: int) -> bool:
     ok = True
     try:
         current = os.getpriority(os.PRIO_PROCESS, tid)
         if current < nice:
             os.setpriority(os.PRIO_PROCESS, tid, nice)
     except OSError as exc:
-        log.warning("thread %s keeps its CPU priority: %s", threading.current_thread().name, exc)
+        log.warning("%s keeps its CPU priority: %s", who, exc)
         ok = False
     value = (IOPRIO_CLASS_BEST_EFFORT << _IOPRIO_CLASS_SHIFT) | io_level
     problem = _ioprio("set", tid, value)
     if problem is not None:
-        log.warning(
-            "thread %s keeps its I/O priority: %s", threading.current_thread().name, problem
-        )
+        log.warning("%s keeps its I/O priority: %s", who, problem)
         ok = False
     return ok
 
@@ -68,11 +70,27 @@ def make_this_thread_idle() -> bool:
     interpreter lock could keep it from the core while other work fills the CPUs. Threads it
     starts inherit the class. Never raises; True when both were set.
     """
-    ok = lower_this_thread(nice=19)
+    return _make_idle(threading.get_native_id(), f"thread {threading.current_thread().name}")
+
+
+def make_process_idle(pid: int) -> bool:
+    """`make_this_thread_idle` for a child process just started, from its parent: its main
+    thread (whose id is the pid) is idle from its first instruction after exec, not only once
+    it gets to call `make_this_thread_idle` itself. The download process imports requests
+    and the cache first, some 0.1-0.2 s of CPU that competed with the core and mpv at the
+    parent thread's priority; a press then waited (bench/button_latency.py, perf sched).
+
+    Threads it starts later inherit the class. Never raises; True when both were set.
+    """
+    return _make_idle(pid, f"process {pid}")
+
+
+def _make_idle(tid: int, who: str) -> bool:
+    ok = _lower(tid, who, 19, IOPRIO_LOWEST_LEVEL)
     try:
-        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
     except OSError as exc:
-        log.warning("thread %s is not idle-class: %s", threading.current_thread().name, exc)
+        log.warning("%s is not idle-class: %s", who, exc)
         ok = False
     return ok
 

@@ -29,6 +29,7 @@ from typing import IO, Any, Protocol
 
 from contract.media import MediaCache
 from device.domain import Sha256
+from device.platform.priority import make_process_idle
 from device.sync.fetchers import BatchResult, FetchStopped, Progress
 from device.tenant_api.client import TokenGrant
 
@@ -138,6 +139,7 @@ class ProcessFetcher:
             stderr=self.log_to,
         )
         self.pid = process.pid
+        make_process_idle(process.pid)  # at once: it says so itself only after its imports
         assert process.stdin is not None and process.stdout is not None
         answer: dict[str, Any] = {}
         received = 0  # as the process last said (its progress lines are spaced out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 
@@ -14,6 +15,7 @@ from device.platform.priority import (
     IOPRIO_CLASS_BEST_EFFORT,
     IOPRIO_LOWEST_LEVEL,
     lower_this_thread,
+    make_process_idle,
     make_this_thread_idle,
     thread_io_priority,
     thread_nice,
@@ -125,3 +127,22 @@ def test_an_idle_class_thread_is_sched_idle_and_its_threads_inherit_it() -> None
         assert os.sched_getscheduler(threading.get_native_id()) == os.SCHED_OTHER
     finally:
         release.set()
+
+
+def test_a_child_process_is_made_idle_class_by_its_parent() -> None:
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert make_process_idle(child.pid) is True
+        assert os.sched_getscheduler(child.pid) == os.SCHED_IDLE
+        assert thread_nice(child.pid) == 19
+        assert thread_io_priority(child.pid) == (IOPRIO_CLASS_BEST_EFFORT, IOPRIO_LOWEST_LEVEL)
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the parent is untouched
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_process_that_is_gone_is_reported_not_raised() -> None:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    assert make_process_idle(child.pid) is False

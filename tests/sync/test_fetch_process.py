@@ -175,3 +175,20 @@ def test_a_process_that_dies_halts_the_pass_and_the_daemon_goes_on(
     result = syncer.sync_once()
     assert result.outcome == "offline"  # retried with backoff, like an unreachable tenant
     assert "status 3" in result.detail
+
+
+def test_the_process_is_idle_class_from_its_start_not_only_after_its_imports(
+    device: Device, media: list[Media], tmp_path: Path
+) -> None:
+    """The worker says so itself only after importing requests and the cache (0.1-0.2 s of
+    CPU): until then it ran at the sync thread's priority beside the core and mpv. A stand-in
+    that never says so shows what the parent set."""
+    stat = tmp_path / "stat"
+    worker = tmp_path / "worker"
+    worker.write_text(f"#!/bin/sh\nsleep 0.3\ncat /proc/$$/stat > {stat}\nexit 3\n")
+    worker.chmod(0o755)
+    fetcher = fetcher_for(device, python=str(worker))
+    fetcher.fetch_all({Sha256(media[0].sha): media[0].size}, lambda r, d: None, threading.Event())
+    fields = stat.read_text().rsplit(")", 1)[1].split()  # proc(5) fields from the 3rd on
+    assert int(fields[41 - 3]) == os.SCHED_IDLE  # "policy"
+    assert int(fields[19 - 3]) == 19  # "nice"
