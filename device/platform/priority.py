@@ -77,8 +77,8 @@ def make_process_idle(pid: int) -> bool:
     """`make_this_thread_idle` for a child process just started, from its parent: its main
     thread (whose id is the pid) is idle from its first instruction after exec, not only once
     it gets to call `make_this_thread_idle` itself. The download process imports requests
-    and the cache first, some 0.1-0.2 s of CPU that competed with the core and mpv at the
-    parent thread's priority; a press then waited (bench/button_latency.py, perf sched).
+    and the cache first: perf sched saw 0.3 s of CPU spent that way at the parent thread's
+    priority, beside the core and mpv, while a press waited (bench/button_latency.py).
 
     Threads it starts later inherit the class. Never raises; True when both were set.
     """
