@@ -61,26 +61,20 @@ def _lower(tid: int, who: str, nice: int, io_level: int) -> bool:
     return ok
 
 
-def make_this_thread_idle() -> bool:
-    """Put the calling thread in the SCHED_IDLE class (and lowest best-effort I/O): it runs
-    only on a CPU nothing else wants, and any waking thread of a normal class preempts it at
-    once, where a nice value still lets it finish a slice of a few milliseconds first.
+def make_process_idle(pid: int) -> bool:
+    """Put a child process just started in the SCHED_IDLE class (and lowest best-effort I/O),
+    from its parent: it runs only on a CPU nothing else wants, and any waking thread of a
+    normal class preempts it at once, where a nice value still lets it finish a slice of a
+    few milliseconds first. Its main thread (whose id is the pid) is idle from its first
+    instruction after exec; the threads it starts inherit the class.
 
     Only for a process of its own (the download process): a thread of this class holding the
-    interpreter lock could keep it from the core while other work fills the CPUs. Threads it
-    starts inherit the class. Never raises; True when both were set.
-    """
-    return _make_idle(threading.get_native_id(), f"thread {threading.current_thread().name}")
-
-
-def make_process_idle(pid: int) -> bool:
-    """`make_this_thread_idle` for a child process just started, from its parent: its main
-    thread (whose id is the pid) is idle from its first instruction after exec, not only once
-    it gets to call `make_this_thread_idle` itself. The download process imports requests
-    and the cache first: perf sched saw 0.3 s of CPU spent that way at the parent thread's
+    interpreter lock could keep it from the core while other work fills the CPUs. Set by the
+    parent rather than by the process once it runs: the download process imports requests and
+    the cache first, and perf sched saw those 0.3 s of CPU spent at the parent thread's
     priority, beside the core and mpv, while a press waited (bench/button_latency.py).
 
-    Threads it starts later inherit the class. Never raises; True when both were set.
+    Never raises; True when both were set.
     """
     return _make_idle(pid, f"process {pid}")
 

@@ -139,7 +139,7 @@ class ProcessFetcher:
             stderr=self.log_to,
         )
         self.pid = process.pid
-        make_process_idle(process.pid)  # at once: it says so itself only after its imports
+        make_process_idle(process.pid)  # at once, before its imports take CPU time
         assert process.stdin is not None and process.stdout is not None
         answer: dict[str, Any] = {}
         received = 0  # as the process last said (its progress lines are spaced out)

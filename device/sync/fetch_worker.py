@@ -1,12 +1,13 @@
 """The download process: `python -m device.sync.fetch_worker`, started by ProcessFetcher.
 
-It reads one JSON request on stdin (the tenant, an access token, the cache, the files), puts
-itself in the idle scheduling class, fetches the files with the kiosk's own Downloader threads
-and writes one JSON object per line on stdout: ``{"progress": [bytes, files_done]}`` while it
-works, then ``{"result": {...}}``, or ``{"refused": "token", "detail": ...}`` when the tenant
-turned the token away (it expired, or the kiosk was revoked: the daemon's renewal tells
-which). Its log goes to stderr (the daemon's journal). The token comes on stdin, never in
-argv, which every process on the kiosk can read.
+It runs in the idle scheduling class (ProcessFetcher puts it there as it starts), reads one
+JSON request on stdin (the tenant, an access token, the cache, the files), fetches the files
+with the kiosk's own Downloader threads (which inherit the class) and writes one JSON object
+per line on stdout: ``{"progress": [bytes, files_done]}`` while it works, then
+``{"result": {...}}``, or ``{"refused": "token", "detail": ...}`` when the tenant turned the
+token away (it expired, or the kiosk was revoked: the daemon's renewal tells which). Its log
+goes to stderr (the daemon's journal). The token comes on stdin, never in argv, which every
+process on the kiosk can read.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import requests
 from contract.media import MediaCache
 from device.domain import Sha256
 from device.platform.logs import setup_logging
-from device.platform.priority import make_this_thread_idle
 from device.sync.downloader import Downloader
 from device.sync.fetchers import ThreadFetcher
 from device.tenant_api.client import TenantClient
@@ -135,8 +135,7 @@ def run(request: dict[str, Any], reporter: Reporter) -> int:
 
 
 def main() -> int:
-    setup_logging()
-    make_this_thread_idle()  # before the download threads start: they inherit it
+    setup_logging()  # idle-class already: ProcessFetcher made it so when it started it
     try:
         request = json.loads(sys.stdin.buffer.read())
     except ValueError as exc:

@@ -16,7 +16,6 @@ from device.platform.priority import (
     IOPRIO_LOWEST_LEVEL,
     lower_this_thread,
     make_process_idle,
-    make_this_thread_idle,
     thread_io_priority,
     thread_nice,
 )
@@ -97,36 +96,6 @@ def test_the_play_publisher_thread_runs_as_background_work(journal: PlayJournal)
         assert thread_nice(threading.get_native_id()) == ours
     finally:
         publisher.close()
-
-
-def test_an_idle_class_thread_is_sched_idle_and_its_threads_inherit_it() -> None:
-    seen: dict[str, object] = {}
-    release = threading.Event()
-    ready = threading.Event()
-
-    def child() -> None:
-        seen["child"] = threading.get_native_id()
-        ready.set()
-        release.wait(10)
-
-    def background() -> None:
-        seen["tid"] = threading.get_native_id()
-        seen["ok"] = make_this_thread_idle()
-        threading.Thread(target=child).start()
-
-    thread = threading.Thread(target=background)
-    thread.start()
-    try:
-        assert ready.wait(10)
-        thread.join(10)
-        assert seen["ok"] is True
-        child_tid = seen["child"]
-        assert isinstance(child_tid, int)
-        assert os.sched_getscheduler(child_tid) == os.SCHED_IDLE
-        assert thread_io_priority(child_tid) == (IOPRIO_CLASS_BEST_EFFORT, IOPRIO_LOWEST_LEVEL)
-        assert os.sched_getscheduler(threading.get_native_id()) == os.SCHED_OTHER
-    finally:
-        release.set()
 
 
 def test_a_child_process_is_made_idle_class_by_its_parent() -> None:

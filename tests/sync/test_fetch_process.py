@@ -180,9 +180,9 @@ def test_a_process_that_dies_halts_the_pass_and_the_daemon_goes_on(
 def test_the_process_is_idle_class_from_its_start_not_only_after_its_imports(
     device: Device, media: list[Media], tmp_path: Path
 ) -> None:
-    """The worker says so itself only after importing requests and the cache (0.3 s of CPU
-    on a busy machine): until then it ran at the sync thread's priority beside the core and
-    mpv. A stand-in that never says so shows what the parent set."""
+    """The parent sets the class as it starts the process: the worker's imports (0.3 s of CPU
+    on a busy machine) once ran at the sync thread's priority beside the core and mpv. A
+    stand-in that never lowers itself shows what the parent set."""
     stat = tmp_path / "stat"
     worker = tmp_path / "worker"
     worker.write_text(f"#!/bin/sh\nsleep 0.3\ncat /proc/$$/stat > {stat}\nexit 3\n")
