@@ -18,6 +18,10 @@ the gpiod pin factory on virt's GPIO chip.
 --analyze: also `systemd-analyze blame` and `critical-chain jukebox.service` from the guest,
 once READY (guest_analyze.sh), on the console and in the log. Every run ends with where the
 boot's time went, stage by stage (boot_stages.py).
+--second-boot: boot the scratch disk twice. The first boot (the data partition grows, the
+kiosk creates its key, journal and cache; a provisioned card applies its site file) ends with
+the power button once READY; the second, a kiosk's everyday boot, is the one the verdict,
+the stages and the options' checks are about.
 
 Size: QEMU's command line, the serial log's reading and the verdicts belong together (a
 little over 400 lines).
@@ -91,6 +95,7 @@ WORTH_SHOWING = (
 @dataclass
 class BootResult:
     ready_after: float | None = None
+    first_boot: BootResult | None = None  # with --second-boot: the boot that powered off
     started_after: float | None = None
     uptime: float | None = None
     device_id: str | None = None
@@ -131,6 +136,11 @@ def parser() -> argparse.ArgumentParser:
         help="also print systemd-analyze blame and critical-chain jukebox.service from the "
         "guest once READY (not with --gpio-check: systemd runs one command line command)",
     )  # fmt: skip
+    p.add_argument(
+        "--second-boot", action="store_true",
+        help="boot twice: first boot (growing the data partition, the kiosk's first state) "
+        "powers off once READY, and the second boot, as a kiosk boots every day, is measured",
+    )  # fmt: skip
     return p
 
 
@@ -138,7 +148,7 @@ def main(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     if args.analyze and args.gpio_check:
         parser().error("--analyze and --gpio-check: systemd.run= runs one command; pick one")
-    steps = Steps(3)
+    steps = Steps(4 if args.second_boot else 3)
     try:
         result = boot_test(args, steps)
     except BuildError as exc:
@@ -148,22 +158,26 @@ def main(argv: Sequence[str]) -> int:
         say("\ninterrupted")
         return 130
     say("")
+    first = result.first_boot
+    if first is not None:
+        for note in first.notes:
+            say(f"  first boot: {note}")
+        if first.fatal or not first.complete:
+            say(f"FAIL: first boot: {verdict_problem(first, args.timeout)}")
+            return 1
+        assert first.ready_after is not None and first.started_after is not None
+        say(f"  first boot: READY {max(first.ready_after, first.started_after):.1f} s after "
+            "starting QEMU, then powered off; the second boot:")  # fmt: skip
     for note in result.notes:
         say(f"  {note}")
     if result.fatal or not result.complete:
-        missing = [
-            what
-            for what, seen in (
-                ('systemd\'s "Started jukebox.service"', result.started_after),
-                ('the daemon\'s "kiosk … ready"', result.ready_after),
-            )
-            if seen is None
-        ] + list(result.expected)
-        why = result.fatal or f"not seen within {args.timeout:.0f} s: {' and '.join(missing)}"
-        say(f"FAIL: {why}")
+        say(f"FAIL: {verdict_problem(result, args.timeout)}")
         return 1
     uptime = f", guest uptime {result.uptime:.1f} s" if result.uptime is not None else ""
     assert result.ready_after is not None and result.started_after is not None
+    if first is not None:
+        for what, after in first.seen.items():
+            say(f"  ok: first boot: {what}" + (f" ({after:.1f} s)" if after is not None else ""))
     for what, after in result.seen.items():
         say(f"  ok: {what}" + (f" ({after:.1f} s)" if after is not None else ""))
     say(
@@ -171,6 +185,24 @@ def main(argv: Sequence[str]) -> int:
         f"after starting QEMU{uptime} (kiosk {result.device_id})"
     )
     return 0
+
+
+def verdict_problem(result: BootResult, timeout: float) -> str:
+    """Why a boot failed: the fatal console line, or what it never showed."""
+    missing = [
+        what
+        for what, seen in (
+            ('systemd\'s "Started jukebox.service"', result.started_after),
+            ('the daemon\'s "kiosk … ready"', result.ready_after),
+        )
+        if seen is None
+    ] + list(result.expected)
+    return result.fatal or f"not seen within {timeout:.0f} s: {' and '.join(missing)}"
+
+
+def first_boot_log(log: Path) -> Path:
+    """Where --second-boot keeps the first boot's console: beside the measured boot's."""
+    return log.with_name(f"{log.name}.first-boot")
 
 
 def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
@@ -188,12 +220,14 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
     with tempfile.TemporaryDirectory(prefix="jukebox-boot-test-") as scratch:
         work = Path(scratch)
         ab = qemu_ab.is_ab(fat_drive(image))
+        boot_files: tuple[Path, Path] | None = None  # the kernel and initrd, without U-Boot
         if ab:  # the kernels are in the root slots: U-Boot and the image's boot.scr load them
             steps.step(f"{image.name} is an A/B image: QEMU boots U-Boot, which runs boot.scr")
             cmdline = qemu_ab.CONSOLE_ARGS
         else:
             steps.step(f"Kernel, initrd and command line from {image.name}'s boot partition")
             kernel, initrd, cmdline = extract_boot_files(image, work)
+            boot_files = (kernel, initrd)
             steps.note(f"{kernel.name}, {initrd.name} ({initrd.stat().st_size >> 20} MiB)")
             steps.note(f"cmdline: {cmdline}")
 
@@ -204,8 +238,22 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
         run(["cp", "--sparse=always", image, disk], what="copying the image")
         with disk.open("r+b") as f:
             f.truncate(image.stat().st_size + GROW_BY)
-        result = BootResult()
-        if args.expect_site:
+        first = None
+        qmp: Path | None = work / "qmp-first.sock"
+        if args.second_boot:
+            steps.step("First boot, until READY, then the power button")
+            first = BootResult(expected=dict(SITE_APPLIED) if args.expect_site else {})
+            first_log = first_boot_log(log)
+            command = boot_command(args, disk, work, cmdline, boot_files, qmp)
+            steps.note(f"serial console → {first_log}")
+            watch(command, first_log, args.timeout, steps, first, qmp=qmp, power_off=True)
+            first.notes.extend(boot_stages.summary(first_log.read_text(errors="replace")))
+            if first.fatal or not first.complete:
+                return BootResult(first_boot=first)
+            if args.expect_site:
+                check_secrets(disk, first)
+        result = BootResult(first_boot=first)
+        if args.expect_site and first is None:
             result.expected.update(SITE_APPLIED)
         if args.gpio_check:
             mtools(["mcopy", "-o", "-i", fat_drive(disk), str(GPIO_CHECK),
@@ -220,28 +268,50 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
             result.expected.update(ANALYZED)
             steps.note(f"{ANALYZE.name} runs in the guest once READY")
 
-        steps.step(f"Booting in QEMU (virt, {args.cpu}, {args.memory} MiB, no network)")
-        if ab:
-            qemu_ab.set_extra_args(fat_drive(disk), cmdline, work)
-            command = qemu_ab.uboot_command(disk, args.cpu, args.memory)
-        else:
-            command = qemu_command(kernel, initrd, cmdline, disk, args.cpu, args.memory)
+        again = " again" if first is not None else ""
+        steps.step(f"Booting{again} in QEMU (virt, {args.cpu}, {args.memory} MiB, no network)")
         # The power button, through QMP: pressed for gpio_check.py's edges and, since the boot
         # partition is read after the boot, to shut the guest down as a kiosk does, so that
         # it first writes out what it holds in memory.
         qmp = work / "qmp.sock" if args.expect_site or args.gpio_check else None
-        if qmp is not None:
-            command += ["-qmp", f"unix:{qmp},server=on,wait=off"]
+        command = boot_command(args, disk, work, cmdline, boot_files, qmp)
         steps.note(f"serial console → {log}")
-        watch(command, log, args.timeout, steps, result, qmp=qmp, power_off=args.expect_site)
+        watch(command, log, args.timeout, steps, result, qmp=qmp,
+              power_off=args.expect_site and first is None)  # fmt: skip
         result.notes.extend(boot_stages.summary(log.read_text(errors="replace")))
-        if args.expect_site and result.complete and not result.fatal:
-            left = site_secrets(disk)
-            if left:
-                result.fatal = f"the boot partition still holds {', '.join(left)} after first boot"
-            else:
-                result.seen["no secret left in the boot partition's site.toml"] = None
+        if args.expect_site and first is None and result.complete and not result.fatal:
+            check_secrets(disk, result)
         return result
+
+
+def check_secrets(disk: Path, result: BootResult) -> None:
+    """Fails `result` if first boot left a secret in the boot partition's site.toml (read
+    once the guest has powered off)."""
+    left = site_secrets(disk)
+    if left:
+        result.fatal = f"the boot partition still holds {', '.join(left)} after first boot"
+    else:
+        result.seen["no secret left in the boot partition's site.toml"] = None
+
+
+def boot_command(
+    args: argparse.Namespace,
+    disk: Path,
+    work: Path,
+    cmdline: str,
+    boot_files: tuple[Path, Path] | None,
+    qmp: Path | None,
+) -> list[str]:
+    """QEMU's command line for one boot of `disk`; an A/B image (no `boot_files`) is given
+    `cmdline`'s extra arguments in a file on its FAT, which boot.scr reads."""
+    if boot_files is None:
+        qemu_ab.set_extra_args(fat_drive(disk), cmdline, work)
+        command = qemu_ab.uboot_command(disk, args.cpu, args.memory)
+    else:
+        command = qemu_command(*boot_files, cmdline, disk, args.cpu, args.memory)
+    if qmp is not None:
+        command += ["-qmp", f"unix:{qmp},server=on,wait=off"]
+    return command
 
 
 def fat_drive(image: Path) -> str:

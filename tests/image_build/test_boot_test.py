@@ -129,3 +129,68 @@ def test_the_boot_partition_is_sized_from_its_files(tmp_path: Path) -> None:
     assert assemble.fat_mib_for(tmp_path / "firmware", minimum_mib=80) == 80
     (tmp_path / "firmware" / "initrd").write_bytes(b"\1" * (10 << 20))
     assert assemble.fat_mib_for(tmp_path / "firmware") == 80
+
+
+# A stand-in for qemu-system-aarch64 (the boot itself is the slow check, docs/image.md): it
+# prints a boot's console lines, a first boot's growing of the data partition only once per
+# disk, and powers off when QMP's system_powerdown arrives.
+FAKE_QEMU = r"""#!/usr/bin/env python3
+import json, socket, sys, time
+args = sys.argv[1:]
+disk = next(a for a in args if a.startswith("if=none")).split("file=")[1]
+qmp = next((a for a in args if a.startswith("unix:")), None)
+booted = disk + ".booted"
+if qmp is not None:  # as QEMU does, before the guest runs
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(qmp[len("unix:"):].split(",")[0])
+    server.listen(1)
+print("Starting kernel ...", flush=True)
+try:
+    open(booted, "x").close()
+    print("jukebox-grow-data: /dev/vda4 is now 544 MiB", flush=True)
+except FileExistsError:
+    pass
+print("Welcome to Debian GNU/Linux 12 (bookworm)!", flush=True)
+print("[  20.00] systemd[1]: Started jukebox.service - Jukebox kiosk.", flush=True)
+print("[  21.00] jukebox[9]: device.daemon: kiosk jk-0123456789ab ready (firmware 0.1.0, hw)",
+      flush=True)
+if qmp is None:
+    time.sleep(60)
+    sys.exit(0)
+stream = server.accept()[0].makefile("rw")
+stream.write(json.dumps({"QMP": {}}) + "\n"); stream.flush()
+for line in stream:
+    stream.write(json.dumps({"return": {}}) + "\n"); stream.flush()
+    if json.loads(line)["execute"] == "system_powerdown":
+        print("reboot: Power down", flush=True)
+        sys.exit(0)
+"""
+
+
+def test_a_second_boot_follows_a_first_boot_that_powered_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = make_small_image(tmp_path / "jukebox.img")
+    drive = f"{image}@@{find_boot_partition(image).offset}"
+    env = {**os.environ, "MTOOLSRC": "/dev/null", "MTOOLS_SKIP_CHECK": "1"}
+    for name, text in (("vmlinuz-6.1", "kernel"), ("initrd.img-6.1", "initrd"),
+                       ("cmdline.txt", "console=serial0 root=LABEL=RASPIROOT quiet")):  # fmt: skip
+        (tmp_path / name).write_text(text)
+        subprocess.run(["mcopy", "-i", drive, str(tmp_path / name), f"::/{name}"],
+                       check=True, env=env, capture_output=True)  # fmt: skip
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "qemu-system-aarch64").write_text(FAKE_QEMU)
+    (bin_dir / "qemu-system-aarch64").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    log = tmp_path / "boot.log"
+
+    assert qemuboot.main([str(image), "--second-boot", "--log", str(log), "--timeout", "30"]) == 0
+
+    first = qemuboot.first_boot_log(log).read_text()
+    assert "jukebox-grow-data" in first and "reboot: Power down" in first
+    assert "kiosk jk-0123456789ab ready" in log.read_text()
+    assert "jukebox-grow-data" not in log.read_text()  # the same disk, booted again
+    out = capsys.readouterr().out
+    assert "first boot: READY" in out and "then powered off" in out
+    assert "PASS: jukebox.service READY" in out
