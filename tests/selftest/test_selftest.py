@@ -5,6 +5,7 @@ real core over a real journal; a fake clock only paces the core's own deadlines.
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import time
 import wave
@@ -26,7 +27,15 @@ from device.display.model import SelfTestScreen, TestPatternScreen
 from device.events import Event, PlaybackEnded
 from device.journal.outbox import PlayJournal
 from device.player.mpv_player import MpvPlayer
-from device.selftest.tone import DURATION_S, FREQUENCY_HZ, RATE, ensure_test_tone, tone_wav
+from device.selftest.tone import (
+    DURATION_S,
+    FREQUENCY_HZ,
+    RATE,
+    TONE_BYTES,
+    TONE_SHA256,
+    ensure_test_tone,
+    tone_wav,
+)
 from device.sim.panel import SimulatedPanel
 from tests.conftest import make_library
 from tests.fakes import FakeClock, FakeDisplay
@@ -51,6 +60,20 @@ def test_the_tone_is_a_verified_cache_file_written_once(tmp_path: Path) -> None:
     assert path.stat().st_mtime_ns == before  # same bytes on every start: nothing rewritten
     with wave.open(str(path)) as tone:
         assert (tone.getframerate(), tone.getnframes()) == (RATE, int(RATE * DURATION_S))
+
+
+def test_the_stored_tone_is_found_by_its_name_and_size_and_a_damaged_one_made_again(
+    tmp_path: Path,
+) -> None:
+    data = tone_wav()
+    assert (hashlib.sha256(data).hexdigest(), len(data)) == (TONE_SHA256, TONE_BYTES)
+    cache = MediaCache(tmp_path / "cache")
+    path = ensure_test_tone(cache)
+    assert path is not None
+    path.chmod(0o600)
+    path.write_bytes(data[: len(data) // 2])  # a card that lost half the file
+    assert ensure_test_tone(MediaCache(tmp_path / "cache")) == path
+    assert path.read_bytes() == data
 
 
 def heard_pcm(path: Path) -> tuple[np.ndarray[Any, Any], int]:
