@@ -20,8 +20,13 @@ well). Idle and loaded figures come from the same run; mpv's audio underrun warn
 counted over the whole run. `--stages` says where the presses' time goes, step by step (the
 core thread, mpv's commands, the event thread's turns), idle and during flushes.
 
+The press path runs in the real-time class as the daemon's does (device/platform/priority.py:
+the core thread, mpv's threads, and this script's main thread, which drives the pin as the
+buttons' watcher thread does on a kiosk); `--foreground normal` leaves it at normal priority,
+as before. The real-time class needs root, or an RLIMIT_RTPRIO of 1 as systemd grants the daemon.
+
     .venv/bin/python bench/button_latency.py [--presses 50] [--load] [--plays 10000] [--rounds 8]
-                                             [--stages] [--tenant-idle]
+                                             [--stages] [--tenant-idle] [--foreground normal]
 
 Prints figures; asserts nothing.
 """
@@ -71,7 +76,7 @@ from device.mqtt.link import MqttLink
 from device.mqtt.remote import RemoteOutbox
 from device.mqtt.transport import BrokerAccount
 from device.platform.clock import SystemClock
-from device.platform.priority import lower_this_thread
+from device.platform.priority import lower_this_thread, make_realtime
 from device.player.mpv_player import MpvPlayer
 from device.sync.fetch_process import ProcessFetcher
 from device.sync.syncer import DOWNLOADS_DIR, Syncer
@@ -213,7 +218,7 @@ def describe(name: str, seconds: list[float]) -> str:
 class BenchKiosk:
     """The kiosk's real parts in this process, pressed through a MockFactory pin."""
 
-    def __init__(self, folder: Path, stages: Stages | None = None) -> None:
+    def __init__(self, folder: Path, stages: Stages | None = None, realtime: bool = True) -> None:
         self.stages = stages
         content = folder / "content"
         for i in range(3):
@@ -234,6 +239,8 @@ class BenchKiosk:
         self.journal = PlayJournal(self.config.device.journal_path, IDENTITY)
         self.inbox = TimedInbox(stages)
         self.player = MpvPlayer(self.inbox.put, self.cache.root, ao="null")
+        if realtime:  # as device.daemon.run does
+            make_realtime(self.player.native_threads, "mpv's threads", inherited=True)
         factory = MockFactory()
         self.panel = GpioPanel(self.config.buttons, None, factory)
         self.panel.start(self.inbox.put)
@@ -241,7 +248,13 @@ class BenchKiosk:
             self.config, self.player, NullDisplay(), self.journal, SystemClock(), library,
             events=self.inbox,
         )  # fmt: skip
-        self.core = threading.Thread(target=kiosk.run, name="core")
+
+        def core() -> None:
+            if realtime:
+                make_realtime([threading.get_native_id()], "the core thread", inherited=False)
+            kiosk.run()
+
+        self.core = threading.Thread(target=core, name="core")
         self.core.start()
         self.pin = factory.pin(27)
 
@@ -480,7 +493,14 @@ def main() -> None:
                         "daemon's do, or the sync's own threads (before)")  # fmt: skip
     parser.add_argument("--lock-turn-ms", type=float, default=LOCK_TURN_S * 1000,
                         help="switch interval (default: the daemon's)")  # fmt: skip
+    parser.add_argument("--foreground", choices=("realtime", "normal"), default="realtime",
+                        help="the press path's class: real-time, as the daemon's, or normal "
+                        "priority (before)")  # fmt: skip
     args = parser.parse_args()
+    realtime = args.foreground == "realtime"
+    if realtime and not make_realtime([threading.get_native_id()], "the pin's driver",
+                                      inherited=False):  # fmt: skip
+        sys.exit("the real-time class was refused: run as root, or with `--foreground normal`")
     sys.setswitchinterval(args.lock_turn_ms / 1000)  # as device.daemon.run sets it
     logging.basicConfig(level=logging.ERROR)
     underruns = Underruns()
@@ -501,12 +521,13 @@ def main() -> None:
         if args.stages:
             stages = Stages()
             stages.install()
-        kiosk = BenchKiosk(folder, stages)
+        kiosk = BenchKiosk(folder, stages, realtime)
         try:
             idle_load = loadavg()
             idle = [latency for _, latency in kiosk.press(args.presses)]
             idle_rows = list(stages.rows[-len(idle) :]) if stages else []
             flush_rows: list[dict[str, float]] = []
+            sync_rows: list[dict[str, float]] = []
             flushing: list[float] = []
             syncing: list[float] = []
             rounds: list[float | None] = []
@@ -527,6 +548,8 @@ def main() -> None:
                     if flush.seconds is None:
                         break
                 syncing = [latency for _, latency in kiosk.press(args.presses, warm_up=0)]
+                if stages and syncing:
+                    sync_rows = stages.rows[-len(syncing) :]
                 busy_load = loadavg()
                 load.close()
         finally:
@@ -536,7 +559,8 @@ def main() -> None:
             track = next(track.iterdir())
         cli = mpv_cli_start_seconds(track, runs=min(args.presses, 20))
     print(f"button edge to playback-restart, {args.presses} presses, same cached 30 s FLAC "
-          f"(interpreter switch interval {args.lock_turn_ms:g} ms):")  # fmt: skip
+          f"(interpreter switch interval {args.lock_turn_ms:g} ms, press path "
+          f"{'real-time' if realtime else 'at normal priority'}):")  # fmt: skip
     print(describe(f"kiosk idle (load average {idle_load})", idle))
     if load is not None:
         print(describe(f"kiosk under load (load average {busy_load})", flushing + syncing))
@@ -553,6 +577,8 @@ def main() -> None:
         print("\n".join(stages.describe("idle", idle_rows)))
         if flush_rows:
             print("\n".join(stages.describe("during flushes", flush_rows)))
+        if sync_rows:
+            print("\n".join(stages.describe("with the sync alone", sync_rows)))
     print(describe("`mpv` command spawn to playing (baseline)", cli))
     ratio = statistics.median(cli) / statistics.median(idle)
     print(f"the kiosk answers {ratio:.1f}x faster than starting mpv per track (median, idle)")

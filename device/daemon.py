@@ -39,6 +39,7 @@ from device.firstboot.site_settings import with_site_settings
 from device.journal.outbox import JournalError, JournalIdentity, PlayJournal
 from device.platform import info
 from device.platform.clock import SystemClock
+from device.platform.priority import make_realtime
 from device.platform.reboot import RebootRequest
 from device.platform.systemd import Notifier
 from device.player.mpv_player import MpvPlayer
@@ -109,6 +110,7 @@ def run(config: KioskConfig, options: RunOptions) -> int:
         journal = parts.enter_context(closing(_open_journal(config, identity, clock)))
         cache = _open_cache(config)
         player = parts.enter_context(closing(_player(config, cache, events)))
+        make_realtime(player.native_threads, "mpv's threads", inherited=True)
         pin_factory = _simulated_pins() if options.simulate else None
         panel = parts.enter_context(closing(_panel(config, pin_factory)))
         usb = UdevMonitor()
@@ -155,6 +157,8 @@ def run(config: KioskConfig, options: RunOptions) -> int:
             link.start()  # its modules load now, while the core answers
         mode = "simulated" if options.simulate else "hardware"
         log.info("kiosk %s ready (firmware %s, %s)", device_id, FIRMWARE_VERSION, mode)
+        # The core, from now on; threads and processes it starts later are background work.
+        make_realtime([threading.get_native_id()], "the core thread", inherited=False)
         kiosk.run()
     log.info("kiosk stopped")
     return 0

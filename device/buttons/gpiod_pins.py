@@ -43,6 +43,8 @@ from gpiozero.exc import (
 from gpiozero.pins.local import get_pi_revision
 from gpiozero.pins.pi import PiBoardInfo, PiFactory, PiPin
 
+from device.platform.priority import make_realtime
+
 log = logging.getLogger(__name__)
 
 CONSUMER = "jukebox"
@@ -372,6 +374,8 @@ class _EdgeWatcher:
             os.write(self._wake_w, b"x")
 
     def _run(self) -> None:
+        # The first step of a press's path: handed the CPU as soon as an edge wakes it.
+        make_realtime([threading.get_native_id()], f"thread {self._name}", inherited=False)
         while True:
             ready = self._selector.select()
             with self._lock:

@@ -1,4 +1,5 @@
-"""Background work yields to the kiosk's core and mpv: a lower CPU and I/O priority per thread.
+"""Background work yields to the kiosk's core and mpv: a lower CPU and I/O priority per thread,
+and the press path in the real-time class.
 
 A visitor's press must not wait behind a content download or a day of play reports being
 flushed. Linux schedules threads, not processes: `setpriority(PRIO_PROCESS, tid)` with a
@@ -6,7 +7,15 @@ thread's native id sets that thread's nice value alone, and `ioprio_set(IOPRIO_W
 tid)` its I/O class (honoured by the BFQ and mq-deadline schedulers). Threads the lowered
 thread starts inherit both (the sync's download workers). Python has no wrapper for
 ioprio_set: it is called through libc's syscall(). Raising a nice value needs no privilege;
-nothing here ever lowers one, so a thread can only be made gentler.
+nothing here ever lowers one, so a background thread can only be made gentler.
+
+The press path (the core, mpv's threads, the buttons' watcher) goes further: SCHED_RR at the
+lowest real-time priority, which the kernel runs before any normal thread the moment it wakes,
+where a niced thread still finishes a slice of a few milliseconds first. Each of those threads
+mostly sleeps; the kernel keeps 5 % of every second for normal threads whatever a real-time
+one does (sched_rt_runtime_us), and the core's watchdog restarts a stuck core. It needs
+RLIMIT_RTPRIO (jukebox.service's LimitRTPRIO=1) or root; refused, the kiosk goes on as before.
+Measured in bench/button_latency.py (`--foreground`).
 """
 
 from __future__ import annotations
@@ -16,9 +25,11 @@ import logging
 import os
 import platform
 import threading
+from collections.abc import Iterable
 
 log = logging.getLogger(__name__)
 
+REALTIME_PRIORITY = 1  # the lowest SCHED_RR priority: after the kernel's own (IRQ threads: 50)
 BACKGROUND_NICE = 10  # CFS weight 110 against the core's 1024: about a tenth of a busy CPU
 IOPRIO_CLASS_BEST_EFFORT = 2
 IOPRIO_LOWEST_LEVEL = 7  # best effort, lowest level: never starved, unlike the idle class
@@ -47,6 +58,10 @@ def lower_this_thread(nice: int = BACKGROUND_NICE, io_level: int = IOPRIO_LOWEST
 def _lower(tid: int, who: str, nice: int, io_level: int) -> bool:
     ok = True
     try:
+        if os.sched_getscheduler(tid) in (os.SCHED_RR, os.SCHED_FIFO):
+            os.sched_setscheduler(
+                tid, os.SCHED_OTHER, os.sched_param(0)
+            )  # started by the press path
         current = os.getpriority(os.PRIO_PROCESS, tid)
         if current < nice:
             os.setpriority(os.PRIO_PROCESS, tid, nice)
@@ -87,6 +102,42 @@ def _make_idle(tid: int, who: str) -> bool:
         log.warning("%s is not idle-class: %s", who, exc)
         ok = False
     return ok
+
+
+def make_realtime(native_ids: Iterable[int], who: str, *, inherited: bool) -> bool:
+    """Put threads of the press path in the real-time class (SCHED_RR, REALTIME_PRIORITY).
+
+    `inherited`: the threads they start later are real-time too (mpv's core starts a demuxer
+    per file and the audio output's thread); otherwise those start normal (the core thread,
+    whose later threads and processes are background work). Never raises; True when every
+    thread was set, and one warning when the kernel refused.
+    """
+    policy = os.SCHED_RR if inherited else os.SCHED_RR | os.SCHED_RESET_ON_FORK
+    ours = task_ids()
+    for tid in native_ids:
+        if tid not in ours:
+            continue  # ended, and its number may be another process's thread by now
+        try:
+            os.sched_setscheduler(tid, policy, os.sched_param(REALTIME_PRIORITY))
+        except ProcessLookupError:
+            continue  # ended just now
+        except OSError as exc:
+            log.warning("%s not in the real-time class (%s): a press competes with background "
+                        "work as an equal", who, exc)  # fmt: skip
+            return False
+    return True
+
+
+def task_ids() -> set[int]:
+    """The native ids of this process's threads (what a library's constructor started is the
+    difference of two calls)."""
+    return {int(name) for name in os.listdir("/proc/self/task")}
+
+
+def is_realtime(native_id: int) -> bool:
+    """Whether a thread is in a real-time class (for the technician and the tests)."""
+    policy = os.sched_getscheduler(native_id) & ~os.SCHED_RESET_ON_FORK
+    return policy in (os.SCHED_RR, os.SCHED_FIFO)
 
 
 def thread_nice(native_id: int) -> int:

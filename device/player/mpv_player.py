@@ -45,6 +45,7 @@ from device.events import (
     PlaybackProgress,
     PlaybackStarted,
 )
+from device.platform.priority import task_ids
 from device.player.safety import RefusedMedia, verify_media_path
 from device.ports import AudioOutput
 
@@ -214,7 +215,11 @@ class MpvPlayer:
         self._last_progress_at = float("-inf")
         self._last_progress_ms: int | None = None
 
+        before = task_ids()
         self._mpv: Any = mpv.MPV(log_handler=self._on_log, loglevel=mpv_log_level, **options)
+        # libmpv's core and script threads and python-mpv's event thread: the press path's
+        # (device/platform/priority.py); the daemon puts them in the real-time class.
+        self.native_threads = frozenset(task_ids() - before)
         self._mpv.register_event_callback(self._guarded(self._on_event))
         self._load_gate = _LoadGate(self._mpv)
         self._mpv.observe_property("time-pos", self._guarded(self._on_time_pos))

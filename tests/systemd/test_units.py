@@ -110,11 +110,17 @@ def allowed_syscalls(unit: Path) -> set[str]:
 
 
 def test_the_daemon_may_lower_its_background_work_and_nothing_more_of_its_resources() -> None:
-    allowed = allowed_syscalls(UNITS[0].parent / "jukebox.service")
+    unit = UNITS[0].parent / "jukebox.service"
+    allowed = allowed_syscalls(unit)
     assert "read" in allowed and "reboot" not in allowed  # the reading itself holds
-    # device/platform/priority.py: nice, I/O class and SCHED_IDLE of its own threads
+    # device/platform/priority.py: nice, I/O class and SCHED_IDLE of its own threads, and
+    # SCHED_RR for the press path's
     assert {"setpriority", "ioprio_set", "sched_setscheduler"} <= allowed
     assert not {"setrlimit", "sched_setaffinity", "sched_setattr", "mbind"} & allowed
+    # ... at the lowest real-time priority only, without any capability
+    assert unit_values(unit, "LimitRTPRIO") == ["1"]
+    assert unit_values(unit, "RestrictRealtime") == ["no"]
+    assert unit_values(unit, "CapabilityBoundingSet") == []  # none
 
 
 @pytest.fixture
