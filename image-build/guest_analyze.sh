@@ -27,6 +27,10 @@ done
   systemd-analyze blame --no-pager | head -n 40
   echo "== systemd-analyze critical-chain jukebox.service"
   systemd-analyze critical-chain --no-pager jukebox.service
+  # The daemon's threads and their scheduling class: the press path's (the main thread, which
+  # runs the core, and mpv's) in the real-time class (RR, priority 1), the others normal (TS).
+  echo "== the daemon's threads: class, real-time priority, nice"
+  ps -L -o tid=,cls=,rtprio=,ni=,comm= -p "$(systemctl show -P MainPID jukebox.service)"
   # What the daemon's start spends on imports here, under the same emulation (the 15 slowest,
   # cumulative microseconds): a second interpreter, after READY, with warm caches.
   echo "== python -X importtime -c 'import device.daemon' (top 15, cumulative us)"

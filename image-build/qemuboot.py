@@ -85,7 +85,10 @@ FATAL = (
 )
 WORTH_SHOWING = (
     re.compile(r"jukebox-grow-data: "),
-    re.compile(r"jukebox\[\d+\]: .*(unavailable|no \w+ display|not loaded|error|cannot)", re.I),
+    re.compile(
+        r"jukebox\[\d+\]: .*(unavailable|no \w+ display|not loaded|error|cannot|real-time class)",
+        re.I,
+    ),
     re.compile(r"FAILED|Failed to start|Dependency failed"),
     re.compile(r"gpio-check: |site\.toml: |off the boot partition|site settings: "),
     re.compile(r"analyze: "),

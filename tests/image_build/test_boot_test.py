@@ -61,6 +61,15 @@ def test_a_provisioned_boot_also_waits_for_first_boot_and_the_site_settings() ->
     assert done.complete and done.fatal is None and len(done.seen) == 3
 
 
+def test_a_daemon_refused_the_real_time_class_is_shown() -> None:
+    refused = (
+        "[  44.10] jukebox[281]: device.platform.priority: the core thread not in the real-time "
+        "class ([Errno 1] Operation not permitted): a press competes with background work"
+    )
+    result = verdict([STARTED, refused, READY], {})
+    assert result.complete and any("real-time class" in note for note in result.notes)
+
+
 def test_the_gpio_check_verdict_comes_from_its_last_line() -> None:
     passed = verdict([STARTED, READY, "python[400]: gpio-check: PASS (12 of 12 checks)"],
                      qemuboot.GPIO_PASSED)  # fmt: skip
