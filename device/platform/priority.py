@@ -58,10 +58,8 @@ def lower_this_thread(nice: int = BACKGROUND_NICE, io_level: int = IOPRIO_LOWEST
 def _lower(tid: int, who: str, nice: int, io_level: int) -> bool:
     ok = True
     try:
-        if os.sched_getscheduler(tid) in (os.SCHED_RR, os.SCHED_FIFO):
-            os.sched_setscheduler(
-                tid, os.SCHED_OTHER, os.sched_param(0)
-            )  # started by the press path
+        if is_realtime(tid):  # started by a thread of the press path: normal first
+            os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
         current = os.getpriority(os.PRIO_PROCESS, tid)
         if current < nice:
             os.setpriority(os.PRIO_PROCESS, tid, nice)

@@ -84,6 +84,17 @@ def test_threads_that_mpv_starts_later_inherit_the_class() -> None:
 
 
 @needs_root
+def test_a_real_time_thread_made_background_work_leaves_the_class() -> None:
+    def core(seen: dict[str, object]) -> None:
+        tid = threading.get_native_id()
+        make_realtime([tid], "the core thread", inherited=False)  # with SCHED_RESET_ON_FORK
+        seen["ok"] = lower_this_thread()
+        seen["now"] = policy_of(tid)
+
+    assert on_a_thread(core) == {"ok": True, "now": (os.SCHED_OTHER, 0)}
+
+
+@needs_root
 def test_background_work_started_from_the_press_path_leaves_the_real_time_class() -> None:
     def press_path(seen: dict[str, object]) -> None:
         make_realtime([threading.get_native_id()], "mpv's threads", inherited=True)
