@@ -29,8 +29,14 @@ done
   systemd-analyze critical-chain --no-pager jukebox.service
   # The daemon's threads and their scheduling class: the press path's (the main thread, which
   # runs the core, and mpv's) in the real-time class (RR, priority 1), the others normal (TS).
-  echo "== the daemon's threads: class, real-time priority, nice"
-  ps -L -o tid=,cls=,rtprio=,ni=,comm= -p "$(systemctl show -P MainPID jukebox.service)"
+  # (No procps in the image: /proc's stat fields 19, 40 and 41, after the name in brackets.)
+  echo "== the daemon's threads: policy (0 normal, 2 RR), real-time priority, nice"
+  pid=$(systemctl show -P MainPID jukebox.service)
+  for task in /proc/"$pid"/task/*; do
+    # shellcheck disable=SC2046
+    set -- $(cut -d')' -f2- "$task/stat")
+    echo "${task##*/} policy ${39} rtprio ${38} nice ${17} $(cat "$task/comm")"
+  done
   # What the daemon's start spends on imports here, under the same emulation (the 15 slowest,
   # cumulative microseconds): a second interpreter, after READY, with warm caches.
   echo "== python -X importtime -c 'import device.daemon' (top 15, cumulative us)"

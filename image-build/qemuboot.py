@@ -19,9 +19,9 @@ the gpiod pin factory on virt's GPIO chip.
 once READY (guest_analyze.sh), on the console and in the log. Every run ends with where the
 boot's time went, stage by stage (boot_stages.py).
 --second-boot: boot the scratch disk twice. The first boot (the data partition grows, the
-kiosk creates its key, journal and cache; a provisioned card applies its site file) ends with
-the power button once READY; the second, a kiosk's everyday boot, is the one the verdict,
-the stages and the options' checks are about.
+kiosk creates its key, journal and cache; a provisioned card applies its site file) powers
+itself off once READY and its boot is over (guest_poweroff.sh); the second, a kiosk's
+everyday boot, is the one the verdict, the stages and the options' checks are about.
 
 Size: QEMU's command line, the serial log's reading and the verdicts belong together (a
 little over 400 lines).
@@ -69,6 +69,8 @@ SITE_APPLIED = {
 GPIO_PASSED = {"gpio_check.py passed": re.compile(r"gpio-check: PASS")}
 ANALYZE = HERE / "guest_analyze.sh"
 ANALYZE_ON_FAT = "jukebox-analyze.sh"
+POWER_OFF = HERE / "guest_poweroff.sh"
+POWER_OFF_ON_FAT = "jukebox-poweroff.sh"
 ANALYZED = {"systemd-analyze blame and critical-chain": re.compile(r"analyze: done")}
 STARTED = re.compile(r"Started (\x1b\[[0-9;]*m)*jukebox\.service")
 READY = re.compile(r"kiosk (\S+) ready \(firmware ([^,]+), (\w+)\)")
@@ -242,14 +244,16 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
         with disk.open("r+b") as f:
             f.truncate(image.stat().st_size + GROW_BY)
         first = None
-        qmp: Path | None = work / "qmp-first.sock"
         if args.second_boot:
-            steps.step("First boot, until READY, then the power button")
+            steps.step("First boot, until READY and the boot's end, then a power-off")
             first = BootResult(expected=dict(SITE_APPLIED) if args.expect_site else {})
             first_log = first_boot_log(log)
-            command = boot_command(args, disk, work, cmdline, boot_files, qmp)
+            mtools(["mcopy", "-o", "-i", fat_drive(disk), str(POWER_OFF),
+                    f"::/{POWER_OFF_ON_FAT}"], what="adding guest_poweroff.sh")  # fmt: skip
+            power_off = cmdline + " " + systemd_run(f"/bin/sh /boot/firmware/{POWER_OFF_ON_FAT}")
+            command = boot_command(args, disk, work, power_off, boot_files, None)
             steps.note(f"serial console → {first_log}")
-            watch(command, first_log, args.timeout, steps, first, qmp=qmp, power_off=True)
+            watch(command, first_log, args.timeout, steps, first, power_off=True)
             first.notes.extend(boot_stages.summary(first_log.read_text(errors="replace")))
             if first.fatal or not first.complete:
                 return BootResult(first_boot=first)
@@ -276,7 +280,7 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
         # The power button, through QMP: pressed for gpio_check.py's edges and, since the boot
         # partition is read after the boot, to shut the guest down as a kiosk does, so that
         # it first writes out what it holds in memory.
-        qmp = work / "qmp.sock" if args.expect_site or args.gpio_check else None
+        qmp: Path | None = work / "qmp.sock" if args.expect_site or args.gpio_check else None
         command = boot_command(args, disk, work, cmdline, boot_files, qmp)
         steps.note(f"serial console → {log}")
         watch(command, log, args.timeout, steps, result, qmp=qmp,
@@ -430,7 +434,8 @@ def watch(
     power_off: bool = False,
 ) -> BootResult:
     """QEMU's console into `log` and `result`; stopped at the verdict, or with `power_off`
-    shut down from the guest's power button (`qmp`, QEMU's QMP socket) and waited for."""
+    waited for until the guest powers off: after a press of its power button when there is
+    `qmp` (QEMU's QMP socket), else by itself (guest_poweroff.sh)."""
     started = time.monotonic()
     process = subprocess.Popen(
         command,
@@ -452,8 +457,9 @@ def watch(
                     press_power_button(qmp)
                 if examine(line, now, result, steps):
                     break
-            if qmp is not None and power_off and result.complete and not result.fatal:
-                press_power_button(qmp)
+            if power_off and result.complete and not result.fatal:
+                if qmp is not None:
+                    press_power_button(qmp)
                 timer.cancel()
                 timer = threading.Timer(POWER_OFF_TIMEOUT, process.kill)
                 timer.start()
