@@ -16,11 +16,11 @@ file and took its secrets off the boot partition, as the console and the disk af
 --gpio-check: also gpio_check.py, run in the guest as the kiosk's user, passed its checks of
 the gpiod pin factory on virt's GPIO chip.
 --analyze: also `systemd-analyze blame` and `critical-chain jukebox.service` from the guest,
-once READY (guest_analyze.sh), on the console and in the log. Every run ends with where the
+once READY (guest_after_boot.sh), on the console and in the log. Every run ends with where the
 boot's time went, stage by stage (boot_stages.py).
 --second-boot: boot the scratch disk twice. The first boot (the data partition grows, the
 kiosk creates its key, journal and cache; a provisioned card applies its site file) powers
-itself off once READY and its boot is over (guest_poweroff.sh); the second, a kiosk's
+itself off once READY and its boot is over (guest_after_boot.sh); the second, a kiosk's
 everyday boot, is the one the verdict, the stages and the options' checks are about.
 
 Size: QEMU's command line, the serial log's reading and the verdicts belong together (a
@@ -67,10 +67,8 @@ SITE_APPLIED = {
     "the daemon took the site settings": re.compile(r"site settings: .* at site .*, tenant "),
 }
 GPIO_PASSED = {"gpio_check.py passed": re.compile(r"gpio-check: PASS")}
-ANALYZE = HERE / "guest_analyze.sh"
-ANALYZE_ON_FAT = "jukebox-analyze.sh"
-POWER_OFF = HERE / "guest_poweroff.sh"
-POWER_OFF_ON_FAT = "jukebox-poweroff.sh"
+AFTER_BOOT = HERE / "guest_after_boot.sh"  # --analyze's report and the guest's own power-off
+AFTER_BOOT_ON_FAT = "jukebox-after-boot.sh"
 ANALYZED = {"systemd-analyze blame and critical-chain": re.compile(r"analyze: done")}
 STARTED = re.compile(r"Started (\x1b\[[0-9;]*m)*jukebox\.service")
 READY = re.compile(r"kiosk (\S+) ready \(firmware ([^,]+), (\w+)\)")
@@ -226,6 +224,12 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
         work = Path(scratch)
         ab = qemu_ab.is_ab(fat_drive(image))
         boot_files: tuple[Path, Path] | None = None  # the kernel and initrd, without U-Boot
+        if ab and args.gpio_check:
+            raise BuildError(
+                f"{image.name} is an A/B image, booted through U-Boot: QEMU's virt machine has "
+                "no GPIO chip when it starts firmware, so --gpio-check needs a single-root image "
+                "(image-build/build --single-root)"
+            )
         if ab:  # the kernels are in the root slots: U-Boot and the image's boot.scr load them
             steps.step(f"{image.name} is an A/B image: QEMU boots U-Boot, which runs boot.scr")
             cmdline = qemu_ab.CONSOLE_ARGS
@@ -248,10 +252,8 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
             steps.step("First boot, until READY and the boot's end, then a power-off")
             first = BootResult(expected=dict(SITE_APPLIED) if args.expect_site else {})
             first_log = first_boot_log(log)
-            mtools(["mcopy", "-o", "-i", fat_drive(disk), str(POWER_OFF),
-                    f"::/{POWER_OFF_ON_FAT}"], what="adding guest_poweroff.sh")  # fmt: skip
-            power_off = cmdline + " " + systemd_run(f"/bin/sh /boot/firmware/{POWER_OFF_ON_FAT}")
-            command = boot_command(args, disk, work, power_off, boot_files, None)
+            first_cmdline = cmdline + " " + after_boot(disk, ["poweroff"])
+            command = boot_command(args, disk, work, first_cmdline, boot_files, None)
             steps.note(f"serial console → {first_log}")
             watch(command, first_log, args.timeout, steps, first, power_off=True)
             first.notes.extend(boot_stages.summary(first_log.read_text(errors="replace")))
@@ -268,23 +270,27 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
             cmdline += " " + gpio_check_cmdline()
             result.expected.update(GPIO_PASSED)
             steps.note(f"{GPIO_CHECK.name} runs in the guest after boot")
+        # A provisioned card's first boot ends with a power-off, so that the boot partition
+        # is read as the guest left it: by the guest itself, or with the power button that
+        # --gpio-check needs anyway (only a single-root image booted without firmware has it).
+        power_off: bool = args.expect_site and first is None
+        actions = ["analyze"] if args.analyze else []
+        if power_off and not args.gpio_check:
+            actions.append("poweroff")
+        if actions:
+            cmdline += " " + after_boot(disk, actions)
+            steps.note(f"{AFTER_BOOT.name} runs in the guest once READY: {' and '.join(actions)}")
         if args.analyze:
-            mtools(["mcopy", "-o", "-i", fat_drive(disk), str(ANALYZE), f"::/{ANALYZE_ON_FAT}"],
-                   what="adding guest_analyze.sh")  # fmt: skip
-            cmdline += " " + systemd_run(f"/bin/sh /boot/firmware/{ANALYZE_ON_FAT}")
             result.expected.update(ANALYZED)
-            steps.note(f"{ANALYZE.name} runs in the guest once READY")
 
         again = " again" if first is not None else ""
         steps.step(f"Booting{again} in QEMU (virt, {args.cpu}, {args.memory} MiB, no network)")
-        # The power button, through QMP: pressed for gpio_check.py's edges and, since the boot
-        # partition is read after the boot, to shut the guest down as a kiosk does, so that
-        # it first writes out what it holds in memory.
-        qmp: Path | None = work / "qmp.sock" if args.expect_site or args.gpio_check else None
+        # The power button, through QMP: pressed for gpio_check.py's edges (and, with
+        # --expect-site, to shut the guest down as a kiosk does).
+        qmp = work / "qmp.sock" if args.gpio_check else None
         command = boot_command(args, disk, work, cmdline, boot_files, qmp)
         steps.note(f"serial console → {log}")
-        watch(command, log, args.timeout, steps, result, qmp=qmp,
-              power_off=args.expect_site and first is None)  # fmt: skip
+        watch(command, log, args.timeout, steps, result, qmp=qmp, power_off=power_off)
         result.notes.extend(boot_stages.summary(log.read_text(errors="replace")))
         if args.expect_site and first is None and result.complete and not result.fatal:
             check_secrets(disk, result)
@@ -299,6 +305,14 @@ def check_secrets(disk: Path, result: BootResult) -> None:
         result.fatal = f"the boot partition still holds {', '.join(left)} after first boot"
     else:
         result.seen["no secret left in the boot partition's site.toml"] = None
+
+
+def after_boot(disk: Path, actions: list[str]) -> str:
+    """The command line's words that have the guest run guest_after_boot.sh with `actions`
+    once its boot is over (the script copied onto `disk`'s boot partition)."""
+    mtools(["mcopy", "-o", "-i", fat_drive(disk), str(AFTER_BOOT), f"::/{AFTER_BOOT_ON_FAT}"],
+           what=f"adding {AFTER_BOOT.name}")  # fmt: skip
+    return systemd_run(f"/bin/sh /boot/firmware/{AFTER_BOOT_ON_FAT} {' '.join(actions)}")
 
 
 def boot_command(
@@ -435,7 +449,7 @@ def watch(
 ) -> BootResult:
     """QEMU's console into `log` and `result`; stopped at the verdict, or with `power_off`
     waited for until the guest powers off: after a press of its power button when there is
-    `qmp` (QEMU's QMP socket), else by itself (guest_poweroff.sh)."""
+    `qmp` (QEMU's QMP socket), else by itself (guest_after_boot.sh poweroff)."""
     started = time.monotonic()
     process = subprocess.Popen(
         command,

@@ -160,7 +160,7 @@ print("Welcome to Debian GNU/Linux 12 (bookworm)!", flush=True)
 print("[  20.00] systemd[1]: Started jukebox.service - Jukebox kiosk.", flush=True)
 print("[  21.00] jukebox[9]: device.daemon: kiosk jk-0123456789ab ready (firmware 0.1.0, hw)",
       flush=True)
-if "/boot/firmware/jukebox-poweroff.sh" in cmdline:
+if "jukebox-after-boot.sh poweroff" in cmdline:
     print("poweroff: the first boot is over (running); powering off", flush=True)
     print("reboot: Power down", flush=True)
     sys.exit(0)
@@ -196,3 +196,18 @@ def test_a_second_boot_follows_a_first_boot_that_powered_off(
     out = capsys.readouterr().out
     assert "first boot: READY" in out and "then powered off" in out
     assert "PASS: jukebox.service READY" in out
+
+
+def test_the_gpio_check_is_refused_for_an_ab_image_whose_qemu_has_no_gpio_chip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = make_small_image(tmp_path / "jukebox.img")
+    drive = f"{image}@@{find_boot_partition(image).offset}"
+    env = {**os.environ, "MTOOLSRC": "/dev/null", "MTOOLS_SKIP_CHECK": "1"}
+    (tmp_path / "boot.scr").write_text("script")  # what makes an image A/B (qemu_ab.is_ab)
+    subprocess.run(["mcopy", "-i", drive, str(tmp_path / "boot.scr"), "::/boot.scr"],
+                   check=True, env=env, capture_output=True)  # fmt: skip
+
+    assert qemuboot.main([str(image), "--gpio-check"]) == 1
+
+    assert "--gpio-check needs a single-root image" in capsys.readouterr().out

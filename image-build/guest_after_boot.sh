@@ -1,13 +1,19 @@
 #!/bin/sh
-# boot-test --analyze, run in the guest by systemd.run= (as root): once the kiosk is READY
-# (jukebox.service active: Type=notify) and systemd's boot has finished, systemd's view of
-# this boot, on the serial console.
+# boot-test's script in the guest, run by systemd.run= (as root): once the kiosk is READY
+# (jukebox.service active: Type=notify) and systemd's boot has finished (the update health gate
+# runs after READY), what the arguments ask, in this order:
+#   analyze   systemd's view of this boot, and the daemon's threads, on the serial console;
+#   poweroff  a clean power-off, as a kiosk switched off in the evening (boot-test waits for
+#             it: QEMU's power button cannot be used, the virt machine started with firmware
+#             such as U-Boot has no GPIO chip for gpio-keys).
 # systemd.run= makes this script part of the boot (kernel-command-line.service), and
 # `systemd-analyze blame` refuses while the boot is unfinished ("Bootup is not yet finished"):
 # so the script hands itself over to a transient unit of its own, whose start job ends at once.
 if [ "$1" != "--after-boot" ]; then
-  exec systemd-run --no-block --collect --unit=jukebox-analyze /bin/sh "$0" --after-boot
+  exec systemd-run --no-block --collect --unit=jukebox-after-boot /bin/sh "$0" --after-boot "$@"
 fi
+shift
+actions="$*"
 i=0
 while ! systemctl is-active --quiet jukebox.service && [ "$i" -lt 900 ]; do
   sleep 1
@@ -18,7 +24,9 @@ while [ "$(systemctl is-system-running)" = starting ] && [ "$i" -lt 900 ]; do
   sleep 1
   i=$((i + 1))
 done
-{
+for action in $actions; do
+  [ "$action" = analyze ] || continue
+  {
   echo "== systemctl is-system-running: $(systemctl is-system-running)"
   systemctl list-jobs --no-pager
   echo "== systemd-analyze time"
@@ -42,5 +50,11 @@ done
   echo "== python -X importtime -c 'import device.daemon' (top 15, cumulative us)"
   /opt/jukebox/venv/bin/python -X importtime -c 'import device.daemon' 2>&1 >/dev/null |
     sort -t '|' -k 2 -n | tail -n 15
-} 2>&1 | sed 's/^/analyze: /' > /dev/console
-echo "analyze: done" > /dev/console
+  } 2>&1 | sed 's/^/analyze: /' > /dev/console
+  echo "analyze: done" > /dev/console
+done
+for action in $actions; do
+  [ "$action" = poweroff ] || continue
+  echo "poweroff: the boot is over ($(systemctl is-system-running)); powering off" > /dev/console
+  systemctl poweroff
+done
