@@ -24,7 +24,7 @@ itself off once READY and its boot is over (guest_after_boot.sh); the second, a 
 everyday boot, is the one the verdict, the stages and the options' checks are about.
 
 Size: QEMU's command line, the serial log's reading and the verdicts belong together (a
-little over 400 lines).
+little over 500 lines).
 """
 
 from __future__ import annotations
