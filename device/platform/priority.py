@@ -89,15 +89,11 @@ def make_process_idle(pid: int) -> bool:
 
     Never raises; True when both were set.
     """
-    return _make_idle(pid, f"process {pid}")
-
-
-def _make_idle(tid: int, who: str) -> bool:
-    ok = _lower(tid, who, 19, IOPRIO_LOWEST_LEVEL)
+    ok = _lower(pid, f"process {pid}", 19, IOPRIO_LOWEST_LEVEL)
     try:
-        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
     except OSError as exc:
-        log.warning("%s is not idle-class: %s", who, exc)
+        log.warning("process %d is not idle-class: %s", pid, exc)
         ok = False
     return ok
 

@@ -29,7 +29,7 @@ AMPLITUDE = 0.3  # of full scale: audible across a room at the kiosk's volume, n
 FADE_S = 0.02  # no click at either end
 # What tone_wav() makes (a test keeps them together): a kiosk that stored the tone at an
 # earlier start finds it by name and size, without computing half a second of sine and its
-# hash again on the way to READY (7 ms here, some 0.2 s in the emulated boot).
+# hash again on the way to READY (7 ms natively on the development VM).
 TONE_SHA256 = Sha256("5c76118095dfff60060738ad3045152cd6e2b409e3650d6bd8abb64a786a89de")
 TONE_BYTES = 22_094
 
