@@ -50,6 +50,14 @@ for action in $actions; do
   echo "== python -X importtime -c 'import device.daemon' (top 15, cumulative us)"
   /opt/jukebox/venv/bin/python -X importtime -c 'import device.daemon' 2>&1 >/dev/null |
     sort -t '|' -k 2 -n | tail -n 15
+  # The daemon's own imports at this boot, cold and beside the rest of the boot, when it was
+  # started with PYTHONPROFILEIMPORTTIME=1 (boot-test --kernel-args
+  # systemd.setenv=PYTHONPROFILEIMPORTTIME=1): its stderr is in the journal.
+  if journalctl -b -u jukebox.service -o cat | grep -q '^import time:'; then
+    echo "== the daemon's imports at this boot (top 15, cumulative us)"
+    journalctl -b -u jukebox.service -o cat | grep '^import time:' |
+      sort -t '|' -k 2 -n | tail -n 15
+  fi
   } 2>&1 | sed 's/^/analyze: /' > /dev/console
   echo "analyze: done" > /dev/console
 done

@@ -144,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
         help="boot twice: first boot (growing the data partition, the kiosk's first state) "
         "powers off once READY, and the second boot, as a kiosk boots every day, is measured",
     )  # fmt: skip
+    p.add_argument(
+        "--kernel-args", default="", metavar="ARGS",
+        help="more words for the measured boot's kernel command line, to look closer "
+        "(loglevel=7; systemd.setenv=PYTHONPROFILEIMPORTTIME=1, whose daemon imports "
+        "--analyze then lists)",
+    )  # fmt: skip
     return p
 
 
@@ -282,6 +288,9 @@ def boot_test(args: argparse.Namespace, steps: Steps) -> BootResult:
             steps.note(f"{AFTER_BOOT.name} runs in the guest once READY: {' and '.join(actions)}")
         if args.analyze:
             result.expected.update(ANALYZED)
+        if args.kernel_args.strip():
+            cmdline += " " + args.kernel_args.strip()
+            steps.note(f"more kernel arguments: {args.kernel_args.strip()}")
 
         again = " again" if first is not None else ""
         steps.step(f"Booting{again} in QEMU (virt, {args.cpu}, {args.memory} MiB, no network)")
