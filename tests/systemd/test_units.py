@@ -54,8 +54,8 @@ def test_the_daemon_waits_for_its_state_partition_but_not_for_the_network_or_clo
     unit = UNITS[0].parent / "jukebox.service"
     assert unit_values(unit, "DefaultDependencies") == ["no"]
     after = unit_values(unit, "After")
-    assert {"local-fs.target", "systemd-tmpfiles-setup.service"} <= set(after)
     assert "/var/lib/jukebox" in unit_values(unit, "RequiresMountsFor")
+    assert "systemd-growfs@var-lib-jukebox.service" in after  # the partition at its full size
     waits = {"sysinit.target", "basic.target", "network-online.target", "time-sync.target"}
     assert waits.isdisjoint(after)
     # What default dependencies gave and a service still needs: stopped before shutdown.
@@ -65,6 +65,23 @@ def test_the_daemon_waits_for_its_state_partition_but_not_for_the_network_or_clo
     assert int(unit_values(unit, "StartupCPUWeight")[0]) > 100  # systemd's default weight
     firstboot = UNITS[0].parent / "jukebox-firstboot.service"
     assert "jukebox.service" in unit_values(firstboot, "Before")
+
+
+@pytest.mark.parametrize("name", ["jukebox.service", "jukebox-firstboot.service"])
+def test_the_kiosks_start_waits_for_its_own_partitions_not_the_other_local_file_systems(
+    name: str,
+) -> None:
+    """Issue 17: local-fs.target comes after the boot partition's check, and PrivateTmp=
+    orders a unit after systemd-tmpfiles-setup.service, itself after the journal's flush;
+    the kiosk's start needs none of them. Its /tmp and /var/tmp are still private."""
+    unit = UNITS[0].parent / name
+    assert unit_values(unit, "DefaultDependencies") == ["no"]
+    after = set(unit_values(unit, "After"))
+    assert not after & {"local-fs.target", "systemd-tmpfiles-setup.service"}
+    assert unit_values(unit, "PrivateTmp") in ([], ["no"])
+    private = [word.split(":")[0] for word in unit_values(unit, "TemporaryFileSystem")]
+    assert set(private) == {"/tmp", "/var/tmp"}
+    assert {"/var/lib/jukebox"} <= set(unit_values(unit, "RequiresMountsFor"))
 
 
 def test_the_daemon_unit_is_sandboxed() -> None:
