@@ -12,6 +12,7 @@ machines without udevd (containers, tests).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,21 @@ SUBSYSTEMS = ("sound", "block")
 _IGNORED_BLOCK = ("loop", "ram", "zram", "mmcblk0", "dm-", "md")
 
 
+def system_disk(sys_root: Path = Path("/sys"), dev: int | None = None) -> str | None:
+    """The udev DEVPATH of the disk the system runs from (the root file system's, or `dev`'s),
+    whatever the kernel calls it: mmcblk0 on a Pi's SD card, sda when it boots from USB, vda
+    in QEMU. None when the root is on no block device (a container's overlay)."""
+    try:
+        dev = os.stat("/").st_dev if dev is None else dev
+        node = sys_root / "dev/block" / f"{os.major(dev)}:{os.minor(dev)}"
+        device = node.resolve(strict=True)
+        if (device / "partition").exists():
+            device = device.parent  # .../block/vda/vda2 → .../block/vda
+        return "/" + str(device.relative_to(sys_root.resolve()))
+    except (OSError, ValueError):
+        return None
+
+
 def classify(
     action: str,
     subsystem: str,
@@ -42,13 +58,17 @@ def classify(
     properties: Mapping[str, str],
     *,
     include_virtual: bool = False,
+    system: str | None = None,
     sys_root: Path = Path("/sys"),
     proc_root: Path = Path("/proc"),
 ) -> Event | None:
     """The core event for one udev event, or None when it means nothing to the kiosk.
 
-    Virtual block devices (loop, zram, the SD card the system runs from) are ignored unless
-    `include_virtual` (tests attach loop devices).
+    The disk the system runs from (`system`, from system_disk()) and its partitions are never
+    storage to look at: udev announces them (its coldplug at boot, a partition's change), and
+    a stick's watcher would load its pack checks for nothing. Virtual block devices (loop,
+    zram, the Pi's SD card by name) are ignored unless `include_virtual` (tests attach loop
+    devices).
     """
     if subsystem == "sound":
         if not sys_name.startswith("card") or action not in ("add", "remove", "change"):
@@ -56,6 +76,9 @@ def classify(
         return SoundCardsChanged(read_sound_cards(sys_root, proc_root))
     if subsystem == "block":
         if properties.get("DEVTYPE") not in ("disk", "partition"):
+            return None
+        devpath = properties.get("DEVPATH", "")
+        if system and (devpath == system or devpath.startswith(system + "/")):
             return None
         if not include_virtual and sys_name.startswith(_IGNORED_BLOCK):
             return None
@@ -81,6 +104,7 @@ class UdevMonitor:
         self.context = context or pyudev.Context()
         self.source = source
         self.include_virtual = include_virtual
+        self.system = system_disk()
         self.problem: str | None = None
         self._observer: Any = None
         self._sink: EventSink | None = None
@@ -109,6 +133,7 @@ class UdevMonitor:
                 str(device.sys_name),
                 properties,
                 include_virtual=self.include_virtual,
+                system=self.system,
             )
             log.debug("udev %s %s -> %r", device.action, device.sys_name, event)
             if event is not None and self._sink is not None:

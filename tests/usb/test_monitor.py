@@ -7,6 +7,7 @@ cards are read from a /sys-shaped folder, since this machine has none.
 
 from __future__ import annotations
 
+import os
 import queue
 import subprocess
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import pyudev
 
 from device.events import Event, SoundCard, SoundCardsChanged, StorageAttached, StorageDetached
 from device.usb.cards import read_sound_cards
-from device.usb.monitor import UdevMonitor, classify
+from device.usb.monitor import UdevMonitor, classify, system_disk
 from tests.stick.conftest import needs_loop
 
 pytestmark = pytest.mark.timeout(30)
@@ -48,6 +49,48 @@ def test_loop_zram_and_the_system_card_are_ignored_unless_asked() -> None:
             assert event is None
         else:
             assert isinstance(event, StorageAttached)
+
+
+def test_the_disk_the_system_runs_from_is_found_in_the_kernels_sys() -> None:
+    """This machine's root is on a real block device (or on none, in a container)."""
+    disk = system_disk()
+    if disk is None:
+        pytest.skip("the root file system is on no block device here")
+    device = pyudev.Devices.from_path(pyudev.Context(), disk)
+    assert device.device_type == "disk"
+    root = os.stat("/").st_dev
+    inside = [device, *device.children]
+    assert any(d.device_number == root for d in inside)  # the root's partition, or the disk
+    for each in inside:  # every udev event of that disk means nothing to the kiosk
+        props = _properties(each)
+        assert classify("add", "block", each.sys_name, props, system=disk) is None
+        assert classify("change", "block", each.sys_name, props, system=disk) is None
+
+
+def test_the_system_disk_is_ignored_whatever_its_name(tmp_path: Path) -> None:
+    """A Pi booted from a USB disk (sda), QEMU's virtio disk (vda): their partitions are not
+    sticks; another disk's are."""
+    sys_root = tmp_path / "sys"
+    usb = "devices/platform/scb/fd500000.pcie/usb2/2-1/host0/block/sda"
+    (sys_root / usb / "sda2").mkdir(parents=True)
+    (sys_root / usb / "sda2/partition").write_text("2\n")
+    (sys_root / "dev/block").mkdir(parents=True)
+    (sys_root / "dev/block/8:2").symlink_to(f"../../{usb}/sda2")
+    disk = system_disk(sys_root, os.makedev(8, 2))
+    assert disk == f"/{usb}"
+    props = {"DEVTYPE": "partition", "ID_FS_TYPE": "ext4", "ID_BUS": "usb"}
+    mine = {"sda": {**props, "DEVTYPE": "disk", "DEVPATH": f"/{usb}"}}
+    mine |= {name: {**props, "DEVPATH": f"/{usb}/{name}"} for name in ("sda1", "sda2", "sda3")}
+    for name, properties in mine.items():
+        assert classify("add", "block", name, properties, system=disk) is None
+    stick = {
+        **props,
+        "DEVPATH": "/devices/platform/scb/fd500000.pcie/usb2/2-2/host1/block/sdb/sdb1",
+    }
+    assert classify("add", "block", "sdb1", stick, system=disk) == StorageAttached(
+        "sdb1", "ext4", True
+    )
+    assert system_disk(sys_root, os.makedev(8, 9)) is None  # no such device: nothing ignored
 
 
 def test_a_udev_filesystem_type_and_usb_bus_are_kept() -> None:
