@@ -53,10 +53,10 @@ for action in $actions; do
   # The daemon's own imports at this boot, cold and beside the rest of the boot, when it was
   # started with PYTHONPROFILEIMPORTTIME=1 (boot-test --kernel-args
   # systemd.setenv=PYTHONPROFILEIMPORTTIME=1): its stderr is in the journal.
-  if journalctl -b -u jukebox.service -o cat | grep -q '^import time:'; then
+  imports=$(journalctl -b -u jukebox.service -o cat | grep '^import time:')
+  if [ -n "$imports" ]; then
     echo "== the daemon's imports at this boot (top 15, cumulative us)"
-    journalctl -b -u jukebox.service -o cat | grep '^import time:' |
-      sort -t '|' -k 2 -n | tail -n 15
+    echo "$imports" | sort -t '|' -k 2 -n | tail -n 15
   fi
   } 2>&1 | sed 's/^/analyze: /' > /dev/console
   echo "analyze: done" > /dev/console
