@@ -6,6 +6,9 @@ luma emulator), buttons are pressed through its control socket. The library netw
 reference tenant with its mosquitto broker (TLS, an account per kiosk) and its ingester, each
 in its own process: plays reach the tenant as they end, and a push changes the kiosk's
 featured playlist and volume limits. The kiosk's own play journal is printed at the end.
+
+Size: a little over 400 lines on purpose: the demo's script, its start-up and its printed
+account are one story, read top to bottom.
 """
 
 from __future__ import annotations

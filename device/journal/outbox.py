@@ -21,6 +21,9 @@ Example (the kiosk core's side)::
     play = journal.open_play(playlist_id=..., track_id=..., started_by=StartedBy.VISITOR, ...)
     journal.record_progress(play, DurationMs(30_000))
     journal.close_play(play, listened_ms=..., reason=EndReason.FINISHED, ended_wall_ms=...)
+
+Size: over 500 lines on purpose: every statement that touches the journal's file sits beside
+the others, so the exactly-once rules can be checked in one reading.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from contract.protocol import DeviceTopics, PayloadError, decode
 from contract.protocol.payloads import MAX_PAYLOAD_BYTES
 from device.domain import EventId
 from device.journal.outbox import JournalError, PlayJournal, WirePlay
-from device.mqtt.transport import Outgoing, PublishRef
+from device.mqtt.transport import Outgoing, Published, PublishRef
 from device.platform.backoff import Backoff
 from device.platform.mailbox import Mailbox
 from device.platform.priority import lower_this_thread
@@ -68,12 +68,6 @@ class _Disconnected:
 
 
 @dataclass(frozen=True)
-class _Published:
-    ref: PublishRef
-    problem: str | None
-
-
-@dataclass(frozen=True)
 class _Acked:
     payload: bytes
 
@@ -83,7 +77,7 @@ class _Flush:
     done: threading.Event  # set once the outbox holds no finished play
 
 
-_Event = _Connected | _Disconnected | _Published | _Acked | _Flush
+_Event = _Connected | _Disconnected | Published | _Acked | _Flush
 
 
 @dataclass
@@ -151,7 +145,7 @@ class PlayPublisher:
         self._mailbox.post(_Disconnected(generation))
 
     def published(self, ref: PublishRef, problem: str | None) -> None:
-        self._mailbox.post(_Published(ref, problem))
+        self._mailbox.post(Published(ref, problem))
 
     def acknowledged(self, payload: bytes) -> None:
         self._mailbox.post(_Acked(payload))
@@ -230,7 +224,7 @@ class PlayPublisher:
             if event.generation == self._generation:
                 self._generation = None
                 self.stats.connected = False
-        elif isinstance(event, _Published):
+        elif isinstance(event, Published):
             self._on_puback(event.ref, event.problem)
         elif isinstance(event, _Acked):
             self._on_ack(event.payload)

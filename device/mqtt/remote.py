@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract.protocol import DeviceTopics, PayloadError, encode
-from device.mqtt.transport import Outgoing, PublishRef
+from device.mqtt.transport import Outgoing, Published, PublishRef
 from device.platform.mailbox import Mailbox
 
 __all__ = ["RemoteOutbox"]
@@ -40,17 +40,11 @@ class _Result:
 
 
 @dataclass(frozen=True)
-class _Published:
-    ref: PublishRef
-    problem: str | None
-
-
-@dataclass(frozen=True)
 class _Connected:
     pass
 
 
-_Event = _Reported | _Result | _Published | _Connected
+_Event = _Reported | _Result | Published | _Connected
 
 Send = Callable[[Outgoing], PublishRef | None]
 
@@ -107,7 +101,7 @@ class RemoteOutbox:
         self._mailbox.post(_Connected())
 
     def published(self, ref: PublishRef, problem: str | None) -> None:
-        self._mailbox.post(_Published(ref, problem))
+        self._mailbox.post(Published(ref, problem))
 
     # ------------------------------------------------------------------ the mailbox's thread
 
@@ -141,7 +135,7 @@ class RemoteOutbox:
             self._unconfirmed.clear()
             self._held.clear()
             self._reported_ref = None
-        elif isinstance(event, _Published):
+        elif isinstance(event, Published):
             self._on_puback(event.ref, event.problem)
 
     def _on_puback(self, ref: PublishRef, problem: str | None) -> None:

@@ -32,7 +32,7 @@ from contract.protocol import DeviceTopics, TopicAddress, parse_topic
 from device.identity.credentials import MqttCredentials
 from device.platform.backoff import Backoff
 
-__all__ = ["BrokerAccount", "LinkHandler", "MqttTransport", "Outgoing", "PublishRef"]
+__all__ = ["BrokerAccount", "LinkHandler", "MqttTransport", "Outgoing", "PublishRef", "Published"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,15 @@ REFUSED_REASONS = {0x84, 0x85, 0x86, 0x87, 0x8A, 0x8C}
 
 PublishRef = tuple[int, int]
 """(connection number, paho message id): names one publish for its PUBACK."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """The broker's answer to one publish (`problem` None: PUBACKed), as the mailboxes of the
+    publishers that sent it (plays, remote answers) receive it."""
+
+    ref: PublishRef
+    problem: str | None
 
 
 @dataclass(frozen=True)

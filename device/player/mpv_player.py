@@ -20,6 +20,9 @@ What the core can rely on:
 * With gapless playback, "eof" and the next PlaybackStarted come when mpv has decoded the old
   item to its end, while its last ~0.2 s are still in the audio buffer.
 * Nothing is posted once close() has begun.
+
+Size: over 500 lines on purpose: the guarantees above hold only because the whole
+conversation with mpv (commands, events, the load gate) shares one lock in one class.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ library's sites times the holder's share. A track with no known rights holder ke
 on an explicit unattributed line (holder id ""), held until its holder is known; a library
 whose kiosks had no counted play keeps its whole amount as `unallocated_minor`. Pro-rata pools
 every amount of one currency and splits it over all counted plays in that currency.
+
+Size: a little over 400 lines on purpose: the window, the tally and the split are one
+computation whose rounding rules read best together.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@ statements, and the plays of a period summed up by the database (tenant/payouts/
 
 Every write is one transaction that checks what it needs first (the period is not closed, the
 holders exist, a site is in one library per period) and raises PayoutInputError, naming the
-item, before anything is written. Closed statements are only ever inserted. (About 550
-lines: the queries of six tables that are only ever used together, and a period's summary,
-whose three queries share one raw connection and one snapshot.)
+item, before anything is written. Closed statements are only ever inserted. (Over 500 lines
+on purpose: the queries of six tables that are only ever used together, and a period's
+summary, whose three queries share one raw connection and one snapshot.)
 """
 
 from __future__ import annotations
