@@ -8,7 +8,8 @@ when it is back; the subscriptions are still made again on every connect.
 
 Callbacks run on the network thread and only hand bytes to the `LinkHandler`, whose methods put
 them on queues. They never touch kiosk state and never take a lock held around `publish` (paho
-holds its own message lock while it calls ``on_publish``).
+holds its own message lock while it calls ``on_publish``). A little over 400 lines on purpose:
+one connection's whole life, from connect to farewell, reads best in one class.
 """
 
 from __future__ import annotations
@@ -51,8 +52,7 @@ PublishRef = tuple[int, int]
 
 @dataclass(frozen=True)
 class Published:
-    """The broker's answer to one publish (`problem` None: PUBACKed), as the mailboxes of the
-    publishers that sent it (plays, remote answers) receive it."""
+    """The broker's answer to one publish (`problem` None: PUBACKed), for its sender's mailbox."""
 
     ref: PublishRef
     problem: str | None
