@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from tenant.accounts import Staff
 from tenant.audit import record_change
 from tenant.catalogue import playlist_content, playlist_revision
 from tenant.context import ServiceContext
 from tenant.errors import ApiError
+from tenant.scope import check_playlist
 from tenant.site_settings import republish
 from tenant.store import ACTIVE, Tenant
 
@@ -24,7 +26,13 @@ log = logging.getLogger(__name__)
 Json = dict[str, Any]
 
 
-def retire_track(ctx: ServiceContext, tenant: Tenant, track_id: str, *, actor: str) -> Json:
+def retire_track(ctx: ServiceContext, tenant: Tenant, track_id: str, *, staff: Staff) -> Json:
+    """A curator may retire a track only if every live playlist holding it is theirs to edit:
+    retiring it changes those playlists on every kiosk they go to."""
+    for holder in ctx.store.list_playlists(tenant.slug):
+        if track_id in holder.track_ids and holder.retired_ms is None:
+            check_playlist(staff, ctx.store, holder, f"retire {track_id} (in {holder.id})")
+    actor = staff.username
     now_ms = ctx.settings.now_ms()
     holders = ctx.store.retire_track(tenant.slug, track_id, now_ms)
     if holders is None:
@@ -45,8 +53,11 @@ def retire_track(ctx: ServiceContext, tenant: Tenant, track_id: str, *, actor: s
     return {"id": track_id, "retired": True, "playlists": holders}
 
 
-def retire_playlist(ctx: ServiceContext, tenant: Tenant, playlist_id: str, *, actor: str) -> Json:
+def retire_playlist(ctx: ServiceContext, tenant: Tenant, playlist_id: str, *, staff: Staff) -> Json:
+    actor = staff.username
     before = ctx.store.get_playlist(tenant.slug, playlist_id)
+    if before is not None:
+        check_playlist(staff, ctx.store, before, f"retire {playlist_id}")
     if before is None or not ctx.store.retire_playlist(
         tenant.slug, playlist_id, ctx.settings.now_ms()
     ):

@@ -49,7 +49,7 @@ from tenant.catalogue import (
 )
 from tenant.context import ServiceContext
 from tenant.errors import ApiError
-from tenant.scope import check_devices, check_sites
+from tenant.scope import check_devices, check_playlist, check_sites
 from tenant.store import Device, Playlist, Tenant, Track
 from tenant.timefmt import rfc3339, to_ms
 
@@ -241,6 +241,9 @@ def put_playlist(
         problems.append(f"unknown track(s): {', '.join(unknown[:10])}")
     if problems:
         raise ApiError(422, "invalid_request", "; ".join(problems))
+    before = ctx.store.get_playlist(tenant.slug, body.id)
+    if before is not None:
+        check_playlist(caller, ctx.store, before, f"edit {body.id}")
     now_ms = ctx.settings.now_ms()
     playlist = Playlist(
         tenant=tenant.slug,
@@ -259,7 +262,6 @@ def put_playlist(
     playlist = replace(
         playlist, revision=playlist_revision(playlist_content(tenant.slug, playlist, tracks))
     )
-    before = ctx.store.get_playlist(tenant.slug, body.id)
     created = ctx.store.save_playlist(playlist)
     record_change(
         ctx, tenant.slug, caller.username, "playlist.create" if created else "playlist.edit",

@@ -90,7 +90,7 @@ def revoke_enrollment_token(
 @router.post("/tracks/{track_id}/retire")
 def retire_track(track_id: str, ctx: Context, tenant: CurrentTenant, caller: StaffCaller) -> Json:
     """Take a track off every kiosk at its next sync; its plays stay in reports."""
-    return retire.retire_track(ctx, tenant, track_id, actor=caller.username)
+    return retire.retire_track(ctx, tenant, track_id, staff=caller)
 
 
 @router.post("/playlists/{playlist_id}/retire", responses={503: {"model": ErrorBody}})
@@ -98,7 +98,7 @@ def retire_playlist(
     playlist_id: str, ctx: Context, tenant: CurrentTenant, caller: StaffCaller
 ) -> Json:
     """Take a playlist off every kiosk; its plays stay in reports."""
-    return retire.retire_playlist(ctx, tenant, playlist_id, actor=caller.username)
+    return retire.retire_playlist(ctx, tenant, playlist_id, staff=caller)
 
 
 @router.get("/alerts")
