@@ -83,8 +83,8 @@ def test_every_route_answers_what_the_route_table_says_for_every_caller(
                 expected = "401"
                 ok = status_code == 401
             elif allowed(key, who):
-                expected = "neither 401 nor 403"
-                ok = status_code not in (401, 403)
+                expected = "neither 401 nor 403, and below 500"
+                ok = status_code not in (401, 403) and status_code < 500
             else:
                 expected = "403"
                 ok = status_code == 403
