@@ -32,11 +32,17 @@ MIGRATED_TOKEN_NAME = "shared token (migrated)"
 REFUSED = "wrong username or password"
 
 _hasher = PasswordHasher()  # Argon2id, argon2-cffi's defaults (RFC 9106 low-memory profile)
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))  # unknown users cost the same time
+# verified for unknown users and accounts without a password, so they cost the same time
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AccountError(ValueError):
     """A refused account change; str() says what is wrong."""
+
+
+class LastAdminError(AccountError):
+    """The change would leave the tenant without an enabled network administrator, and so
+    with nobody who may manage its accounts over the API (409)."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +56,18 @@ class Staff:
     token_id: str
 
 
+def has_password(user: StaffUser) -> bool:
+    """False for an account made without one (the migrated shared token's)."""
+    return user.password_hash != NO_PASSWORD
+
+
 def user_view(user: StaffUser) -> dict[str, Any]:
     return {
         "username": user.username,
         "role": user.role,
         "sites": json.loads(user.sites),
         "disabled": user.disabled,
-        "has_password": user.password_hash != NO_PASSWORD,
+        "has_password": has_password(user),
         "created_ms": user.created_ms,
         "updated_ms": user.updated_ms,
     }
@@ -132,7 +143,11 @@ def update_user(
     ctx: ServiceContext, slug: str, actor: str, username: str, *, role: str | None = None,
     sites: list[str] | None = None, disabled: bool | None = None, password: str | None = None,
 ) -> StaffUser:  # fmt: skip
-    """Change an account; disabling it stops its tokens at once (they are checked per call)."""
+    """Change an account; disabling it stops its tokens at once (they are checked per call).
+
+    A new password replacing one the account had revokes all its tokens: a reset follows a
+    leak, and a token made with the leaked password must not outlive it. An account that had
+    no password (the migrated shared token's) keeps its tokens when it is given one."""
     user = ctx.store.get_user(slug, username)
     if user is None:
         raise LookupError(f"no user {username!r} in tenant {slug!r}")
@@ -141,10 +156,12 @@ def update_user(
     if role is not None and role != Role.CURATOR and sites is None:
         new_sites = []
     _check_user(username, new_role, new_sites)
+    _keep_an_admin(ctx, user, new_role, user.disabled if disabled is None else disabled)
+    now_ms = ctx.settings.now_ms()
     values: dict[str, Any] = {
         "role": new_role,
         "sites": json.dumps(sorted(set(new_sites))),
-        "updated_ms": ctx.settings.now_ms(),
+        "updated_ms": now_ms,
     }
     if disabled is not None:
         values["disabled"] = disabled
@@ -154,11 +171,32 @@ def update_user(
     ctx.store.update_user(slug, username, **values)
     changed = ctx.store.get_user(slug, username)
     assert changed is not None
+    after = _public(changed)
+    if password is not None and has_password(user):
+        after["tokens_revoked"] = ctx.store.revoke_staff_tokens(slug, now_ms, username=username)
     action = "user.reset-password" if password is not None else "user.update"
-    record_change(
-        ctx, slug, actor, action, "user", username, before=_public(user), after=_public(changed)
-    )
+    record_change(ctx, slug, actor, action, "user", username, before=_public(user), after=after)
     return changed
+
+
+def _keep_an_admin(ctx: ServiceContext, user: StaffUser, role: str, disabled: bool) -> None:
+    """Refuse to disable or demote the tenant's last enabled network administrator."""
+    if user.role != Role.NETWORK_ADMIN or user.disabled:
+        return
+    if role == Role.NETWORK_ADMIN and not disabled:
+        return
+    others = [
+        u
+        for u in ctx.store.list_users(user.tenant)
+        if u.role == Role.NETWORK_ADMIN and not u.disabled and u.username != user.username
+    ]
+    if not others:
+        change = f"disable {user.username!r}" if disabled else f"make {user.username!r} a {role}"
+        raise LastAdminError(
+            f"cannot {change}: it is the last enabled network administrator "
+            f"of tenant {user.tenant!r}, and without one nobody could manage its accounts; "
+            "give another account the network-admin role first"
+        )
 
 
 def _public(user: StaffUser) -> dict[str, Any]:
@@ -222,13 +260,18 @@ def staff_for_token(ctx: ServiceContext, slug: str, token: str) -> Staff | None:
 
 @dataclass
 class LoginLimiter:
-    """Failed logins in a sliding window, per account and per address (in this process)."""
+    """Failed logins in a sliding window, per account and per address (in this process).
+
+    Only keys with a failure inside the window are kept: a key is dropped when its last
+    failure leaves the window, and every key is swept once per window, so memory follows
+    the recent failures, not every account and address ever seen."""
 
     window_ms: int
     per_account: int
     per_address: int
     _failures: dict[str, deque[int]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _next_sweep_ms: int = 0
 
     def blocked_for_ms(self, keys: dict[str, int], now_ms: int) -> int:
         """How long until every key is under its limit again (0: not blocked)."""
@@ -242,13 +285,27 @@ class LoginLimiter:
 
     def failed(self, keys: list[str], now_ms: int) -> None:
         with self._lock:
+            if now_ms >= self._next_sweep_ms:
+                for key in list(self._failures):
+                    self._recent(key, now_ms)
+                self._next_sweep_ms = now_ms + self.window_ms
             for key in keys:
-                self._recent(key, now_ms).append(now_ms)
+                self._failures.setdefault(key, deque()).append(now_ms)
+
+    def __len__(self) -> int:
+        """How many accounts and addresses it holds failures of."""
+        with self._lock:
+            return len(self._failures)
 
     def _recent(self, key: str, now_ms: int) -> deque[int]:
-        times = self._failures.setdefault(key, deque())
+        """The key's failures inside the window; a key left with none is dropped."""
+        times = self._failures.get(key)
+        if times is None:
+            return deque()
         while times and times[0] <= now_ms - self.window_ms:
             times.popleft()
+        if not times:
+            del self._failures[key]
         return times
 
 
@@ -272,9 +329,11 @@ def login(
             {"Retry-After": str(seconds)},
         )
     user = ctx.store.get_user(slug, username)
-    stored = user.password_hash if user is not None else _DUMMY_HASH
+    stored = _DUMMY_HASH if user is None else user.password_hash
+    if stored == NO_PASSWORD:  # verified all the same, so its answer takes as long
+        stored = _DUMMY_HASH
     try:
-        ok = stored != NO_PASSWORD and _hasher.verify(stored, password)
+        ok = _hasher.verify(stored, password) and stored is not _DUMMY_HASH
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or user.disabled:

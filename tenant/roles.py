@@ -17,14 +17,16 @@ class Role(StrEnum):
     NETWORK_ADMIN = "network-admin"  # everything, including accounts and rules
     CURATOR = "curator"  # tracks, playlists, and the sites they are given
     TECHNICIAN = "technician"  # claim, rename, move, revoke kiosks, commands, status
-    REPORTS = "reports"  # play reports, read only
+    REPORTS = "reports"  # play reports, rules and payout statements, read only
 
 
 ROLE_HELP = {
     Role.NETWORK_ADMIN: "everything in the tenant, including accounts and rules",
-    Role.CURATOR: "tracks, playlists, and the sites they are given (assignments, push)",
-    Role.TECHNICIAN: "claim, rename, move and revoke kiosks, commands, status",
-    Role.REPORTS: "play reports and rules, read only",
+    Role.CURATOR: "tracks and playlists (edit, retire), and the sites they are given "
+    "(assignments, push)",
+    Role.TECHNICIAN: "claim, rename, move and revoke kiosks, commands, status, enrollment "
+    "tokens; reads alerts and firmware",
+    Role.REPORTS: "play reports, rules and payout statements, read only",
 }
 
 C, T, R = Role.CURATOR, Role.TECHNICIAN, Role.REPORTS

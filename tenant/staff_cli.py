@@ -52,7 +52,7 @@ def add_user_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     for name, handler, what in (
         ("disable", cmd_user_disable, "disable an account: its tokens stop at once"),
         ("enable", cmd_user_enable, "enable a disabled account again"),
-        ("reset-password", cmd_user_reset, "set a new password (printed once)"),
+        ("reset-password", cmd_user_reset, "set a new password (printed once); revokes its tokens"),
     ):
         command = usub.add_parser(name, help=what)
         command.add_argument("username")
@@ -159,8 +159,11 @@ def cmd_user_reset(args: argparse.Namespace) -> int:
 
     def action(ctx: ServiceContext) -> None:
         password, generated = _password(ENV_USER_PASSWORD)
+        before = ctx.store.get_user(args.tenant, args.username)
         accounts.update_user(ctx, args.tenant, server_actor(), args.username, password=password)
         out(f"user {args.username}: new password set")
+        if before is not None and accounts.has_password(before):
+            out("  its API tokens are revoked: log in again, and give scripts new tokens")
         if generated:
             out(f"  password (shown once): {password}")
 

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenant import accounts
-from tenant.accounts import AccountError, LoginLimiter, Staff
+from tenant.accounts import AccountError, LastAdminError, LoginLimiter, Staff
 from tenant.api.models import ErrorBody
 from tenant.api.routers import staff_router
 from tenant.auth import Context, CurrentTenant, StaffCaller
@@ -210,11 +210,12 @@ def add_user(body: UserBody, ctx: Context, tenant: CurrentTenant, caller: StaffC
     return accounts.user_view(user)
 
 
-@router.patch("/users/{username}", response_model=UserAnswer)
+@router.patch("/users/{username}", response_model=UserAnswer, responses={409: {"model": ErrorBody}})
 def update_user(
     username: str, body: UserUpdateBody, ctx: Context, tenant: CurrentTenant, caller: StaffCaller
 ) -> Json:
-    """Change an account's role or sites, or disable it (its tokens stop at once)."""
+    """Change an account's role or sites, or disable it (its tokens stop at once); the last
+    enabled network administrator can be neither disabled nor given another role (409)."""
     try:
         user = accounts.update_user(
             ctx, tenant.slug, caller.username, username, role=body.role, sites=body.sites,
@@ -222,6 +223,8 @@ def update_user(
         )  # fmt: skip
     except LookupError as exc:
         raise ApiError(404, "not_found", str(exc)) from exc
+    except LastAdminError as exc:
+        raise ApiError(409, "last_admin", str(exc)) from exc
     except AccountError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from exc
     return accounts.user_view(user)
