@@ -37,7 +37,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--admin-user",
         default="admin",
         help="the first network administrator (default admin); its password is printed once, "
-        f"or read from ${ENV_ADMIN_PASSWORD}",
+        f"or read from ${ENV_ADMIN_PASSWORD}, or asked for (--ask-password)",
+    )
+    init.add_argument(
+        "--ask-password",
+        action="store_true",
+        help="ask for the first administrator's password: twice on a terminal, without echo; "
+        "otherwise one line from standard input",
     )
     init.add_argument(
         "--timezone",
@@ -139,11 +145,20 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from tenant.accounts import AccountError
+    from tenant.accounts import AccountError, check_password
     from tenant.admin_client import Credentials, write_credentials
     from tenant.setup import setup_tenant
 
+    password = os.environ.get(ENV_ADMIN_PASSWORD) or None
+    if args.ask_password:
+        try:
+            password = ask_password(args.admin_user)
+        except (ValueError, EOFError, KeyboardInterrupt) as exc:
+            err(f"jukebox tenant init: {exc or 'no password given'}")
+            return 1
     try:
+        if password is not None:
+            check_password(password)  # before anything is made
         made = setup_tenant(
             args.data,
             args.slug,
@@ -153,7 +168,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             mqtt_tls=args.mqtt_tls,
             database_url=args.database_url or os.environ.get(ENV_DATABASE_URL),
             admin_user=args.admin_user,
-            admin_password=os.environ.get(ENV_ADMIN_PASSWORD) or None,
+            admin_password=password,
             actor=server_actor(),
             timezone=args.timezone,
         )
@@ -169,6 +184,23 @@ def cmd_init(args: argparse.Namespace) -> int:
     out(f"admin credentials ({made.username}'s token): {path}")
     out(f"  use them with: jukebox admin --credentials {path} …")
     return 0
+
+
+def ask_password(username: str) -> str:
+    """The first administrator's password, typed twice without echo on a terminal, or one line
+    of standard input for scripts that would rather not put it in the environment."""
+    import getpass
+    import sys
+
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise ValueError("--ask-password: no password on standard input")
+        return line
+    password = getpass.getpass(f"password of {username}: ")
+    if getpass.getpass(f"password of {username}, again: ") != password:
+        raise ValueError("--ask-password: the two passwords differ; nothing was created")
+    return password
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
