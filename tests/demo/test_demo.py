@@ -59,6 +59,11 @@ def test_plays_reach_the_tenant_and_the_push_applies(
     assert "(scene-locale)" in next(line for line in lines if "idle timeout" in line)
     assert "1 of 1 kiosk(s) applied" in shown
     assert "The web console: http://127.0.0.1:" in shown  # its address
+    # Each person acted with their own token: the audit log names the technician for the claim
+    # and the curator for the push (demo/tenant_side.py).
+    audit = lines[lines.index("Who did what to the kiosk, from the tenant's audit log:") :]
+    assert any(re.search(r"\bkarim +device\.claim\b", line) for line in audit), audit
+    assert any(re.search(r"\bclaire +device\.push\b", line) for line in audit), audit
     if browser_problem() is None:  # the web console as the curator sees it
         for name in ("console-board.png", "console-playlist.png", "console-report.png"):
             assert (tmp_path / "demo" / name).read_bytes().startswith(b"\x89PNG"), name
