@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -16,6 +17,19 @@ from tenant.staff_cli import ENV_ADMIN_PASSWORD, add_user_commands, server_actor
 DEFAULT_PORT = 8470
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 ENV_DATABASE_URL = "JUKEBOX_TENANT_DATABASE_URL"
+# `serve` and `ingest` exit with EX_CONFIG (sysexits.h) for what only the operator can fix: a
+# database to migrate, a missing or broken file or setting. Their units restart them on any
+# other failure, such as a database that does not answer yet (exit 1), and never on this one.
+EX_CONFIG = 78
+# How long a stopping `serve` waits for requests in progress before it closes what is left,
+# within the unit's TimeoutStopSec=20. Without it, an idle HTTPS keep-alive connection (a
+# kiosk's session) holds the stop for asyncio's 30 s TLS shutdown timeout (tests/tenant/
+# test_https.py), and systemd kills the service.
+STOP_GRACE_S = 5
+
+
+class ConfigError(Exception):
+    """A setting or file the operator must fix before the service can start; names it."""
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -205,27 +219,22 @@ def ask_password(username: str) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     if (args.certfile is None) != (args.keyfile is None):
-        out("jukebox tenant serve: give both --certfile and --keyfile")
+        err("jukebox tenant serve: give both --certfile and --keyfile")
         return 2
+    return run_service("serve", args, lambda: serve(args))
+
+
+def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from tenant.broker.settings import BrokerSettingsError
     from tenant.service import create_app
     from tenant.settings import TenantSettings
-    from tenant.store.migrate import SchemaOutOfDate
 
+    check_tls_files(args.certfile, args.keyfile)
     settings = TenantSettings(public_urls=tuple(args.public_url))
-    try:
-        app = create_app(
-            args.data, args.database_url or os.environ.get(ENV_DATABASE_URL), settings=settings
-        )
-    except BrokerSettingsError as exc:
-        err(f"jukebox tenant serve: {exc}")
-        return 1
-    except SchemaOutOfDate as exc:
-        err(f"jukebox tenant serve: {exc}")
-        err(f"  run: {migrate_command(args)}")
-        return 1
+    app = create_app(
+        args.data, args.database_url or os.environ.get(ENV_DATABASE_URL), settings=settings
+    )
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -234,6 +243,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ssl_keyfile=str(args.keyfile) if args.keyfile else None,
         log_config=None,
         proxy_headers=True,
+        timeout_graceful_shutdown=STOP_GRACE_S,
     )
 
     class Server(uvicorn.Server):
@@ -246,23 +256,57 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    from tenant.broker.settings import BrokerSettingsError
-    from tenant.ingest.run import default_client_id, run_ingester
-    from tenant.store.migrate import SchemaOutOfDate
+def check_tls_files(certfile: Path | None, keyfile: Path | None) -> None:
+    """Loads the API's certificate and key as uvicorn will, to name them if they are unusable
+    (uvicorn's own error names neither, after the store has opened)."""
+    if certfile is None or keyfile is None:
+        return
+    import ssl
 
     try:
-        return run_ingester(
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except OSError as exc:  # ssl.SSLError too
+        raise ConfigError(f"TLS certificate {certfile} and key {keyfile}: {exc}") from exc
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tenant.ingest.run import default_client_id, run_ingester
+
+    return run_service(
+        "ingest",
+        args,
+        lambda: run_ingester(
             args.data,
             args.database_url or os.environ.get(ENV_DATABASE_URL),
             args.client_id or default_client_id(),
-        )
-    except (FileNotFoundError, BrokerSettingsError) as exc:
-        err(f"jukebox tenant ingest: {exc}")
-        return 1
+        ),
+    )
+
+
+def run_service(command: str, args: argparse.Namespace, run: Callable[[], int]) -> int:
+    """Runs `serve` or `ingest`; when it cannot start, says why in the journal and exits with
+    the code its systemd unit acts on (EX_CONFIG above)."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from tenant.broker.settings import BrokerSettingsError
+    from tenant.store.migrate import SchemaOutOfDate
+
+    name = f"jukebox tenant {command}"
+    try:
+        return run()
     except SchemaOutOfDate as exc:
-        err(f"jukebox tenant ingest: {exc}")
+        err(f"{name}: {exc}")
         err(f"  run: {migrate_command(args)}")
+        return EX_CONFIG
+    except (ConfigError, FileNotFoundError, BrokerSettingsError) as exc:
+        err(f"{name}: {exc}")
+        return EX_CONFIG
+    except ArgumentError as exc:  # an unparsable URL or an unknown kind of database
+        err(f"{name}: database URL {shown_database_url(args)}: {exc}")
+        return EX_CONFIG
+    except OperationalError as exc:  # down, starting, unreachable: systemd starts us again
+        reason = " ".join(str(exc.orig).split())
+        err(f"{name}: cannot reach the database {shown_database_url(args)}: {reason}")
         return 1
 
 
@@ -279,16 +323,31 @@ def database_url(args: argparse.Namespace) -> str:
     return given or default_database_url(Path(args.data).absolute())
 
 
+def shown_database_url(args: argparse.Namespace) -> str:
+    """The database's URL for messages: its password hidden."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    url = database_url(args)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # unparsable: only what follows the last "@", never a password
+        return url.rsplit("@", 1)[-1]
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import SQLAlchemyError
 
-    from tenant.store.migrate import head_revision, upgrade
+    from tenant.store.migrate import SchemaOutOfDate, head_revision, upgrade
 
     Path(args.data).mkdir(parents=True, exist_ok=True)
     engine = create_engine(database_url(args))
     try:
         done = upgrade(engine)
+    except SchemaOutOfDate as exc:  # not a tenant database
+        err(f"jukebox tenant migrate: {exc}")
+        return EX_CONFIG
     except SQLAlchemyError as exc:
         err(f"jukebox tenant migrate: {engine.url.render_as_string(hide_password=True)}: {exc}")
         return 1

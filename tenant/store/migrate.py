@@ -4,8 +4,9 @@ A new, empty database is created at head by whoever opens it first (`tenant init
 service started on it). A database with tables at an older revision is never changed behind
 the operator's back: the store refuses it (SchemaOutOfDate, which names the command to run)
 until `jukebox tenant migrate` upgrades it in place. Databases made by `metadata.create_all`
-before migrations existed have no alembic_version table; they hold revision 0001's tables and
-are marked as such before the upgrade.
+before migrations existed have no alembic_version table; they hold revision 0001's tables, or
+0002's once the staff accounts had come (PRE_ALEMBIC), and are marked as that revision before
+the upgrade.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ __all__ = ["BASELINE", "Migrated", "SchemaOutOfDate", "check_schema", "head_revi
 
 log = logging.getLogger(__name__)
 
-BASELINE = "0001"  # the tables of the create_all days
+BASELINE = "0001"  # the first revision: the tables before the staff accounts
+# What metadata.create_all made before Alembic owned the schema: the revision whose tables a
+# database without alembic_version holds, newest first, each known by a table it added.
+PRE_ALEMBIC = (("0002", "staff_users"), (BASELINE, "tenants"))
 MIGRATE_COMMAND = "jukebox tenant migrate"
 
 
@@ -61,17 +65,29 @@ def _known_revisions() -> set[str]:
     return {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}
 
 
-def _state(conn: Connection) -> tuple[str | None, bool]:
-    """(the recorded revision, whether the database has any of our tables)."""
+def _state(conn: Connection) -> tuple[str | None, set[str]]:
+    """(the recorded revision, the database's tables other than alembic_version)."""
     revision = MigrationContext.configure(conn).get_current_revision()
-    return revision, bool(set(inspect(conn).get_table_names()) - {"alembic_version"})
+    return revision, set(inspect(conn).get_table_names()) - {"alembic_version"}
+
+
+def _pre_alembic_revision(tables: set[str], where: str) -> str:
+    """The revision a database made by create_all (no alembic_version) is at."""
+    for revision, marker in PRE_ALEMBIC:
+        if marker in tables:
+            return revision
+    shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
+    raise SchemaOutOfDate(
+        f"database {where}: has tables ({shown}) but neither a schema revision nor the "
+        "tenant's `tenants` table: is it a jukebox tenant database?"
+    )
 
 
 def check_schema(engine: Engine) -> None:
     """Creates an empty database at head; raises SchemaOutOfDate for any other revision."""
     with engine.connect() as conn:
-        revision, has_tables = _state(conn)
-        missing = sorted(set(metadata.tables) - set(inspect(conn).get_table_names()))
+        revision, tables = _state(conn)
+    missing = sorted(set(metadata.tables) - tables)
     if revision == head_revision():
         if missing:  # a developer's mistake, said plainly rather than as "no such table" later
             raise SchemaOutOfDate(
@@ -80,7 +96,7 @@ def check_schema(engine: Engine) -> None:
                 "(tests/tenant/test_migrations.py checks it)"
             )
         return
-    if revision is None and not has_tables:
+    if revision is None and not tables:
         upgrade(engine)
         check_schema(engine)  # now at head: only says whether schema.py outran the revisions
         return
@@ -99,11 +115,12 @@ def check_schema(engine: Engine) -> None:
 def upgrade(engine: Engine, target: str = "head") -> Migrated:
     """Upgrades the database in place (one transaction where the database allows DDL in one)."""
     with engine.begin() as conn:
-        before, has_tables = _state(conn)
+        before, tables = _state(conn)
         config = _config(conn)
-        if before is None and has_tables:
-            log.info("database without a schema revision: marking it %s", BASELINE)
-            command.stamp(config, BASELINE)
+        if before is None and tables:
+            found = _pre_alembic_revision(tables, engine.url.render_as_string(hide_password=True))
+            log.info("database made before schema revisions: marking it %s", found)
+            command.stamp(config, found)
         command.upgrade(config, target)
         after = MigrationContext.configure(conn).get_current_revision()
     assert after is not None

@@ -51,7 +51,7 @@ def postgres_bin_dir() -> Path:
     if initdb is None:
         raise PostgresError(
             f"no PostgreSQL server binaries ({BIN_GLOB}/initdb or initdb on PATH): install "
-            "Debian's `postgresql` package (scripts/setup does)"
+            "Debian's `postgresql` package (scripts/lib/setup.sh, which scripts/test runs, does)"
         )
     return Path(initdb).parent
 

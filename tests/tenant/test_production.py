@@ -1,4 +1,5 @@
-"""Running the tenant as a service: its systemd units, and a backup restored (both databases)."""
+"""Running the tenant as a service: its systemd units, what stops their restarts, and a backup
+restored (both databases)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tenant.broker.process import free_port
+from tenant.broker.settings import BrokerAccount, BrokerSettings, save_broker_settings
+from tenant.cli import EX_CONFIG
 from tenant.store import TenantStore, default_database_url
 from tests.support.tenant import RunningTenant
 from tests.tenant.kiosk import Kiosk
@@ -24,31 +28,77 @@ def analyze(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def installed(tmp_path: Path) -> Path:
-    """The units side by side, pointing at this checkout's virtualenv."""
-    for unit in UNITS:
-        text = unit.read_text().replace("/opt/jukebox/venv/bin/jukebox", str(JUKEBOX))
-        (tmp_path / unit.name).write_text(text)
-    return tmp_path
+def installed(tmp_path: Path, unit: str) -> Path:
+    """The units side by side, pointing at this checkout's virtualenv; the path of `unit`
+    (a template's instance, such as jukebox-tenant-ingest@1.service, links to the template)."""
+    for each in UNITS:
+        text = each.read_text().replace("/opt/jukebox/venv/bin/jukebox", str(JUKEBOX))
+        (tmp_path / each.name).write_text(text)
+    if "@1" in unit:
+        (tmp_path / unit).symlink_to(tmp_path / unit.replace("@1", "@"))
+    return tmp_path / unit
 
 
 @pytest.mark.parametrize("unit", [u.name.replace("@", "@1") for u in UNITS])
 def test_the_tenant_units_pass_systemd_analyze_verify(tmp_path: Path, unit: str) -> None:
     assert len(UNITS) == 3
-    folder = installed(tmp_path)
-    if "@1" in unit:  # a template is verified as one of its instances
-        (folder / unit).symlink_to(folder / unit.replace("@1", "@"))
-    result = analyze("verify", str(folder / unit))
+    result = analyze("verify", str(installed(tmp_path, unit)))
     assert result.returncode == 0, result.stderr
     assert unit not in result.stderr, result.stderr
 
 
-@pytest.mark.parametrize("unit", ["jukebox-tenant.service", "jukebox-tenant-broker.service"])
+@pytest.mark.parametrize(
+    "unit",
+    ["jukebox-tenant.service", "jukebox-tenant-ingest@1.service", "jukebox-tenant-broker.service"],
+)
 def test_the_tenant_units_are_sandboxed_like_the_kiosk(tmp_path: Path, unit: str) -> None:
-    result = analyze("security", "--offline=true", str(installed(tmp_path) / unit))
+    result = analyze("security", "--offline=true", str(installed(tmp_path, unit)))
     exposure = re.search(rf"Overall exposure level for {unit}: ([0-9.]+)", result.stdout)
     assert exposure is not None, result.stdout + result.stderr
     assert float(exposure.group(1)) <= 3.0
+
+
+@pytest.mark.parametrize("unit", ["jukebox-tenant.service", "jukebox-tenant-ingest@.service"])
+def test_the_units_restart_on_every_failure_but_what_the_operator_must_fix(unit: str) -> None:
+    """EX_CONFIG: a database to migrate, a broken file or setting; 2: a bad command line."""
+    text = (UNIT_DIR / unit).read_text()
+    assert re.findall(r"^Restart=(.*)$", text, re.MULTILINE) == ["always"]
+    prevented = re.findall(r"^RestartPreventExitStatus=(.*)$", text, re.MULTILINE)
+    assert [set(p.split()) for p in prevented] == [{str(EX_CONFIG), "2"}]
+    assert re.findall(r"^StartLimitIntervalSec=(.*)$", text, re.MULTILINE) == ["0"]
+
+
+@pytest.mark.parametrize("command", ["serve", "ingest"])
+def test_an_unreachable_database_is_named_and_exits_1_for_systemd_to_restart(
+    tmp_path: Path, command: str
+) -> None:
+    data = tmp_path / "tenant"
+    if command == "ingest":  # it reads broker.json before it opens the database
+        account = BrokerAccount("ingester", "broker-pw")
+        save_broker_settings(data, BrokerSettings("127.0.0.1", free_port(), account, account))
+    port = free_port()  # nothing listens there
+    url = f"postgresql+psycopg://jukebox:db-secret@127.0.0.1:{port}/jukebox"
+
+    result = jukebox(command, "--data", str(data), "--database-url", url)
+
+    assert result.returncode == 1, result.stderr
+    said = [line for line in result.stderr.splitlines() if line.startswith("jukebox tenant")]
+    assert len(said) == 1, result.stderr  # one line in the journal, the driver's words joined
+    assert said[0].startswith(
+        f"jukebox tenant {command}: cannot reach the database "
+        f"postgresql+psycopg://jukebox:***@127.0.0.1:{port}/jukebox: "
+    )
+    assert "Connection refused" in said[0]
+    assert "Traceback" not in result.stderr and "db-secret" not in result.stderr
+
+
+def test_an_unusable_certificate_is_named_and_not_restarted(tmp_path: Path) -> None:
+    cert, key = tmp_path / "api.pem", tmp_path / "api.key"
+    cert.write_text("not a certificate\n")
+    result = jukebox("serve", "--data", str(tmp_path / "tenant"), "--port", str(free_port()),
+                     "--certfile", str(cert), "--keyfile", str(key))  # fmt: skip
+    assert result.returncode == EX_CONFIG, result.stderr
+    assert f"jukebox tenant serve: TLS certificate {cert} and key {key}: " in result.stderr
 
 
 def jukebox(*args: str) -> subprocess.CompletedProcess[str]:

@@ -1,9 +1,11 @@
-"""The tables as they were before Alembic owned the schema (metadata.create_all of 0.x).
+"""The first tables: tenant/store/schema.py before the staff accounts (commit 0b94ede).
 
-The definitions are a frozen copy of tenant/store/schema.py at that time: a revision never
-imports the live schema, which moves on. Databases made by create_all before migrations
-existed have exactly these tables; `jukebox tenant migrate` marks them as this revision (they
-have no alembic_version table) and upgrades them from here.
+The definitions are a frozen copy of schema.py at that time: a revision never imports the live
+schema, which moves on. Before Alembic owned the schema (commit f6f612a), `metadata.create_all`
+made the tables; a database it made before the staff accounts has exactly these, one made
+after them also has revision 0002's. `jukebox tenant migrate` marks such a database (it has no
+alembic_version table) as the revision whose tables it holds (tenant/store/migrate.py,
+PRE_ALEMBIC) and upgrades it from there.
 
 Revision ID: 0001
 Revises:
