@@ -29,9 +29,9 @@ def no_alert(page: Page) -> None:
 
 def test_a_day_at_the_console(
     tmp_path: Path, dynsec_broker: SecuredBroker, short_tracks: list[Path],
-    flac_files: list[Path],
+    flac_files: list[Path], database_url: str,
 ) -> None:  # fmt: skip
-    rig = Rig(tmp_path, dynsec_broker, short_tracks)
+    rig = Rig(tmp_path, dynsec_broker, short_tracks, database_url=database_url)
     try:
         add_user(rig.tenant, "carla", Role.CURATOR, ("centre",))
         add_user(rig.tenant, "anna", Role.CURATOR, ("annexe",))

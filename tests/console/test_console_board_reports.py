@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from tenant.store import TenantStore, default_database_url
+from tenant.store import TenantStore
 from tenant.store.schema import devices
 from tenant.timefmt import parse_rfc3339
 from tests.console.conftest import PASSWORD
@@ -28,7 +28,7 @@ def signed_in(service: RunningTenant, username: str) -> ConsoleSession:
 
 
 def open_store(service: RunningTenant) -> TenantStore:
-    return TenantStore(service.database_url or default_database_url(service.data_dir))
+    return TenantStore(service.database_url)
 
 
 def add_kiosks(service: RunningTenant, count: int) -> None:

@@ -16,7 +16,7 @@ from PIL import Image, ImageChops
 from device.display.model import AttractScreen
 from device.display.render import render
 from tenant.roles import ROUTES, Role, allowed
-from tenant.store import AuditEntry, TenantStore, default_database_url
+from tenant.store import AuditEntry, TenantStore
 from tenant.web.i18n import Translator
 from tenant.web.reports import csv_for_spreadsheet, neutralise
 from tests.console.conftest import PASSWORD
@@ -34,7 +34,7 @@ def signed_in(service: RunningTenant, username: str) -> ConsoleSession:
 
 
 def audit(service: RunningTenant) -> list[AuditEntry]:
-    store = TenantStore(default_database_url(service.data_dir))
+    store = TenantStore(service.database_url)
     try:
         return list(store.audit_entries("lib-a"))
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tenant.store import TenantStore, default_database_url
+from tenant.store import TenantStore
 from tests.console.conftest import PASSWORD
 from tests.console.support import ConsoleSession
 from tests.support.tenant import RunningTenant
@@ -22,7 +22,7 @@ def signed_in(service: RunningTenant, username: str) -> ConsoleSession:
 
 
 def saved_language(service: RunningTenant, username: str) -> str | None:
-    store = TenantStore(service.database_url or default_database_url(service.data_dir))
+    store = TenantStore(service.database_url)
     try:
         user = store.get_user(SLUG, username)
         assert user is not None
@@ -57,7 +57,7 @@ def test_a_language_saved_on_the_account_follows_the_person_to_another_browser(
     assert saved_language(service, "theo") is None
     assert '<html lang="en">' in signed_in(service, "theo").get("kiosks").text
 
-    store = TenantStore(service.database_url or default_database_url(service.data_dir))
+    store = TenantStore(service.database_url)
     try:
         entries = [e for e in store.audit_entries(SLUG) if e.action == "user.language"]
     finally:

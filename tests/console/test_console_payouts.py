@@ -13,7 +13,7 @@ import pytest
 
 from tenant.payouts.export_csv import holder_csv
 from tenant.payouts.statement import statement_from_bytes
-from tenant.store import TenantStore, default_database_url
+from tenant.store import TenantStore
 from tenant.timefmt import parse_rfc3339
 from tests.console.conftest import PASSWORD
 from tests.console.support import ConsoleSession
@@ -46,7 +46,7 @@ def closed_october(service: RunningTenant, flac_files: list[Path]) -> bytes:
     admin.payouts("PUT", "/subscriptions/2024-10/alcazar", json=subscription)
     plays = [play(SLUG, "jk-aaaaaaaaaaaaaaaaaaaa", n, track_id=t, started_wall_ms=OCT_10,
                   listened_ms=60_000) for n, t in enumerate((t0, t0, t0, t1), 1)]  # fmt: skip
-    store = TenantStore(service.database_url or default_database_url(service.data_dir))
+    store = TenantStore(service.database_url)
     try:
         assert len(store.store_plays(SLUG, plays, OCT_10 + 60_000).stored) == 4
     finally:

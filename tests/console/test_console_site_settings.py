@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tenant.broker.settings import save_broker_settings
-from tenant.store import TenantStore, default_database_url
+from tenant.store import TenantStore
 from tests.console.conftest import PASSWORD
 from tests.console.support import ConsoleSession
 from tests.support.broker import SecuredBroker
@@ -28,7 +28,7 @@ def signed_in(service: RunningTenant, username: str) -> ConsoleSession:
 
 
 def audit_rows(service: RunningTenant, action: str) -> list[tuple[str, str, object]]:
-    store = TenantStore(service.database_url or default_database_url(service.data_dir))
+    store = TenantStore(service.database_url)
     try:
         return [(e.actor, e.object_id, json.loads(e.after or "null"))
                 for e in store.audit_entries(SLUG) if e.action == action]  # fmt: skip

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from tenant.store import TenantStore, default_database_url
+from tenant.store import TenantStore
 from tests.console.conftest import PASSWORD
 from tests.console.support import ConsoleSession
 from tests.support.tenant import RunningTenant
@@ -24,7 +24,7 @@ def signed_in(service: RunningTenant, username: str) -> ConsoleSession:
 
 
 def revision(service: RunningTenant, playlist_id: str) -> str:
-    store = TenantStore(service.database_url or default_database_url(service.data_dir))
+    store = TenantStore(service.database_url)
     try:
         playlist = store.get_playlist(SLUG, playlist_id)
         assert playlist is not None
@@ -34,7 +34,7 @@ def revision(service: RunningTenant, playlist_id: str) -> str:
 
 
 def audit_actions(service: RunningTenant, action: str) -> list[tuple[str, object, object]]:
-    store = TenantStore(service.database_url or default_database_url(service.data_dir))
+    store = TenantStore(service.database_url)
     try:
         return [(e.actor, json.loads(e.before or "null"), json.loads(e.after or "null"))
                 for e in store.audit_entries(SLUG) if e.action == action]  # fmt: skip

@@ -1,6 +1,6 @@
 """The whole system for end-to-end tests: real kiosk processes, tenant, broker and ingester.
 
-    rig = Rig(folder, broker, tracks)            # tenant over HTTP with `broker` (dynsec)
+    rig = Rig(folder, broker, tracks, database_url=url)  # tenant over HTTP with `broker`
     kiosk = rig.kiosk("hall", autoplay=True)    # `jukebox run --simulate` in its own folder
     device_id = rig.claim(kiosk)                 # booted, claimed, synced and online on MQTT
     rig.stored_seqs(device_id)                   # what the tenant's database holds
@@ -10,6 +10,8 @@ Every part is the real one: the kiosk daemon in its own process (device/sim/proc
 reference tenant over HTTP (tests/support/tenant.py) with its broker connection making device
 accounts through dynamic security, mosquitto (tests/support/broker.py), and the ingester
 (tenant/ingest), either in this process or as `jukebox tenant ingest` (which a test may kill).
+The tenant's database is the one the test's fixtures chose (tests/e2e/conftest.py: SQLite, and
+PostgreSQL too for the tests marked ON_EVERY_DATABASE).
 The tenant polls fast (claims take about a second) and kiosks send heartbeats every 5 s.
 """
 
@@ -29,7 +31,7 @@ from device.journal.report import JournalIdentity, PlayReport
 from device.sim.process import KioskProcess
 from tenant.ingest import Ingester
 from tenant.settings import TenantSettings
-from tenant.store import DeviceStatus, TenantStore, default_database_url
+from tenant.store import DeviceStatus, TenantStore
 from tests.support.broker import SecuredBroker
 from tests.support.tenant import RunningTenant
 from tests.support.waiting import eventually
@@ -141,8 +143,11 @@ class E2EKiosk(KioskProcess):
 class IngesterProcess:
     """`jukebox tenant ingest` as its own process, so that a test can SIGKILL it."""
 
-    def __init__(self, data_dir: Path, log: Path, client_id: str = "jk-ingest-e2e") -> None:
+    def __init__(
+        self, data_dir: Path, database_url: str, log: Path, client_id: str = "jk-ingest-e2e"
+    ) -> None:
         self.data_dir = data_dir
+        self.database_url = database_url
         self.log = log
         self.client_id = client_id
         self.process: subprocess.Popen[bytes] | None = None
@@ -151,7 +156,8 @@ class IngesterProcess:
         with open(self.log, "ab") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "jukebox", "tenant", "ingest", "--data",
-                 str(self.data_dir), "--client-id", self.client_id],
+                 str(self.data_dir), "--database-url", self.database_url,
+                 "--client-id", self.client_id],
                 stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )  # fmt: skip
 
@@ -178,15 +184,20 @@ class Rig:
         broker: SecuredBroker,
         tracks: list[Path],
         *,
+        database_url: str,
         ingester_process: bool = False,
     ) -> None:
         self.folder = folder
         self.broker = broker
         self.settings = TenantSettings(poll_interval_s=0.3, slow_down_step_s=1.0)
         self.tenant = RunningTenant(
-            folder / "tenant", (SLUG,), settings=self.settings, broker=broker.settings
+            folder / "tenant",
+            (SLUG,),
+            settings=self.settings,
+            database_url=database_url,
+            broker=broker.settings,
         ).start()
-        self.store = TenantStore(default_database_url(self.tenant.data_dir))
+        self.store = TenantStore(database_url)
         self.kiosks: list[E2EKiosk] = []
         self.track_ids = [str(self.tenant.import_file(SLUG, path)["id"]) for path in tracks]
         self.tenant.create_playlist(
@@ -195,7 +206,9 @@ class Rig:
         self.ingester: Ingester | None = None
         self.ingester_process: IngesterProcess | None = None
         if ingester_process:
-            self.ingester_process = IngesterProcess(self.tenant.data_dir, folder / "ingest.log")
+            self.ingester_process = IngesterProcess(
+                self.tenant.data_dir, database_url, folder / "ingest.log"
+            )
         self.start_ingester()
 
     # ------------------------------------------------------------------ ingester

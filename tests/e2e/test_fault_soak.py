@@ -29,11 +29,13 @@ RUN_S = (0.0, 3.0)
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_every_started_play_is_stored_once_through_thirty_crashes_and_server_restarts(
-    tmp_path: Path, dynsec_broker: SecuredBroker, short_tracks: list[Path]
+    tmp_path: Path, dynsec_broker: SecuredBroker, short_tracks: list[Path], database_url: str
 ) -> None:
     rand = random.Random(SEED)
     print(f"\nfault soak: seed {SEED} (JUKEBOX_SOAK_SEED={SEED} replays it)")  # noqa: T201
-    rig = Rig(tmp_path, dynsec_broker, short_tracks, ingester_process=True)
+    rig = Rig(
+        tmp_path, dynsec_broker, short_tracks, database_url=database_url, ingester_process=True
+    )
     broker = dynsec_broker.process
     ingester = rig.ingester_process
     assert ingester is not None

@@ -21,6 +21,7 @@ from device import FIRMWARE_VERSION
 from device.domain import DurationMs, EndReason, PlaylistId, StartedBy, TrackId
 from device.journal.outbox import PlayJournal
 from device.journal.report import JournalIdentity
+from tests.e2e.conftest import ON_EVERY_DATABASE
 from tests.e2e.rig import PLAYLIST, SLUG, E2EKiosk, Rig, eventually
 
 PLAYS = 1000
@@ -59,6 +60,7 @@ def record_offline_plays(kiosk: E2EKiosk, rig: Rig, count: int) -> None:
             )
 
 
+@ON_EVERY_DATABASE
 def test_a_thousand_plays_recorded_while_the_broker_is_down_are_all_stored_once(
     rig: Rig,
 ) -> None:

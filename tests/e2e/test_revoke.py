@@ -7,9 +7,11 @@ import time
 import pytest
 
 from tests.e2e.cli import admin
+from tests.e2e.conftest import ON_EVERY_DATABASE
 from tests.e2e.rig import SLUG, Rig, eventually
 
 
+@ON_EVERY_DATABASE
 def test_a_revoked_kiosk_is_cut_off_the_broker_and_keeps_its_unacknowledged_plays(
     rig: Rig, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,8 +12,10 @@ from tests.support.broker import SecuredBroker
 
 
 @pytest.fixture
-def tls_rig(tmp_path: Path, tls_broker: SecuredBroker, short_tracks: list[Path]) -> Iterator[Rig]:
-    rig = Rig(tmp_path, tls_broker, short_tracks)
+def tls_rig(
+    tmp_path: Path, tls_broker: SecuredBroker, short_tracks: list[Path], database_url: str
+) -> Iterator[Rig]:
+    rig = Rig(tmp_path, tls_broker, short_tracks, database_url=database_url)
     yield rig
     rig.close()
 

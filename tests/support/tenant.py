@@ -32,6 +32,7 @@ from tenant.claim_wait import ClaimWaits
 from tenant.service import create_app
 from tenant.settings import TenantSettings
 from tenant.setup import init_tenant
+from tenant.store import default_database_url
 
 __all__ = ["RunningTenant", "running_tenant"]
 
@@ -42,7 +43,8 @@ START_TIMEOUT_S = 15.0
 class RunningTenant:
     """The service over `data_dir`, with tenants `slugs`; start() it (or use `with`).
 
-    The database is data_dir/tenant.sqlite3 unless `database_url` names another one.
+    The database is data_dir/tenant.sqlite3 unless `database_url` names another one (the
+    tenant's own suites take it from tests/support/databases.py, which picks each run's).
     """
 
     def __init__(
@@ -66,7 +68,7 @@ class RunningTenant:
             mqtt_host, mqtt_port, mqtt_tls = broker.host, broker.port, broker.tls
         self.slugs = tuple(slugs)
         self.settings = settings or TenantSettings()
-        self.database_url = database_url
+        self.database_url = database_url or default_database_url(self.data_dir)
         self.port = port  # 0: a free port, chosen at the first start and kept by restarts
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -84,7 +86,7 @@ class RunningTenant:
                     mqtt_host=mqtt_host,
                     mqtt_port=mqtt_port,
                     mqtt_tls=mqtt_tls,
-                    database_url=database_url,
+                    database_url=self.database_url,
                 )
 
     # ------------------------------------------------------------------ addresses

@@ -9,7 +9,7 @@ from typing import Any
 from tenant.credentials import hash_secret, new_admin_token
 from tenant.roles import Role
 from tenant.setup import setup_tenant
-from tenant.store import Tenant, TenantStore, default_database_url
+from tenant.store import Tenant, TenantStore
 from tests.support.tenant import RunningTenant, running_tenant
 from tests.tenant.conftest import MovableClock, claimed
 from tests.tenant.staff_support import PASSWORD, add_user, call, login, token_of
@@ -158,26 +158,26 @@ def test_changes_leave_audit_rows_naming_who_did_what(
     assert call(service, "GET", "/v1/admin/audit", carla).status_code == 403
 
 
-def _old_release_data(data: Path) -> str:
+def _old_release_data(data: Path, database_url: str) -> str:
     """A data directory as the previous release left it: a tenant and its shared token."""
-    data.mkdir()
+    data.mkdir(exist_ok=True)
     old_token = new_admin_token()
-    store = TenantStore(default_database_url(data))
+    store = TenantStore(database_url)
     store.put_tenant(Tenant("lib-a", "Old", "127.0.0.1", 8883, True, 0), hash_secret(old_token))
     store.close()
     return old_token
 
 
 def test_the_service_turns_the_shared_token_into_a_network_admins_at_start(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
     data = tmp_path / "tenant"
-    old_token = _old_release_data(data)
+    old_token = _old_release_data(data, database_url)
     (data / "admin-lib-a.json").write_text(
         f'{{"url": "http://127.0.0.1:1", "tenant": "lib-a", "token": "{old_token}"}}'
     )
 
-    with running_tenant(data, ("lib-a",)) as service:
+    with running_tenant(data, ("lib-a",), database_url=database_url) as service:
         me = call(service, "GET", "/v1/admin/me", old_token).json()
         audit = call(service, "GET", "/v1/admin/audit?object=token", old_token).json()
 
@@ -185,14 +185,16 @@ def test_the_service_turns_the_shared_token_into_a_network_admins_at_start(
     assert [row["action"] for row in audit] == ["token.migrate"]
 
 
-def test_init_gives_the_migrated_admin_a_password(tmp_path: Path) -> None:
+def test_init_gives_the_migrated_admin_a_password(tmp_path: Path, database_url: str) -> None:
     data = tmp_path / "tenant"
-    old_token = _old_release_data(data)
+    old_token = _old_release_data(data, database_url)
 
-    created = setup_tenant(data, "lib-a", "Old", admin_password="first admin password")
+    created = setup_tenant(
+        data, "lib-a", "Old", admin_password="first admin password", database_url=database_url
+    )
 
     assert created.username == "admin" and created.password is None  # the one given
-    with running_tenant(data, ("lib-a",)) as service:
+    with running_tenant(data, ("lib-a",), database_url=database_url) as service:
         me = call(service, "GET", "/v1/admin/me", old_token).json()
         tokens = call(service, "GET", "/v1/admin/tokens", old_token).json()
         assert login(service, "admin", "first admin password").status_code == 201

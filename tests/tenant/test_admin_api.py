@@ -141,11 +141,13 @@ def test_json_bodies_are_bounded(service: RunningTenant) -> None:
         assert response.json()["error"] == "too_large"
 
 
-def test_uploads_are_bounded_while_they_stream(tmp_path: Path) -> None:
+def test_uploads_are_bounded_while_they_stream(tmp_path: Path, database_url: str) -> None:
     data = b"x" * 5000
     sha256 = hashlib.sha256(data).hexdigest()
     settings = TenantSettings(max_media_size=4096)
-    with running_tenant(tmp_path / "small", settings=settings) as service:
+    with running_tenant(
+        tmp_path / "tenant", settings=settings, database_url=database_url
+    ) as service:
         declared = put(service, sha256, data)
         streamed = put(service, sha256, iter([data[:3000], data[3000:]]))
 

@@ -1,4 +1,5 @@
-"""`jukebox tenant …` and `jukebox admin …` end to end, as subprocesses against `tenant serve`."""
+"""`jukebox tenant …` and `jukebox admin …` end to end, as subprocesses against `tenant serve`,
+on each database (`databases`: the commands are given its `--database-url`)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 
-from tenant.process import start_serve, stop_serve
+from tenant.process import stop_serve
+from tests.support.databases import Databases
+from tests.support.waiting import eventually
 from tests.tenant.kiosk import Kiosk
 
 TIMEOUT_S = 60
@@ -40,38 +45,74 @@ def free_port() -> int:
 
 
 class Served:
-    def __init__(self, data: Path, port: int) -> None:
+    """`jukebox tenant serve` over `data`, on `database_url` (None: the SQLite default)."""
+
+    def __init__(self, data: Path, port: int, database_url: str | None = None) -> None:
         self.data = data
         self.port = port
+        self.database_url = database_url
+        self.database = ("--database-url", database_url) if database_url else ()
         self.url = f"http://127.0.0.1:{port}"
         self.log = data.parent / "serve.log"
         self.process: subprocess.Popen[bytes] | None = None
 
+    def init(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """`jukebox tenant init` of lib-a, served here; its output."""
+        done = jukebox(
+            "tenant", "init", "--data", str(self.data), *self.database, "--slug", "lib-a",
+            "--url", self.url, *args, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
     def start(self) -> None:
-        self.process = start_serve(self.data, self.port, self.log)
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jukebox", "tenant", "serve", "--data", str(self.data),
+                 *self.database, "--port", str(self.port)],
+                stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        eventually(self.answers, TIMEOUT_S, f"tenant serve (log: {self.log})")
+
+    def answers(self) -> bool:
+        assert self.process is not None and self.process.poll() is None, self.log.read_text()
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=1).ok
+        except requests.RequestException:
+            return False
 
     def stop(self) -> None:
         stop_serve(self.process)
         self.process = None
 
 
+@contextmanager
+def serving(
+    databases: Databases, folder: Path, *init: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[Served, str]]:
+    """A new database, `tenant init` (with `init`) and `tenant serve`; and init's output."""
+    data = folder / "data"
+    url = databases.new(data)
+    server = Served(data, free_port(), url)
+    try:
+        output = server.init(*init, env=env)
+        server.start()
+        yield server, output
+    finally:
+        server.stop()
+        databases.drop(url)
+    databases.check_no_default(data)
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory, databases: Databases) -> Iterator[Served]:
     """One `tenant init` and one `tenant serve` for the module (each start costs a second)."""
-    port = free_port()
-    data = tmp_path_factory.mktemp("cli") / "data"
-    init = jukebox(
-        "tenant", "init", "--data", str(data), "--slug", "lib-a",
-        "--name", "Médiathèques du Sud", "--url", f"http://127.0.0.1:{port}",
-    )  # fmt: skip
-    assert init.returncode == 0, init.stderr
-    credentials = data / "admin-lib-a.json"
-    assert str(credentials) in init.stdout
-    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
-    server = Served(data, port)
-    server.start()
-    yield server
-    server.stop()
+    folder = tmp_path_factory.mktemp(f"cli-{databases.kind}")
+    with serving(databases, folder, "--name", "Médiathèques du Sud") as (server, output):
+        credentials = server.data / "admin-lib-a.json"
+        assert str(credentials) in output
+        assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+        yield server
 
 
 def test_an_admin_imports_curates_claims_lists_and_revokes_from_the_command_line(

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from jukebox.cli import build_parser
-from tenant.store import TenantStore, default_database_url
+from tenant.store import TenantStore
 from tests.support.tenant import RunningTenant
 from tests.tenant.conftest import MovableClock
 from tests.tenant.kiosk import Kiosk
@@ -120,12 +120,13 @@ def test_a_retired_playlist_and_track_leave_the_kiosks_documents(
 
 
 def test_tenant_init_sets_the_networks_time_zone_and_names_an_unknown_one(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "tenant"
-    init = ["tenant", "init", "--data", str(data), "--slug", "lib-z", "--name", "Z"]
+    init = ["tenant", "init", "--data", str(data), "--database-url", database_url,
+            "--slug", "lib-z", "--name", "Z"]  # fmt: skip
     assert jukebox(*init, "--timezone", "Europe/Paris") == 0
-    store = TenantStore(default_database_url(data))
+    store = TenantStore(database_url)
     try:
         assert store.site_settings("lib-z")[""].timezone == "Europe/Paris"
     finally:

@@ -1,5 +1,5 @@
 """`jukebox tenant user …`, `jukebox admin login|whoami|token|audit`, as subprocesses against
-`jukebox tenant serve`."""
+`jukebox tenant serve`, on each database (`databases`: given as `--database-url`)."""
 
 from __future__ import annotations
 
@@ -11,33 +11,28 @@ from pathlib import Path
 
 import pytest
 
-from tests.tenant.test_admin_cli import Served, free_port, jukebox
+from tests.support.databases import Databases
+from tests.tenant.test_admin_cli import Served, jukebox, serving
 
 ADMIN_PASSWORD = "the first admin's password"
 CARLA_PASSWORD = "carla's long password"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    port = free_port()
-    data = tmp_path_factory.mktemp("staff-cli") / "data"
-    init = jukebox(
-        "tenant", "init", "--data", str(data), "--slug", "lib-a", "--name", "Lib A",
-        "--url", f"http://127.0.0.1:{port}", env={"JUKEBOX_TENANT_ADMIN_PASSWORD": ADMIN_PASSWORD},
-    )  # fmt: skip
-    assert init.returncode == 0, init.stderr
-    assert "password" not in init.stdout  # it was given, so it is not shown
-    server = Served(data, port)
-    server.start()
-    yield server
-    server.stop()
+def served(tmp_path_factory: pytest.TempPathFactory, databases: Databases) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp(f"staff-cli-{databases.kind}")
+    env = {"JUKEBOX_TENANT_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    with serving(databases, folder, "--name", "Lib A", env=env) as (server, output):
+        assert "password" not in output  # it was given, so it is not shown
+        yield server
 
 
 def user(served: Served, *args: str, password: str | None = None) -> str:
     env = {"JUKEBOX_TENANT_USER_PASSWORD": password} if password else {}
     done = jukebox(
-        "tenant", "user", "--data", str(served.data), "--tenant", "lib-a", *args, env=env
-    )
+        "tenant", "user", "--data", str(served.data), *served.database, "--tenant", "lib-a",
+        *args, env=env,
+    )  # fmt: skip
     assert done.returncode == 0, f"{args}: {done.stdout}{done.stderr}"
     return done.stdout
 
@@ -112,8 +107,8 @@ def test_the_first_admin_logs_in_with_the_password_init_was_given(
 
 def test_a_password_shorter_than_twelve_characters_is_refused(served: Served) -> None:
     done = jukebox(
-        "tenant", "user", "--data", str(served.data), "--tenant", "lib-a", "add", "x",
-        "--role", "reports", env={"JUKEBOX_TENANT_USER_PASSWORD": "short"},
+        "tenant", "user", "--data", str(served.data), *served.database, "--tenant", "lib-a",
+        "add", "x", "--role", "reports", env={"JUKEBOX_TENANT_USER_PASSWORD": "short"},
     )  # fmt: skip
     assert done.returncode == 1
     assert "at least 12 characters" in done.stderr
