@@ -15,7 +15,8 @@ With `--acker bare` the ingester is replaced by a bare acker (parses the JSON, a
 stores nothing, checks no schema): the device side's own ceiling, to tell where time goes.
 
 `--database postgresql` stores in a throwaway PostgreSQL server (tenant/store/postgres.py,
-fsync on, as in production) instead of SQLite.
+fsync on, as in production) instead of SQLite. Either database already holds `--history`
+older plays (50,000), analysed, as one in service does (`--history 0`: a new database).
 
 `--ingest-only` measures the ingester alone: the same batches wait in the broker (published
 with mosquitto_pub to the device's plays topic while the ingester's persistent session is
@@ -208,6 +209,42 @@ class Databases:
             self.server.stop()
 
 
+HISTORY = 50_000  # plays already in the database before the measured ones
+MONTH_MS = 30 * 86_400_000
+
+
+def with_history(url: str, lines: list[bytes], count: int) -> str:
+    """Give the new database `count` older plays of the same kiosk, then ANALYZE it, as a
+    database in service holds (autovacuum keeps its statistics): on a new, never analysed
+    PostgreSQL database the planner finds the owners of a group's event ids by scanning every
+    play of the tenant instead of the primary key (EXPLAIN ANALYZE, docs/tenant-production.md)."""
+    import uuid
+
+    from sqlalchemy import text
+
+    if count <= 0:
+        return url
+    template = [play for line in lines for play in json.loads(line)["plays"]]
+    store = TenantStore(url)
+    try:
+        received = now_ms() - MONTH_MS
+        rows = []
+        for i in range(count):
+            play = dict(template[i % len(template)], event_id=str(uuid.uuid4()), seq=-1 - i)
+            for key in ("started_wall_ms", "ended_wall_ms"):
+                if isinstance(play.get(key), int):
+                    play[key] -= MONTH_MS
+            rows.append(play_row(TENANT, play, received))
+        for start in range(0, len(rows), 1000):
+            with store.engine.begin() as conn:
+                insert_ignore(conn, plays_table, rows[start : start + 1000])
+        with store.engine.begin() as conn:
+            conn.execute(text("ANALYZE plays"))
+    finally:
+        store.close()
+    return url
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -261,12 +298,13 @@ def ingest_only(
     databases: Databases,
     lines: list[bytes],
     folder: Path,
+    history: int,
 ) -> tuple[float, float, float, int]:
     """(seconds from the ingester's start to its last ack, of which the seconds before its
     first ack, seconds for the bare loop, plays)."""
     batches = [json.loads(line)["plays"] for line in lines]
     count = sum(len(b) for b in batches)
-    store = TenantStore(databases.new())
+    store = TenantStore(with_history(databases.new(), lines, history))
     try:
         Ingester(store, settings, client_id="jk-ingest-only", now_ms=now_ms).start().stop()
         mosquitto_pub_seconds(broker, lines, folder, DeviceTopics(TENANT, DEVICE).plays)
@@ -283,13 +321,14 @@ def ingest_only(
             acks.stop()
         assert acks.first_s is not None and acks.last_s is not None
         ingest_s, start_s = acks.last_s - started, acks.first_s - started
-        stored = store.count_plays(TENANT)
+        stored = store.count_plays(TENANT) - history
         if stored != count:
             raise SystemExit(f"{stored} plays stored, {count} acknowledged")
     finally:
         store.close()
 
-    bare = TenantStore(databases.new())  # its engine: the same pragmas and pool as the store's
+    # Its engine: the same pragmas and pool as the store's; the same history, analysed.
+    bare = TenantStore(with_history(databases.new(), lines, history))
     try:
         received = now_ms()
         rows = [[play_row(TENANT, play, received) for play in batch] for batch in batches]
@@ -298,7 +337,7 @@ def ingest_only(
             with bare.engine.begin() as conn:
                 insert_ignore(conn, plays_table, batch_rows)
         bare_s = time.perf_counter() - started
-        assert bare.count_plays(TENANT) == count
+        assert bare.count_plays(TENANT) == count + history
     finally:
         bare.close()
     return ingest_s, start_s, bare_s, count
@@ -312,6 +351,12 @@ def main() -> None:
     parser.add_argument("--acker", choices=("ingester", "bare"), default="ingester")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--ingest-only", action="store_true", help="the ingester alone")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=HISTORY,
+        help=f"older plays in the tenant's database, analysed, before the run (default {HISTORY})",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -336,7 +381,7 @@ def main() -> None:
             print(f"ingest only, {args.database}: {args.plays} plays waiting in the broker...")
             try:
                 ingest_s, start_s, bare_s, count = ingest_only(
-                    broker, settings, databases, lines, folder
+                    broker, settings, databases, lines, folder, args.history
                 )
             finally:
                 broker.stop()
@@ -355,7 +400,7 @@ def main() -> None:
             )
             print(f"ingester / bare loop       {bare_s / ingest_s:.2f}")
             return
-        store = TenantStore(databases.new())
+        store = TenantStore(with_history(databases.new(), lines, args.history))
         ingester: Ingester | BareAcker
         if args.acker == "bare":
             ingester = BareAcker(broker)
@@ -396,7 +441,9 @@ def main() -> None:
                     next_report += 1.0
             flush_s = time.perf_counter() - started
             stored = (
-                ingester.stored if isinstance(ingester, BareAcker) else store.count_plays(TENANT)
+                ingester.stored
+                if isinstance(ingester, BareAcker)
+                else store.count_plays(TENANT) - args.history
             )
             stats = link.publisher.stats
         finally:
