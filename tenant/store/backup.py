@@ -4,7 +4,8 @@ SQLite: the online backup API (a consistent copy while the service and ingesters
 WAL is included). PostgreSQL: `pg_dump --format=custom`, restored with `pg_restore --clean`;
 both run with the server's own tools and see one consistent snapshot. The media folder and
 `secret.key` are files: back them up with the data directory (docs/tenant-production.md).
-Restoring replaces the database's content: stop the service and the ingesters first.
+Restoring replaces the database's content (stop the service and the ingesters first), then
+analyses it, so the planner has statistics before the fleet's plays arrive.
 """
 
 from __future__ import annotations
@@ -54,6 +55,25 @@ def restore(backup_file: Path, database_url: str) -> None:
                                      str(backup_file)])  # fmt: skip
     else:
         raise BackupError(f"{_shown(url)}: no restore for {url.get_backend_name()} databases")
+    _analyze(url)
+
+
+def _analyze(url: URL) -> None:
+    """Gives the restored tables their statistics at once: pg_restore brings none, and until
+    autovacuum's first ANALYZE PostgreSQL's planner looks each group's play owners up by
+    scanning the tenant's plays (docs/tenant-production.md, Figures)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+    except SQLAlchemyError as exc:
+        raise BackupError(f"{_shown(url)}: restored, but ANALYZE failed: {exc}") from exc
+    finally:
+        engine.dispose()
 
 
 def _shown(url: URL) -> str:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tenant.broker.process import free_port
 from tenant.broker.settings import BrokerAccount, BrokerSettings, save_broker_settings
@@ -136,9 +137,20 @@ def test_a_backup_taken_while_the_service_runs_is_restored(
         assert playlists["kept"].title == "Kept"
         assert [d.status for d in store.list_devices("lib-a")] == ["active"]
         assert {t.id for t in store.list_tracks("lib-a")} == set(track_ids)
+        assert analysed(store, "tracks")  # statistics at once, not at autovacuum's leisure
     finally:
         store.close()
     assert [p["id"] for p in service.admin("lib-a").playlists()] == ["kept"]
+
+
+def analysed(store: TenantStore, table: str) -> bool:
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            query = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = :table"
+        else:
+            query = "SELECT count(*) FROM sqlite_stat1 WHERE tbl = :table"
+        found = conn.execute(text(query), {"table": table}).scalar()
+    return bool(found)
 
 
 def test_a_missing_backup_file_is_named(tmp_path: Path) -> None:
