@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -62,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         install()  # before the kiosk's modules create their dataclasses
     args = build_parser(command).parse_args(words)
     setup_logging(args.verbose)
+    # Alembic names each of its plugins at INFO when the tenant's store is imported: seven
+    # lines before anything of ours, at every start of the service, the ingester and the CLI.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     result: int = args.handler(args)
     return result
 

@@ -12,7 +12,7 @@ from types import FrameType
 
 from tenant import admin_cli
 from tenant.console import err, out
-from tenant.staff_cli import ENV_ADMIN_PASSWORD, add_user_commands, server_actor
+from tenant.staff_cli import ENV_ADMIN_PASSWORD, add_user_commands, ask_password, server_actor
 
 DEFAULT_PORT = 8470
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -198,23 +198,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     out(f"admin credentials ({made.username}'s token): {path}")
     out(f"  use them with: jukebox admin --credentials {path} …")
     return 0
-
-
-def ask_password(username: str) -> str:
-    """The first administrator's password, typed twice without echo on a terminal, or one line
-    of standard input for scripts that would rather not put it in the environment."""
-    import getpass
-    import sys
-
-    if not sys.stdin.isatty():
-        line = sys.stdin.readline().rstrip("\r\n")
-        if not line:
-            raise ValueError("--ask-password: no password on standard input")
-        return line
-    password = getpass.getpass(f"password of {username}: ")
-    if getpass.getpass(f"password of {username}, again: ") != password:
-        raise ValueError("--ask-password: the two passwords differ; nothing was created")
-    return password
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

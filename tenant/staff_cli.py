@@ -103,6 +103,22 @@ def _password(env: str) -> tuple[str, bool]:
     return (given, False) if given else (new_password(), True)
 
 
+def ask_password(username: str) -> str:
+    """The first administrator's password, typed twice without echo on a terminal, or one line
+    of standard input for scripts that would rather not put it in the environment."""
+    import sys
+
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise ValueError("--ask-password: no password on standard input")
+        return line
+    password = getpass.getpass(f"password of {username}: ")
+    if getpass.getpass(f"password of {username}, again: ") != password:
+        raise ValueError("--ask-password: the two passwords differ; nothing was created")
+    return password
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     from tenant import accounts
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,19 @@ IDENTITY = JournalIdentity(
     firmware_version="0.1.0",
     boot_id="boot-1",
 )
+
+
+@pytest.fixture(autouse=True)
+def _no_log_handler_left_on_a_closed_stream() -> Iterator[None]:
+    """A test that runs a command's main() in this process (setup_logging) leaves the root
+    logger writing to the stream pytest captured for it, which is closed once that test ends;
+    every later log line in the worker would print "--- Logging error ---" on stderr."""
+    yield
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        stream = getattr(handler, "stream", None)
+        if stream is not None and getattr(stream, "closed", False):
+            root.removeHandler(handler)
 
 
 @pytest.fixture

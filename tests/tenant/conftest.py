@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tenant.settings import TenantSettings
+from tenant.store import TenantStore
 from tests.support.databases import Databases, Template, database_url, databases, postgres_server
 from tests.support.tenant import RunningTenant
 from tests.tenant.kiosk import Kiosk
@@ -39,6 +40,15 @@ class MovableClock:
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[TenantStore]:
+    """The store over a new database of this run's kind, with its own engine (as another
+    process would have)."""
+    opened = TenantStore(database_url)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -30,13 +30,6 @@ def broker(mqtt_broker: MosquittoProcess) -> MosquittoProcess:
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[TenantStore]:
-    store = open_store(database_url)
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def ingester(store: TenantStore, broker: MosquittoProcess) -> Iterator[Ingester]:
     with make_ingester(store, broker) as ingester:
         yield ingester

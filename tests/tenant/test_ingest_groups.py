@@ -24,7 +24,7 @@ from tenant.broker.settings import save_broker_settings
 from tenant.ingest import Ingester
 from tenant.store import TenantStore
 from tests.support.waiting import eventually
-from tests.tenant.ingest_support import broker_settings, make_ingester, open_store
+from tests.tenant.ingest_support import broker_settings, make_ingester
 from tests.tenant.mqtt_device import DeviceSide, Json, play
 
 TENANT = "lib-a"
@@ -33,13 +33,6 @@ TENANT = "lib-a"
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "tenant"
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[TenantStore]:
-    store = open_store(database_url)
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -7,8 +7,11 @@ from __future__ import annotations
 import os
 import pty
 import re
+import select
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +22,8 @@ from tenant.broker.process import free_port
 from tenant.cli import ENV_DATABASE_URL
 from tenant.process import start_serve, stop_serve
 
+TERMINAL_WAIT_S = 60  # for init's prompts and its end, on a loaded machine
+PROMPTS = (b"password of admin: ", b"password of admin, again: ")  # getpass flushes typeahead
 ASKED = "a password typed twice"
 PIPED = "a password from a pipe"
 
@@ -41,30 +46,41 @@ def _init(
 def _init_on_a_terminal(
     data: Path, database_url: str, slug: str, answers: list[str]
 ) -> tuple[int, str]:
-    """Run init with a pseudo-terminal as its controlling terminal, as a technician would."""
+    """Run init with a pseudo-terminal as its controlling terminal, as a technician would:
+    each answer is typed once its prompt is shown. The child never outlives the call."""
     args = _args(data, database_url, slug)
     pid, fd = pty.fork()
     if pid == 0:  # the child: the terminal is its stdin, stdout and /dev/tty
         os.execv(sys.executable, [sys.executable, "-m", "jukebox", *args, "--ask-password"])
     seen = b""
+    status: int | None = None
+    deadline = time.monotonic() + TERMINAL_WAIT_S
+
+    def read() -> bytes:
+        """What the child wrote next; b"" once it has closed the terminal."""
+        if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            raise AssertionError(f"no answer from init in {TERMINAL_WAIT_S} s: {seen!r}")
+        try:
+            return os.read(fd, 1024)
+        except OSError:  # EIO: the child closed the terminal
+            return b""
+
     try:
-        for answer in answers:
-            while b": " not in seen.rsplit(b"\n", 1)[-1]:
-                chunk = os.read(fd, 1024)
+        shown = 0  # where the next prompt is looked for
+        for prompt, answer in zip(PROMPTS, answers, strict=True):
+            while (found := seen.find(prompt, shown)) < 0:  # typed earlier, it would be lost
+                chunk = read()
                 assert chunk, seen
                 seen += chunk
-            seen += b"\n"  # so the next prompt is looked for after this one
+            shown = found + len(prompt)
             os.write(fd, answer.encode() + b"\n")
-        while True:
-            try:
-                chunk = os.read(fd, 1024)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
+        while chunk := read():
             seen += chunk
-    finally:
         _, status = os.waitpid(pid, 0)
+    finally:
+        if status is None:  # the test failed before init ended: it must not wait for input
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
         os.close(fd)
     return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
 
@@ -101,6 +117,7 @@ def serve(
         stop_serve(process)
 
 
+@pytest.mark.timeout(300)  # three inits and a service, each a new interpreter
 def test_each_way_of_giving_the_first_password_logs_in(
     data: Path, database_url: str, serve: Callable[[], str]
 ) -> None:
@@ -120,6 +137,7 @@ def test_each_way_of_giving_the_first_password_logs_in(
     assert not _logs_in(url, "asked", PIPED)
 
 
+@pytest.mark.timeout(300)
 def test_an_asked_password_that_is_mistyped_or_short_makes_no_tenant(
     data: Path, database_url: str
 ) -> None:

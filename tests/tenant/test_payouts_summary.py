@@ -6,7 +6,6 @@ and subscriptions (hypothesis), bad plays included."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,13 +27,6 @@ from tenant.store.schema import plays as plays_table
 from tests.payouts.test_properties import DEC, HOLDERS, NOV, plays, rules, subscriptions, tracks
 
 _slugs = itertools.count()
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[TenantStore]:
-    opened = TenantStore(database_url)
-    yield opened
-    opened.close()
 
 
 def keep(store: TenantStore, slug: str, play_list: list[CountedPlay]) -> None:

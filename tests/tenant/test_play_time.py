@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tenant.store import TenantStore
 from tenant.timefmt import parse_rfc3339
@@ -17,13 +14,6 @@ DEVICE = "jk-aaaaaaaaaaaaaaaaaaaa"
 SYNCED_AT = parse_rfc3339("2026-07-01T10:00:00Z")  # wall clock of the boot's synced play
 RECEIVED = parse_rfc3339("2026-07-03T09:00:00Z")  # when the tenant got the plays
 UPTIME_SYNCED = 600_000  # the synced play started 10 min after boot
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[TenantStore]:
-    found = TenantStore(database_url)
-    yield found
-    found.close()
 
 
 def unsynced(seq: int, uptime_ms: int, boot: str = "boot-1") -> dict[str, Any]:

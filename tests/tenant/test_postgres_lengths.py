@@ -5,17 +5,14 @@ refused by the database forever (and resent by the kiosk forever)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tenant.broker.process import MosquittoProcess
 from tenant.ingest import Ingester
 from tenant.store import TenantStore
 from tenant.store.schema import plays
-from tests.tenant.ingest_support import make_ingester, open_store
+from tests.tenant.ingest_support import make_ingester
 from tests.tenant.mqtt_device import DeviceSide, play
 
 TENANT = "lib-a"
@@ -33,13 +30,6 @@ def test_every_play_column_is_as_long_as_the_protocol_allows() -> None:
     for name, length in longest_strings().items():
         column_length = getattr(plays.c[name].type, "length", None)
         assert column_length is None or column_length >= length, (name, column_length, length)
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[TenantStore]:
-    store = open_store(database_url)
-    yield store
-    store.close()
 
 
 def test_a_play_with_every_field_at_its_longest_is_stored_and_acknowledged(

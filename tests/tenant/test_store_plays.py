@@ -3,10 +3,7 @@ kiosk already used, in one group of reports; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tenant.store import TenantStore
 from tests.tenant.mqtt_device import play
@@ -15,13 +12,6 @@ SLUG = "lib-a"
 KIOSK_A = "jk-aaaaaaaaaaaaaaaaaaaa"
 KIOSK_B = "jk-bbbbbbbbbbbbbbbbbbbb"
 RECEIVED = 1_780_000_100_000
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[TenantStore]:
-    found = TenantStore(database_url)
-    yield found
-    found.close()
 
 
 def of(device: str, seq: int, event_id: str) -> dict[str, Any]:
