@@ -58,7 +58,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 from gpiozero.pins.mock import MockFactory
 from mpv_baseline import mpv_cli_start_seconds
 from report_flush import IDENTITY, TENANT, _NoRemoteAdmin, fill
-from sync_throughput import claim, free_port, make_tracks, serve
+from sync_throughput import claim, make_tracks, serve
 
 from contract.media import MediaCache
 from contract.protocol import DeviceTopics
@@ -81,7 +81,7 @@ from device.player.mpv_player import MpvPlayer
 from device.sync.fetch_process import ProcessFetcher
 from device.sync.syncer import DOWNLOADS_DIR, Syncer
 from tenant.admin_client import AdminClient, Credentials
-from tenant.broker.process import MosquittoProcess
+from tenant.broker.process import MosquittoProcess, free_port
 from tenant.broker.settings import BrokerAccount as TenantBrokerAccount
 from tenant.broker.settings import BrokerSettings
 from tenant.ingest import Ingester

@@ -27,7 +27,6 @@ import http.client
 import json
 import logging
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import uvicorn
 from sqlalchemy import insert, text
 
+from tenant.broker.process import free_port
 from tenant.service import create_app
 from tenant.setup import init_tenant
 from tenant.store import TenantStore, default_database_url
@@ -114,13 +114,6 @@ def load(url: str, kiosks: int, play_count: int, now_ms: int) -> None:
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
     store.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def fetch(port: int, path: str, token: str) -> tuple[float, float, int]:

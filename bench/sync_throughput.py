@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,15 +32,10 @@ from device.sync.syncer import Syncer
 from device.tenant_api.client import TenantClient
 from device.tenant_api.session import TenantSession
 from tenant.admin_client import AdminClient, Credentials
+from tenant.broker.process import free_port
 from tenant.setup import init_tenant
 
 SLUG = "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve(data: Path, port: int) -> subprocess.Popen[bytes]:

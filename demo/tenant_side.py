@@ -20,7 +20,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from typing import Any
 from device.sim.process import wait_for
 from tenant.admin_cli import ENV_CREDENTIALS
 from tenant.admin_client import AdminClient
-from tenant.broker.process import BrokerError, MosquittoProcess, dynsec_plugin_path
+from tenant.broker.process import BrokerError, MosquittoProcess, dynsec_plugin_path, free_port
 from tenant.broker.setup import CONFIG_FILE
 from tenant.logins import LOGINS_FILE, stored_credentials
 from tenant.process import start_serve, stop_serve
@@ -45,13 +44,6 @@ STAFF_SITE = "alcazar"
 CURATOR = "claire"  # imports, curates, pushes for alcazar
 TECHNICIAN = "karim"  # claims kiosks, watches their status
 Json = dict[str, Any]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def command_line(*args: str) -> str:

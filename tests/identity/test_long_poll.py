@@ -7,7 +7,6 @@ longer than the interval it polls again at once (one request per hold when idle)
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import requests
 
 from device.tenant_api.client import TokenGrant
 from tenant.admin_client import AdminClient, Credentials
+from tenant.broker.process import free_port
 from tenant.process import start_serve, stop_serve
 from tests.identity.conftest import SLUG, WAIT_S, Kiosk, ServerClock, StartTenant
 from tests.tenant.kiosk import Kiosk as RawKiosk
@@ -56,13 +56,6 @@ def holds() -> Iterator[Holds]:
     yield handler
     logger.removeHandler(handler)
     logger.setLevel(level)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Poll(threading.Thread):

@@ -15,7 +15,7 @@ from jukebox.cli import build_parser
 from tenant.admin_client import AdminError
 from tenant.broker.settings import save_broker_settings
 from tenant.ingest import Ingester
-from tenant.store import DeviceStatus, TenantStore, default_database_url
+from tenant.store import DeviceStatus, TenantStore
 from tests.support.broker import SecuredBroker
 from tests.support.tenant import RunningTenant
 from tests.support.waiting import eventually
@@ -62,7 +62,7 @@ def fleet(
 ) -> Iterator[Fleet]:
     save_broker_settings(service.data_dir, dynsec_broker.settings)
     service.restart()  # now with its broker connection
-    store = TenantStore(service.database_url or default_database_url(service.data_dir))
+    store = TenantStore(service.database_url)
     ingester = Ingester(
         store, dynsec_broker.settings, client_id="jk-ingest-t", now_ms=service.settings.now_ms
     ).start()
@@ -275,7 +275,7 @@ def test_status_reads_the_retained_status_when_the_ingester_starts_late(
 ) -> None:
     save_broker_settings(service.data_dir, dynsec_broker.settings)
     service.restart()
-    url = service.database_url or default_database_url(service.data_dir)
+    url = service.database_url
     fleet = Fleet(service, dynsec_broker, TenantStore(url), clock, [])
     kiosk = fleet.kiosk("centre")
     side = fleet.connect(kiosk)

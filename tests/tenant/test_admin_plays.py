@@ -16,7 +16,7 @@ import pytest
 
 from jukebox.cli import build_parser
 from tenant.admin_client import AdminError
-from tenant.store import TenantStore, default_database_url
+from tenant.store import TenantStore
 from tenant.timefmt import parse_rfc3339
 from tests.support.tenant import RunningTenant
 from tests.tenant.mqtt_device import Json, play
@@ -44,7 +44,7 @@ def plays(service: RunningTenant, flac_tracks: list[dict[str, Any]]) -> Iterator
         play(SLUG, DEVICE, 7, track_id=t1, listened_ms=40_000, started_wall_ms=0,
              clock_synced=False, boot_id="boot-never-synced"),
     ]  # fmt: skip
-    store = TenantStore(service.database_url or default_database_url(service.data_dir))
+    store = TenantStore(service.database_url)
     try:
         assert len(store.store_plays(SLUG, reports, service.settings.now_ms()).stored) == 7
     finally:

@@ -22,9 +22,6 @@ from pathlib import Path
 TESTS = Path(__file__).parents[1]
 SCANNED = ("tenant", "console", "e2e", "payouts")
 SQLITE_DEFAULT = re.compile(r"default_database_url\(|sqlite(\+\w+)?:///|\.sqlite3\b")
-# `service.database_url or default_database_url(…)`: the fixture's database; the default is
-# never reached (RunningTenant.database_url is always set). Older tests still say it.
-FALLBACK = re.compile(r"\.database_url or default_database_url\(")
 # Called without a database, these use data_dir/tenant.sqlite3: (name, its positional place).
 FALLS_BACK = {
     "RunningTenant": None,
@@ -59,7 +56,7 @@ def named_default(path: Path) -> list[int]:
     return [
         number
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if SQLITE_DEFAULT.search(FALLBACK.sub("", line))
+        if SQLITE_DEFAULT.search(line)
     ]
 
 
@@ -134,5 +131,5 @@ def test_the_checks_find_what_they_look_for(tmp_path: Path) -> None:
         "context = open_context(data, url)\n"
         "RunningTenant(data, **options)\n"
     )
-    assert named_default(sample) == [1, 3, 5]
+    assert named_default(sample) == [1, 2, 3, 5]  # RunningTenant.database_url is always set
     assert defaulted(sample) == [4, 8]

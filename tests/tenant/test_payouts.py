@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from tenant.admin_client import AdminClient, AdminError
 from tenant.payouts.statement import SignedStatement, statement_from_bytes, verify_statement
 from tenant.roles import Role
-from tenant.store import TenantStore, default_database_url
+from tenant.store import TenantStore
 from tenant.timefmt import parse_rfc3339
 from tests.support.tenant import RunningTenant
 from tests.tenant.mqtt_device import Json, play
@@ -46,9 +46,7 @@ class Network:
         self.seq = 0
 
     def store(self, *reports: Json, received_ms: int) -> None:
-        store = TenantStore(
-            self.service.database_url or default_database_url(self.service.data_dir)
-        )
+        store = TenantStore(self.service.database_url)
         try:
             assert len(store.store_plays(SLUG, list(reports), received_ms).stored) == len(reports)
         finally:

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tenant.payouts_cli import UsageError, parse_minor, parse_share
-from tenant.store import TenantStore, default_database_url
+from tenant.store import TenantStore
 from tenant.timefmt import parse_rfc3339
 from tests.support.tenant import RunningTenant
 from tests.tenant.mqtt_device import play
@@ -87,7 +87,7 @@ def test_the_commands_set_up_close_and_write_verified_statements(
 
     reports = [play(SLUG, "jk-aaaaaaaaaaaaaaaaaaaa", n, track_id=t, started_wall_ms=OCT_10,
                     listened_ms=60_000) for n, t in enumerate((t0, t0, t1), 1)]  # fmt: skip
-    store = TenantStore(service.database_url or default_database_url(service.data_dir))
+    store = TenantStore(service.database_url)
     try:
         store.store_plays(SLUG, reports, OCT_10 + 60_000)
     finally:

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 
-from tenant.store import default_database_url
 from tenant.store.schema import metadata
 from tests.support.tenant import RunningTenant
 from tests.tenant.conftest import MovableClock, claimed
@@ -58,7 +57,7 @@ def test_secrets_are_stored_hashed_never_in_clear(
     answer = kiosk.token().json()
     service.stop()
 
-    url = service.database_url or default_database_url(service.data_dir)
+    url = service.database_url
     engine = create_engine(url)
     with engine.connect() as conn:
         dump = "\n".join(

@@ -112,7 +112,7 @@ def jukebox(*args: str) -> subprocess.CompletedProcess[str]:
 def test_a_backup_taken_while_the_service_runs_is_restored(
     service: RunningTenant, flac_tracks: list[dict[str, object]], tmp_path: Path
 ) -> None:
-    url = service.database_url or default_database_url(service.data_dir)
+    url = service.database_url
     data = str(service.data_dir)
     track_ids = [str(t["id"]) for t in flac_tracks]
     service.create_playlist("lib-a", "kept", "Kept", track_ids[:2], sites=("centre",))
