@@ -252,7 +252,9 @@ def test_an_account_without_a_password_is_refused_as_a_wrong_password_and_as_slo
         assert no_password.json() == wrong.json() == refused
     fastest_no_password = min(seconds for (seconds, _), _ in tries)
     fastest_wrong = min(seconds for _, (seconds, _) in tries)
-    assert fastest_no_password > 0.5 * fastest_wrong, (fastest_no_password, fastest_wrong)
+    # Without the dummy verification the ratio was about 0.03 (5 ms against 190 ms); a fifth
+    # leaves room for a loaded machine without letting that through.
+    assert fastest_no_password > 0.2 * fastest_wrong, (fastest_no_password, fastest_wrong)
 
 
 def test_the_login_limiter_keeps_only_keys_with_failures_inside_the_window() -> None:
