@@ -288,15 +288,31 @@ def test_a_track_replaced_before_it_started_never_reports_started(
     media: Media, recorder: Recorder, make_player: Callable[..., MpvPlayer]
 ) -> None:
     player = make_player()
+    replaced_at: dict[int, float] = {}
     for first in (1, 3, 5, 7, 9):
         player.play(PlayItem(first, media.b))
         player.play(PlayItem(first + 1, media.a))
+        replaced_at[first] = time.monotonic()
         recorder.wait_for(started(first + 1))
     player.stop()
     recorder.wait_for(ended(10))
 
-    replaced = [e for _, e in recorder.seen if e.token % 2 == 1]
-    assert all(e == PlaybackEnded(e.token, "stopped") for e in replaced), replaced
+    # Nothing starts or progresses once replaced. mpv may have started a track in the moment
+    # between the two calls (a loaded machine): that was posted before the replacing play()
+    # took the player's lock, so before it returned, and the track then ends "stopped".
+    late = [
+        e
+        for at, e in recorder.seen
+        if isinstance(e, PlaybackStarted | PlaybackProgress)
+        and e.token in replaced_at
+        and at >= replaced_at[e.token]
+    ]
+    assert late == []
+    opened = {e.token for _, e in recorder.seen if isinstance(e, PlaybackStarted)}
+    for token in replaced_at:
+        ends = [e for _, e in recorder.seen if isinstance(e, PlaybackEnded) and e.token == token]
+        stopped = [PlaybackEnded(token, "stopped")]
+        assert ends == stopped if token in opened else ends in ([], stopped), (token, ends)
 
 
 def test_preload_replaces_the_queued_item_and_none_clears_it(
